@@ -1,0 +1,87 @@
+"""Name-based policy: which files are worth reading, and what an encrypted file's inner name says.
+
+Names never make a file a recording (content does); they only let a million-file scan skip the
+files whose extension settles that they are documents, code, images or archives.
+"""
+
+from __future__ import annotations
+
+# Extensions that settle a file is NOT media, a transcript, encrypted or key material.
+# Anything else (media, crypto, neutral .dat/.bin/.tmp/.raw, unknown, no extension) is sniffed.
+# .zip stays out on purpose: a password-protected zip of recordings is what we look for.
+# .txt is skipped although age identities are conventionally .txt: key-beside-recording checks
+# must read a recording's neighbours directly rather than rely on this filter.
+NO_SNIFF_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        # documents and text
+        "txt", "md", "rst", "pdf", "doc", "docx", "dot", "dotx", "odt", "ods", "odp", "rtf", "tex",
+        "xls", "xlsx", "xlsm", "ppt", "pptx", "pages", "numbers", "csv", "tsv", "log",
+        "epub", "mobi", "eml", "msg", "ics", "vcf",
+        # markup, data and config
+        "html", "htm", "xhtml", "css", "scss", "sass", "less", "xml", "xsd", "xsl", "json",
+        "jsonl", "yaml", "yml", "toml", "ini", "cfg", "conf", "properties", "lock", "svg",
+        # code (.ts is TypeScript here: MPEG-TS is not a format we recognise by content)
+        "py", "pyc", "pyo", "pyi", "ipynb", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java",
+        "class", "jar", "war", "kt", "scala", "go", "rs", "c", "h", "cc", "cpp", "cxx", "hpp",
+        "cs", "m", "mm", "swift", "rb", "php", "pl", "pm", "lua", "r", "sql", "sh", "bash", "zsh",
+        "fish", "bat", "cmd", "ps1", "psm1", "vb", "vbs", "dart", "ex", "exs", "erl", "hs", "ml",
+        "clj", "el", "vim", "o", "a", "so", "dylib", "dll", "exe", "lib", "obj", "wasm", "map",
+        # images and fonts
+        "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "ico", "icns", "heic", "heif",
+        "avif", "psd", "ai", "eps", "cr2", "nef", "dng", "ttf", "otf", "woff", "woff2",
+        # archives and disk images (not zip: see above)
+        "tar", "gz", "tgz", "bz2", "tbz2", "xz", "txz", "zst", "lz", "lzma", "7z", "rar", "cab",
+        "iso", "dmg", "deb", "rpm", "apk", "msi", "whl", "egg",
+    }
+)  # fmt: skip
+
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {"wav", "wave", "bwf", "rf64", "mp3", "m4a", "m4b", "aac", "ogg", "oga", "opus", "flac", "amr",
+     "awb", "aif", "aiff", "aifc", "caf", "wma", "weba", "mka", "mp2", "spx", "ac3", "3ga"}
+)  # fmt: skip
+VIDEO_EXTENSIONS: frozenset[str] = frozenset(
+    {"mp4", "m4v", "mov", "qt", "3gp", "3g2", "webm", "mkv", "wmv", "asf", "avi", "ogv", "mts",
+     "m2ts", "ts", "mpg", "mpeg", "flv", "f4v"}
+)  # fmt: skip
+TRANSCRIPT_EXTENSIONS: frozenset[str] = frozenset({"vtt", "webvtt", "srt"})
+
+# Suffixes that wrap a file in encryption; stripped (repeatedly) to find the inner name.
+CRYPTO_SUFFIXES: frozenset[str] = frozenset({"gpg", "pgp", "asc", "age", "enc", "aes", "ssl"})
+
+
+def basename(name: str) -> str:
+    """Last component of a local path or an S3 key (both separators, since keys may hold either)."""
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def extension(name: str) -> str:
+    """Lower-case last extension without the dot; '' for none (".bashrc" has none)."""
+    base = basename(name)
+    dot = base.rfind(".")
+    return base[dot + 1 :].lower() if dot > 0 else ""
+
+
+def needs_sniff(name: str) -> bool:
+    """False only when the extension settles that the file cannot be a recording or key material."""
+    return extension(name) not in NO_SNIFF_EXTENSIONS
+
+
+def media_for_extension(ext: str) -> str | None:
+    ext = ext.lower()
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    if ext in TRANSCRIPT_EXTENSIONS:
+        return "transcript"
+    return None
+
+
+def strip_crypto_suffixes(name: str) -> str:
+    """x.m4a.gpg -> x.m4a; x.wav.age.gpg -> x.wav; a name without such suffix is returned as is."""
+    base = basename(name)
+    while True:
+        dot = base.rfind(".")
+        if dot <= 0 or base[dot + 1 :].lower() not in CRYPTO_SUFFIXES:
+            return base
+        base = base[:dot]

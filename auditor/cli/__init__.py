@@ -1,0 +1,28 @@
+"""The `auditor` command line. Each subcommand lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import click
+
+from auditor import __version__
+from auditor.cli.report import report
+from auditor.cli.rules_cmd import rules
+from auditor.cli.scan import scan
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="recording-auditor")
+def cli() -> None:
+    """Find therapy-session recordings and flag the unencrypted, exposed, over-retained and unconsented ones.
+
+    Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config or input error.
+    """
+
+
+cli.add_command(scan)
+cli.add_command(report)
+cli.add_command(rules)
+
+
+def main() -> None:
+    cli(prog_name="auditor")

@@ -1,0 +1,118 @@
+"""Pieces shared by the subcommands: loading inputs, input-error handling, progress, the summary."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from auditor.config import Config, load_config
+from auditor.consent.registry import ConsentRegistry, load_registry
+from auditor.errors import InputError
+from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
+from auditor.rules.registry import RuleSet, load_ruleset
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+def input_errors_exit_2(func: F) -> F:
+    """Bad input is reported with file, line and key, and exits 2 before any report is written."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            click.echo(f"auditor: error: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+
+    return cast(F, wrapper)
+
+
+def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="auditor.yaml to use (default: ./auditor.yaml if present).",
+    )(func)
+
+
+def load_inputs(
+    config_path: Path | None, consent_path: Path | None, extra_packs: tuple[Path, ...] = ()
+) -> tuple[Config, ConsentRegistry | None, RuleSet]:
+    """Config, consent registry and rules: all validated before anything is scanned or written."""
+    if config_path is not None and not config_path.is_file():
+        raise InputError(config_path, "config file not found")
+    config = load_config(config_path)
+    registry_path = consent_path or config.consent_registry
+    registry = None
+    if registry_path is not None:
+        if not Path(registry_path).is_file():
+            raise InputError(registry_path, "consent registry not found")
+        registry = load_registry(Path(registry_path))
+    ruleset = load_ruleset(config, extra_packs)
+    return config, registry, ruleset
+
+
+class Progress:
+    """Files seen and rate on stderr, only when stderr is a terminal and not --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, coverage: Coverage) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.5:
+            return
+        self.last = now
+        rate = coverage.files_seen / max(now - self.start, 1e-6)
+        sys.stderr.write(
+            f"\r  {coverage.files_seen:,} files, {coverage.recordings:,} recordings, {rate:,.0f} files/s   "
+        )
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\r" + " " * 72 + "\r")
+
+
+def print_summary(result: dict[str, Any], written: list[Path]) -> None:
+    s = result["summary"]
+    cov = result["coverage"]
+    sev = ", ".join(f"{s['by_severity'][k]} {k}" for k in SEVERITIES if s["by_severity"].get(k))
+    click.echo(
+        f"recording-auditor {result['tool']['version']}: as of {result['as_of']}, "
+        f"{cov['files_seen']:,} files seen, {s['recordings']:,} recordings, {s['compliant_recordings']:,} compliant."
+    )
+    click.echo(
+        f"findings: {s['findings']:,}"
+        + (f" ({sev})" if sev else "")
+        + (f", {s['suppressed']} suppressed" if s.get("suppressed") else "")
+    )
+    for cat, n in s["by_category"].items():
+        click.echo(f"  {cat:<14} {n:,}")
+    gaps = [g for g in cov["skipped"] if g["reason"] not in INTENTIONAL_SKIPS]
+    if gaps:
+        click.echo(f"INCOMPLETE: {len(gaps):,} place(s) could not be examined; see the coverage section.")
+    for path in written:
+        click.echo(f"wrote {path}")

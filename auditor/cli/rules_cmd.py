@@ -1,0 +1,63 @@
+"""`auditor rules`: list the loaded rules, their packs, severities and controls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from auditor.cli.common import config_option, input_errors_exit_2
+from auditor.config import load_config
+from auditor.rules.registry import load_ruleset
+
+
+@click.command()
+@config_option
+@click.option(
+    "--rules",
+    "rule_packs",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Add a rule pack (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@input_errors_exit_2
+def rules(config_path: Path | None, rule_packs: tuple[Path, ...], as_json: bool) -> None:
+    """List the rules that would run, with severity, category, pack and controls."""
+    config = load_config(config_path)
+    ruleset = load_ruleset(config, rule_packs)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "packs": [vars(p) for p in ruleset.packs],
+                    "rules": [
+                        {
+                            "id": a.rule.id,
+                            "category": a.rule.category,
+                            "severity": a.severity,
+                            "pack": a.pack,
+                            "title": a.rule.title,
+                            "controls": list(a.controls),
+                            "params": dict(a.params),
+                        }
+                        for a in ruleset.active
+                    ],
+                    "disabled": ruleset.disabled,
+                    "load_errors": [{"entry_point": e, "error": m} for e, m in ruleset.load_errors],
+                },
+                indent=2,
+            )
+        )
+        return
+    for p in ruleset.packs:
+        click.echo(f"pack {p.name} {p.version}  ({p.path})")
+    click.echo("")
+    for a in ruleset.active:
+        click.echo(f"{a.rule.id:<32} {a.severity:<9} {a.rule.category:<14} [{a.pack}] {a.rule.title}")
+        click.echo(f"{'':<32} controls: {', '.join(a.controls)}")
+    for rid in ruleset.disabled:
+        click.echo(f"{rid:<32} disabled")
+    for ep, err in ruleset.load_errors:
+        click.echo(f"could not load rule plugin {ep}: {err}", err=True)

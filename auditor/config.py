@@ -1,0 +1,200 @@
+"""The audit configuration (auditor.yaml): its typed shape and its strict loader.
+
+The shape is the contract the rest of the code reads. The loader validates against the
+shipped JSON Schema (auditor/schemas/config.schema.json) and reports errors with file,
+line and key, because a typo in a compliance policy must never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError, InputError
+from auditor.yamlsource import PositionIndex, format_path, load_yaml_checked
+
+CONFIG_FILENAME = "auditor.yaml"
+
+
+@dataclass
+class RetentionConfig:
+    default_days: int | None = 90  # None = no limit
+    by_purpose: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class AttributionConfig:
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+
+
+@dataclass
+class ConsentConfig:
+    withdrawal_grace_days: int = 30
+
+
+@dataclass
+class EncryptionConfig:
+    trusted_volumes: list[Path] = field(default_factory=list)
+    s3_minimum: str = "sse-s3"  # sse-s3 | sse-kms | client-side ; sse-s3 accepts any SSE
+
+
+@dataclass
+class ExposureConfig:
+    sync_folders: list[Path] = field(default_factory=list)
+    web_roots: list[Path] = field(default_factory=list)
+    network_shares: list[Path] = field(default_factory=list)
+    broad_groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RulesConfig:
+    packs: list[Path] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReportConfig:
+    redaction_key_env: str = "AUDITOR_REDACTION_KEY"  # env var holding the HMAC key for --redact
+    redaction_key: str | None = None  # the key inline; discouraged (readers of the file can re-identify)
+    title: str | None = None
+
+
+@dataclass
+class Config:
+    version: int = 1
+    organisation: str | None = None
+    consent_registry: Path | None = None
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    attribution: AttributionConfig = field(default_factory=AttributionConfig)
+    consent: ConsentConfig = field(default_factory=ConsentConfig)
+    encryption: EncryptionConfig = field(default_factory=EncryptionConfig)
+    exposure: ExposureConfig = field(default_factory=ExposureConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    source: Path | None = None
+    # Where each key sits in the file, for errors found after loading (e.g. an unknown rule id).
+    positions: Any = field(
+        default=None, compare=False, repr=False
+    )  # the file this came from; None = built-in defaults
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+REQUIRED_PATTERN_GROUPS: tuple[str, ...] = ("client", "date")
+
+
+def load_config(path: Path | None, cwd: Path | None = None) -> Config:
+    """Load and validate auditor.yaml; raises ConfigError listing every problem with its line.
+
+    With no `path`, use `auditor.yaml` in `cwd` (default: the process's working directory) if
+    there is one, else the built-in defaults (`Config()`, whose `source` is None). Relative
+    paths in the file are taken relative to the file's own directory.
+    """
+    if path is None:
+        candidate = cwd / CONFIG_FILENAME if cwd is not None else Path(CONFIG_FILENAME)
+        if not candidate.is_file():
+            return Config()
+        path = candidate
+    data, positions, errors = load_yaml_checked(path, "config", error_class=ConfigError)
+    patterns = _compile_patterns(data, positions, path, errors)
+    if errors:
+        raise ConfigError.from_errors(errors)
+    config = _build_config(data, patterns, Path(os.path.abspath(path)).parent, path)
+    config.positions = positions
+    return config
+
+
+def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: Path, source: Path) -> Config:
+    retention = data.get("retention", {})
+    encryption = data.get("encryption", {})
+    exposure = data.get("exposure", {})
+    rules = data.get("rules", {})
+    report = data.get("report", {})
+    defaults = Config()
+
+    def paths(values: list[str]) -> list[Path]:
+        return [_resolve(base, value) for value in values]
+
+    registry = data.get("consent_registry")
+    return Config(
+        version=data["version"],
+        organisation=data.get("organisation"),
+        consent_registry=_resolve(base, registry) if registry is not None else None,
+        retention=RetentionConfig(
+            default_days=_whole(retention.get("default_days", defaults.retention.default_days)),
+            by_purpose={purpose: _whole(days) for purpose, days in retention.get("by_purpose", {}).items()},
+        ),
+        attribution=AttributionConfig(patterns=patterns),
+        consent=ConsentConfig(
+            withdrawal_grace_days=int(
+                data.get("consent", {}).get("withdrawal_grace_days", defaults.consent.withdrawal_grace_days)
+            )
+        ),
+        encryption=EncryptionConfig(
+            trusted_volumes=paths(encryption.get("trusted_volumes", [])),
+            s3_minimum=encryption.get("s3_minimum", defaults.encryption.s3_minimum),
+        ),
+        exposure=ExposureConfig(
+            sync_folders=paths(exposure.get("sync_folders", [])),
+            web_roots=paths(exposure.get("web_roots", [])),
+            network_shares=paths(exposure.get("network_shares", [])),
+            broad_groups=list(exposure.get("broad_groups", [])),
+        ),
+        rules=RulesConfig(
+            packs=paths(rules.get("packs", [])),
+            disable=list(rules.get("disable", [])),
+            severity=dict(rules.get("severity", {})),
+        ),
+        report=ReportConfig(
+            redaction_key_env=report.get("redaction_key_env", defaults.report.redaction_key_env),
+            redaction_key=report.get("redaction_key"),
+            title=report.get("title"),
+        ),
+        source=source,
+    )
+
+
+def _compile_patterns(
+    data: Any, positions: PositionIndex, file: Path, errors: list[InputError]
+) -> list[re.Pattern[str]]:
+    """Compile the attribution patterns and check their named groups.
+
+    Runs even when the schema found problems (so every error is reported at once), hence the
+    defensive look at shapes; regexes that do not compile were already reported by the schema.
+    """
+    attribution = data.get("attribution") if isinstance(data, dict) else None
+    sources = attribution.get("patterns") if isinstance(attribution, dict) else None
+    compiled: list[re.Pattern[str]] = []
+    for number, source in enumerate(sources if isinstance(sources, list) else []):
+        where = ("attribution", "patterns", number)
+        try:
+            pattern = re.compile(source)
+        except (re.error, TypeError):
+            continue
+        missing = [name for name in REQUIRED_PATTERN_GROUPS if name not in pattern.groupindex]
+        if missing:
+            names = " and ".join(repr(name) for name in missing)
+            errors.append(
+                ConfigError(
+                    file,
+                    f"pattern has no named group {names}; write e.g. (?P<client>...) and (?P<date>...)",
+                    line=positions.line(where),
+                    key=format_path(where),
+                )
+            )
+        compiled.append(pattern)
+    return compiled
+
+
+def _resolve(base: Path, text: str) -> Path:
+    """`~` expanded, relative to `base`, normalised; symlinks are left alone (paths stay as the user sees them)."""
+    return Path(os.path.normpath(base / Path(text).expanduser()))
+
+
+def _whole(days: int | float | None) -> int | None:
+    # JSON Schema counts 30.0 as an integer; keep the dataclass promise of int.
+    return None if days is None else int(days)

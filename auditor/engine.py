@@ -1,0 +1,166 @@
+"""The pipeline: source -> classify -> enrich -> rules -> findings.
+
+Sources stream artifacts; each artifact is enriched (recording date, legal hold) and handed
+to every active rule. A rule that raises becomes a coverage gap and the scan goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib.metadata import entry_points
+from typing import Any
+
+from auditor import __version__
+from auditor.attribution import resolve_recorded_at
+from auditor.config import Config
+from auditor.consent.registry import ConsentRegistry
+from auditor.models import Artifact, Coverage, Finding, Gap, make_fingerprint
+from auditor.rules.base import RuleContext
+from auditor.rules.registry import ActiveRule, RuleSet
+from auditor.sources.base import Source, SourceOptions
+
+SOURCE_GROUP = "auditor.sources"
+
+
+def scheme_of(target: str) -> str:
+    head, sep, _ = target.partition("://")
+    return head.lower() if sep and head.isalpha() else "file"
+
+
+def load_source(scheme: str, config: Config, options: SourceOptions) -> Source:
+    for ep in entry_points(group=SOURCE_GROUP, name=scheme):
+        factory: Callable[[Config, SourceOptions], Source] = ep.load()
+        return factory(config, options)
+    raise LookupError(f"no source handles {scheme}:// targets")
+
+
+@dataclass
+class ScanResult:
+    as_of: date
+    started: datetime
+    finished: datetime
+    targets: list[str]
+    config: Config
+    ruleset: RuleSet
+    findings: list[Finding] = field(default_factory=list)
+    recordings: list[Artifact] = field(default_factory=list)
+    buckets: list[Artifact] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=Coverage)
+    registry_source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. watch health, added by other commands
+
+    @property
+    def tool(self) -> dict[str, str]:
+        return {"name": "recording-auditor", "version": __version__}
+
+
+def enrich(artifact: Artifact, registry: ConsentRegistry | None, as_of: date) -> None:
+    """Facts that need more than the source knows: the recording date and any legal hold."""
+    resolve_recorded_at(artifact, fallback_source="last-modified" if artifact.source == "s3" else "mtime")
+    if registry is None or artifact.kind != "recording":
+        return
+    clients = [artifact.attribution.client, *artifact.attribution.participants]
+    for client_id in filter(None, clients):
+        record = registry.get(client_id)
+        hold = record.legal_hold if record else None
+        if hold is not None:
+            artifact.facts["legal_hold"] = {
+                "client": client_id,
+                "until": hold.until.isoformat() if hold.until else None,
+                "reason": hold.reason,
+                "in_force": hold.until is None or hold.until >= as_of,
+            }
+            if artifact.facts["legal_hold"]["in_force"]:
+                break
+
+
+def evaluate(
+    artifact: Artifact,
+    rules: Iterable[ActiveRule],
+    *,
+    as_of: date,
+    now: datetime,
+    config: Config,
+    registry: ConsentRegistry | None,
+    coverage: Coverage,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for active in rules:
+        rule = active.rule
+        if artifact.kind not in rule.applies_to:
+            continue
+        ctx = RuleContext(as_of, now, config, registry, active.params, active.severity)
+        try:
+            for hit in rule.evaluate(artifact, ctx):
+                findings.append(
+                    Finding(
+                        rule=rule.id,
+                        category=rule.category,
+                        severity=hit.severity or active.severity,
+                        location=artifact.location,
+                        message=hit.message,
+                        evidence=dict(hit.evidence),
+                        controls=list(active.controls),
+                        remediation=rule.remediation,
+                        fingerprint=make_fingerprint(rule.id, artifact.location, hit.discriminator),
+                        client=artifact.attribution.client,
+                    )
+                )
+        except Exception as exc:  # one faulty rule must not stop the audit; the hole is reported
+            coverage.gaps.append(
+                Gap(artifact.location, "rule-error", f"{rule.id}: {type(exc).__name__}: {exc}")
+            )
+    return findings
+
+
+def run_scan(
+    targets: list[str],
+    *,
+    config: Config,
+    ruleset: RuleSet,
+    registry: ConsentRegistry | None,
+    as_of: date,
+    options: SourceOptions,
+    on_finding: Callable[[Finding], None] | None = None,
+) -> ScanResult:
+    started = datetime.now(UTC)
+    result = ScanResult(as_of, started, started, list(targets), config, ruleset)
+    result.registry_source = str(registry.source) if registry else None
+    coverage = result.coverage
+    for ep_name, error in ruleset.load_errors:
+        coverage.gaps.append(Gap(ep_name, "rule-load-error", error))
+    needs_registry = sorted(a.rule.id for a in ruleset.active if a.rule.requires_registry)
+    if registry is None and needs_registry:
+        # Without a registry, consent cannot be shown either way: say so rather than look clean.
+        coverage.gaps.append(
+            Gap(
+                "consent registry",
+                "consent-not-checked",
+                f"no consent registry given; not evaluated: {', '.join(needs_registry)}",
+            )
+        )
+    sources: dict[str, Source] = {}
+    for target in targets:
+        scheme = scheme_of(target)
+        if scheme not in sources:
+            sources[scheme] = load_source(scheme, config, options)
+        for artifact in sources[scheme].scan(target, coverage):
+            enrich(artifact, registry, as_of)
+            (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
+            new = evaluate(
+                artifact,
+                ruleset.active,
+                as_of=as_of,
+                now=started,
+                config=config,
+                registry=registry,
+                coverage=coverage,
+            )
+            if on_finding:
+                for f in new:
+                    on_finding(f)
+            result.findings.extend(new)
+    result.finished = datetime.now(UTC)
+    return result

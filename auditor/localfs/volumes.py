@@ -1,0 +1,107 @@
+"""Is the volume under a file encrypted at rest? One probe per scan, answers cached per device.
+
+The answer is a fact (VolumeEncryption); the `unencrypted` rules judge it. It is never "encrypted"
+without positive evidence: a configured trusted volume, an encrypting filesystem or block layer,
+an fscrypt policy, FileVault or BitLocker reporting protection on. Anything the probe cannot see
+through (network and overlay filesystems, a device it cannot read) is "unknown", not "none".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor.localfs import volumes_macos, volumes_windows
+from auditor.localfs.volumes_common import (
+    ENCRYPTING_METHODS,
+    CommandRunner,
+    VolumeEncryption,
+    encrypted,
+    is_within,
+    run_command,
+    unknown,
+)
+from auditor.localfs.volumes_linux import MAX_STACK_DEPTH, LinuxVolumes
+
+__all__ = ["ENCRYPTING_METHODS", "CommandRunner", "VolumeEncryption", "VolumeProbe"]
+
+
+class VolumeProbe:
+    """Answers `for_path` for one platform; `run` (a command runner) is injectable for tests."""
+
+    def __init__(
+        self,
+        *,
+        trusted_volumes: Sequence[Path] = (),
+        sysfs: Path = Path("/sys"),
+        mountinfo: Path = Path("/proc/self/mountinfo"),
+        platform: str = sys.platform,
+        run: CommandRunner | None = None,
+    ) -> None:
+        # Trusted volumes are compared by real path so a symlink into (or out of) one cannot mislead.
+        self._trusted = [os.path.realpath(p) for p in trusted_volumes]
+        self._platform = platform
+        self._run = run or run_command
+        self._real_dirs: dict[str, str] = {}
+        self._filevault: VolumeEncryption | None = None
+        self._bitlocker: dict[str, VolumeEncryption] = {}
+        self._linux = LinuxVolumes(
+            sysfs=sysfs,
+            mountinfo=mountinfo,
+            run=self._run,
+            zfs_available=run is not None or shutil.which("zfs") is not None,
+            backing_file_volume=self._backing_file_volume,
+        )
+
+    def for_path(self, path: str, st_dev: int) -> VolumeEncryption:
+        """The encryption at rest of the volume holding `path` (whose stat gave `st_dev`)."""
+        return self._for_path(path, st_dev, depth=0)
+
+    def _for_path(self, path: str, st_dev: int, depth: int) -> VolumeEncryption:
+        real_dir = self._real_dir(os.path.dirname(os.path.abspath(path)))
+        for root in self._trusted:
+            if is_within(real_dir, root):
+                return encrypted("trusted-volume", f"trusted: {root}")
+        if self._platform == "darwin":
+            return self._macos(real_dir)
+        if self._platform.startswith(("win", "cygwin")):
+            return self._windows(path)
+        if self._platform.startswith("linux"):
+            return self._linux.for_path(real_dir, st_dev, depth)
+        return unknown(f"no volume encryption probe for platform {self._platform}")
+
+    def _real_dir(self, directory: str) -> str:
+        real = self._real_dirs.get(directory)
+        if real is None:
+            real = self._real_dirs[directory] = os.path.realpath(directory)
+        return real
+
+    def _backing_file_volume(self, backing_file: str, depth: int) -> VolumeEncryption:
+        """A loop device stores its blocks in a file: that file's volume decides."""
+        if depth > MAX_STACK_DEPTH:
+            return unknown(f"loop devices nested too deep at {backing_file}")
+        try:
+            st = os.stat(backing_file)
+        except OSError as exc:
+            return unknown(f"backing file {backing_file} cannot be examined: {exc.strerror or exc}")
+        return self._for_path(backing_file, st.st_dev, depth)
+
+    def _macos(self, real_dir: str) -> VolumeEncryption:
+        if not volumes_macos.is_startup_volume_path(real_dir):
+            return unknown(
+                f"{real_dir} is on a volume under /Volumes; fdesetup reports only the startup volume"
+            )
+        if self._filevault is None:
+            self._filevault = volumes_macos.filevault_status(self._run)
+        return self._filevault
+
+    def _windows(self, path: str) -> VolumeEncryption:
+        drive = volumes_windows.drive_of(path)
+        if drive is None:
+            return unknown(f"{path} has no drive letter (network path?)")
+        if drive not in self._bitlocker:
+            self._bitlocker[drive] = volumes_windows.bitlocker_status(drive, self._run)
+        return self._bitlocker[drive]

@@ -1,0 +1,153 @@
+"""The data that flows through the pipeline: source -> classify -> rules -> findings -> outputs.
+
+Everything here is plain data. Sources fill in *facts* about an artifact; rules only read
+those facts and judge them. Keeping judgement out of sources is what lets one rule (say,
+"unencrypted") serve local disks and S3 alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
+
+# Categories of the four core problems; rules may add others (e.g. "breach", "hygiene").
+CATEGORIES: tuple[str, ...] = ("unencrypted", "over-retained", "exposed", "unconsented")
+
+
+def severity_at_least(severity: str, threshold: str) -> bool:
+    return SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold]
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One way an artifact can be reached by people who should not reach it."""
+
+    kind: str  # world-readable | group-readable | sync-folder | web-root | network-share | public-acl | public-policy | ...
+    detail: str  # human-readable: which group, which sync client, which grant or statement
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Attribution:
+    """Which client and session a recording belongs to, and where we learnt it."""
+
+    client: str | None = None
+    session_date: date | None = None
+    purpose: str | None = None
+    participants: list[str] = field(default_factory=list)
+    consent_id: str | None = None
+    source: str | None = None  # sidecar | metadata | pattern | None
+
+
+@dataclass
+class Artifact:
+    """A thing a rule looks at: a recording (file or object) or a container (an S3 bucket).
+
+    `kind` is "recording" for media, transcripts and encrypted recordings, "bucket" for
+    bucket-level hygiene. Rules declare which kinds they apply to.
+    """
+
+    kind: str
+    location: str  # absolute path as reached under the target, or s3://bucket/key
+    source: str  # local | s3
+    target: str  # the scan target this was reached under
+    relpath: str = ""  # path relative to the target (or object key), used by attribution patterns
+    size: int | None = None
+    mtime: datetime | None = None  # UTC
+    media: str | None = None  # audio | video | transcript (None when only the crypto wrapper is known)
+    format: str | None = None  # wav, mp3, mp4, webvtt, openpgp+m4a, ...
+    encrypted: bool | None = None  # None = we cannot tell; never claim True without evidence
+    encryption: str = "unknown"  # how: content:openpgp, volume:luks, sse:aws:kms, none, unknown
+    exposures: list[Exposure] = field(default_factory=list)
+    attribution: Attribution = field(default_factory=Attribution)
+    recorded_at: datetime | None = None
+    recorded_at_source: str | None = None  # attribution | container | mtime | last-modified
+    embedded_created: datetime | None = None  # creation time inside the container, if any
+    facts: dict[str, Any] = field(default_factory=dict)  # source-specific extra facts
+
+    @property
+    def content_encrypted(self) -> bool:
+        return self.encryption.startswith("content:")
+
+    @property
+    def client(self) -> str | None:
+        return self.attribution.client
+
+
+def make_fingerprint(rule: str, location: str, discriminator: str = "") -> str:
+    """Stable across runs: depends only on what is wrong and where, never on dates or counts."""
+    digest = hashlib.sha256(f"{rule}\0{location}\0{discriminator}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Finding:
+    rule: str
+    category: str
+    severity: str
+    location: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    controls: list[str] = field(default_factory=list)
+    remediation: str = ""
+    fingerprint: str = ""
+    client: str | None = None
+    # Set by outputs/baseline handling, not by rules:
+    status: str | None = None  # new | unchanged | resolved (with --baseline)
+    suppressed: dict[str, Any] | None = None  # the suppression entry that matched, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if out["status"] is None:
+            del out["status"]
+        if out["suppressed"] is None:
+            del out["suppressed"]
+        return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A place the audit could not examine. Gaps are never dropped: an audit with holes says so."""
+
+    location: str
+    reason: str  # permission-denied | vanished | special-file | symlink-loop | excluded | rule-error | api-error | ...
+    detail: str = ""
+
+
+# Skips the user asked for, or of things that cannot hold a recording (FIFOs, sockets, devices):
+# listed in coverage, but they do not make the audit incomplete.
+INTENTIONAL_SKIPS: frozenset[str] = frozenset({"symlink-not-followed", "special-file"})
+
+
+@dataclass
+class Coverage:
+    files_seen: int = 0
+    dirs_seen: int = 0
+    candidates: int = 0  # files whose head was read
+    recordings: int = 0
+    bytes_read: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
+    gaps: list[Gap] = field(default_factory=list)
+    excluded: int = 0  # places skipped on purpose by --exclude (counted, not gaps)
+
+    @property
+    def complete(self) -> bool:
+        return all(g.reason in INTENTIONAL_SKIPS for g in self.gaps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "complete": self.complete,
+            "files_seen": self.files_seen,
+            "dirs_seen": self.dirs_seen,
+            "candidates": self.candidates,
+            "recordings": self.recordings,
+            "bytes_read": self.bytes_read,
+            "excluded": self.excluded,
+            "api_calls": dict(sorted(self.api_calls.items())),
+            "skipped": [asdict(g) for g in self.gaps],
+        }

@@ -1,0 +1,56 @@
+"""The output-format interface, lookup by file extension, and private (0600) atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+OUTPUT_GROUP = "auditor.outputs"
+
+
+@dataclass
+class OutputOptions:
+    redact: bool = False
+    redaction_key: bytes | None = None
+    template_dir: Path | None = None
+    title: str | None = None
+
+
+Writer = Callable[[dict[str, Any], Path, OutputOptions], None]
+
+
+def available_formats() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=OUTPUT_GROUP)}
+
+
+def writer_for(path: Path) -> Writer:
+    ext = path.suffix.lower().lstrip(".")
+    for ep in entry_points(group=OUTPUT_GROUP, name=ext):
+        writer: Writer = ep.load()
+        return writer
+    known = ", ".join(f".{e}" for e in sorted(available_formats()))
+    raise LookupError(f"{path}: no output format for '.{ext}' (known: {known})")
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Reports carry PHI: write them 0600, atomically, so a half-written report never looks complete."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,13 @@
+"""`.json`: the machine contract (docs/json-contract.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from auditor.outputs.base import OutputOptions, write_private
+from auditor.result import dumps
+
+
+def write(result: dict[str, Any], path: Path, options: OutputOptions) -> None:
+    write_private(path, dumps(result))

@@ -1,0 +1,135 @@
+"""The JSON contract (docs/json-contract.md): turn a ScanResult into the stable, documented dict.
+
+Every output format renders from this dict, never from the Python objects, so that
+`auditor report RESULT.json` gives exactly what `auditor scan -o` would have given.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+from collections import Counter
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor.engine import ScanResult
+from auditor.errors import InputError
+from auditor.models import SEVERITIES, Artifact
+
+SCHEMA_VERSION = 1
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def artifact_to_dict(a: Artifact) -> dict[str, Any]:
+    att = a.attribution
+    return {
+        "kind": a.kind,
+        "location": a.location,
+        "source": a.source,
+        "target": a.target,
+        "media": a.media,
+        "format": a.format,
+        "encrypted": a.encrypted,
+        "encryption": a.encryption,
+        "client": att.client,
+        "session_date": _iso(att.session_date),
+        "purpose": att.purpose,
+        "participants": list(att.participants),
+        "consent_id": att.consent_id,
+        "attribution_source": att.source,
+        "recorded_at": _iso(a.recorded_at),
+        "recorded_at_source": a.recorded_at_source,
+        "embedded_created": _iso(a.embedded_created),
+        "size": a.size,
+        "mtime": _iso(a.mtime),
+        "exposures": [asdict(e) for e in a.exposures],
+        "legal_hold": a.facts.get("legal_hold"),
+        "facts": {k: v for k, v in a.facts.items() if k != "legal_hold"},
+    }
+
+
+def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
+    flagged = {f["location"] for f in active}
+    by_sev = Counter(f["severity"] for f in active)
+    return {
+        "recordings": len(recordings),
+        "compliant_recordings": sum(1 for r in recordings if r["location"] not in flagged),
+        "findings": len(active),
+        "suppressed": sum(1 for f in findings if f.get("suppressed")),
+        "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
+        "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
+    }
+
+
+def result_to_dict(result: ScanResult) -> dict[str, Any]:
+    findings = [f.to_dict() for f in result.findings]
+    recordings = [artifact_to_dict(a) for a in result.recordings]
+    rules = [
+        {
+            "id": a.rule.id,
+            "category": a.rule.category,
+            "severity": a.severity,
+            "title": a.rule.title,
+            "description": a.rule.description,
+            "controls": list(a.controls),
+            "remediation": a.rule.remediation,
+            "pack": a.pack,
+        }
+        for a in result.ruleset.active
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": result.tool,
+        "as_of": result.as_of.isoformat(),
+        "started": _iso(result.started),
+        "finished": _iso(result.finished),
+        "run_by": _who(),
+        "organisation": result.config.organisation,
+        "config": str(result.config.source) if result.config.source else None,
+        "consent_registry": result.registry_source,
+        "targets": list(result.targets),
+        "rule_packs": [asdict(p) for p in result.ruleset.packs],
+        "rules": rules,
+        "summary": summarise(findings, recordings),
+        "findings": findings,
+        "recordings": recordings,
+        "buckets": [artifact_to_dict(b) for b in result.buckets],
+        "coverage": result.coverage.to_dict(),
+        **result.extra,
+    }
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def dumps(data: dict[str, Any], *, compact: bool = False) -> str:
+    if compact:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """Read a saved JSON result for `auditor report`; a file that is not one is an input error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "recording-auditor":
+        raise InputError(path, "not a recording-auditor JSON result")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(path, f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+    return data

@@ -1,0 +1,64 @@
+"""breach-unsecured-exposure: an exposed recording that is not protected by content encryption.
+
+HHS's safe harbor covers PHI encrypted so that it is unusable to unauthorised readers, with the
+key kept apart. Volume encryption and S3 server-side encryption do not help once a reader can
+reach the file, because the system decrypts for them. The clocks run from discovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from auditor.models import Artifact
+from auditor.rules.base import Hit, Rule, RuleContext
+from auditor.rules.helpers import key_kept_apart
+
+HIPAA_NOTICE = timedelta(days=60)  # 164.404: individuals, without unreasonable delay and within 60 days
+GDPR_NOTICE = timedelta(hours=72)  # Art 33: the supervisory authority, within 72 hours
+
+
+def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
+    if not artifact.exposures or key_kept_apart(artifact):
+        return
+    discovered = ctx.now
+    evidence = {
+        "exposures": [{"kind": e.kind, "detail": e.detail} for e in artifact.exposures],
+        "encryption": artifact.encryption,
+        "safe_harbor": False,
+        "discovered_at": discovered.isoformat(),
+        "hipaa_notification_deadline": (discovered + HIPAA_NOTICE).isoformat(),
+        "gdpr_notification_deadline": (discovered + GDPR_NOTICE).isoformat(),
+    }
+    why = (
+        "key material lies beside the encrypted file"
+        if artifact.content_encrypted
+        else f"its content is not encrypted (at rest: {artifact.encryption})"
+    )
+    yield Hit(
+        f"Unsecured PHI exposure: the recording is reachable by others and {why}. Presumed a breach unless a "
+        f"risk assessment shows a low probability of compromise. Notify per HIPAA within 60 days and GDPR within "
+        f"72 hours of discovery ({discovered:%Y-%m-%d %H:%M} UTC).",
+        evidence,
+    )
+
+
+RULE = Rule(
+    id="breach-unsecured-exposure",
+    category="breach",
+    severity="critical",
+    title="Unsecured recording exposed: breach assessment required",
+    description=(
+        "A recording that others can reach (world/group readable, cloud-synced, web root or share, public bucket) "
+        "and that is not content-encrypted with the key kept apart is unsecured PHI. HIPAA presumes a breach "
+        "(164.402) and GDPR requires notice to the authority within 72 hours (Art 33)."
+    ),
+    remediation=(
+        "Contain first: remove the exposure. Then preserve logs, run the four-factor risk assessment of 164.402(2), "
+        "and involve your privacy officer: notify individuals within 60 days of discovery (164.404) and the "
+        "supervisory authority within 72 hours (GDPR Art 33) unless the assessment shows a low probability of "
+        "compromise."
+    ),
+    controls=("HIPAA 164.402", "HIPAA 164.404", "HIPAA 164.308(a)(6)(ii)", "GDPR Art 33", "GDPR Art 34"),
+    evaluate=evaluate,
+)

@@ -1,0 +1,107 @@
+"""Small helpers shared by built-in rules (dates, exposure kinds, consent lookup)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from auditor.consent.assess import Assessment, Status, assess
+from auditor.models import Artifact, Exposure
+from auditor.rules.base import Hit, RuleContext
+
+
+def recording_day(artifact: Artifact) -> date | None:
+    return artifact.recorded_at.date() if artifact.recorded_at else None
+
+
+def exposures_of(artifact: Artifact, kinds: Iterable[str]) -> list[Exposure]:
+    wanted = set(kinds)
+    return [e for e in artifact.exposures if e.kind in wanted]
+
+
+def key_kept_apart(artifact: Artifact) -> bool:
+    """HHS safe harbor needs the key kept apart from the data: no key material beside the file."""
+    return artifact.content_encrypted and not artifact.facts.get("keys_beside")
+
+
+def legal_hold_in_force(artifact: Artifact) -> bool:
+    hold = artifact.facts.get("legal_hold")
+    return bool(hold and hold.get("in_force"))
+
+
+def assess_client(artifact: Artifact, ctx: RuleContext) -> Assessment | None:
+    """The consent assessment for the recording's own client, or None when it cannot be made."""
+    day = recording_day(artifact)
+    client = artifact.attribution.client
+    if ctx.registry is None or client is None or day is None:
+        return None
+    return assess(ctx.registry, client, day, artifact.attribution.purpose, artifact.attribution.consent_id)
+
+
+def consent_evidence(a: Assessment, artifact: Artifact) -> dict[str, object]:
+    c = a.consent
+    day = recording_day(artifact)
+    return {
+        "client": a.person,
+        "recorded_on": day.isoformat() if day else None,
+        "recorded_at_source": artifact.recorded_at_source,
+        "purpose": artifact.attribution.purpose,
+        "consent": None
+        if c is None
+        else {
+            "id": c.id,
+            "granted": c.granted.isoformat(),
+            "purposes": list(c.purposes),
+            "per_session": c.per_session,
+            "expires": c.expires.isoformat() if c.expires else None,
+            "revoked": c.revoked.isoformat() if c.revoked else None,
+        },
+    }
+
+
+def exposure_hits(artifact: Artifact, ctx: RuleContext, kinds: Iterable[str]) -> list[Hit]:
+    """One hit per matching exposure. Encrypted recordings are still exposed, at a lower severity,
+    and the message says whether the HIPAA safe harbor applies (content encrypted, key kept apart)."""
+    hits = []
+    for exposure in exposures_of(artifact, kinds):
+        evidence = {"exposure": exposure.kind, "detail": exposure.detail, **exposure.evidence}
+        severity = None
+        message = f"Recording is exposed: {exposure.detail}."
+        if artifact.content_encrypted:
+            severity = str(ctx.params.get("encrypted_severity", "low"))
+            safe = key_kept_apart(artifact)
+            evidence["safe_harbor"] = safe
+            if safe:
+                message += (
+                    " Its content is encrypted and no key lies beside it: the encryption safe harbor applies."
+                )
+            else:
+                evidence["keys_beside"] = artifact.facts.get("keys_beside")
+                severity = None  # a key beside the file voids the protection
+                message += " Its content is encrypted, but key material lies in the same folder."
+        elif artifact.encrypted:
+            evidence["encryption"] = artifact.encryption
+            message += (
+                f" Volume encryption ({artifact.encryption}) does not protect it from those who can read it."
+            )
+        hits.append(Hit(message, evidence, severity=severity, discriminator=exposure.kind))
+    return hits
+
+
+def status_hit(artifact: Artifact, ctx: RuleContext, status: Status, message: str) -> list[Hit]:
+    """A hit when the client's consent assessment has `status`; `message` may use {client}, {day},
+    {granted}, {expires}, {revoked}, {purpose}, {detail}."""
+    a = assess_client(artifact, ctx)
+    if a is None or a.status is not status:
+        return []
+    c = a.consent
+    fields = {
+        "client": a.person,
+        "day": recording_day(artifact),
+        "granted": c.granted if c else None,
+        "expires": c.expires if c else None,
+        "revoked": c.revoked if c else None,
+        "purpose": artifact.attribution.purpose,
+        "detail": a.detail,
+    }
+    return [Hit(message.format(**fields), consent_evidence(a, artifact))]

@@ -1,0 +1,52 @@
+"""recording-unencrypted: a recording whose content is readable without a key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.models import Artifact
+from auditor.rules.base import Hit, Rule, RuleContext
+
+# What each `encryption.s3_minimum` accepts, by the artifact's encryption string prefix.
+_S3_ACCEPTS = {
+    "sse-s3": ("content:", "sse:"),
+    "sse-kms": ("content:", "sse:aws:kms"),
+    "client-side": ("content:",),
+}
+
+
+def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
+    if artifact.source == "s3":
+        minimum = ctx.config.encryption.s3_minimum
+        if not artifact.encryption.startswith(_S3_ACCEPTS[minimum]):
+            yield Hit(
+                f"Recording is stored with encryption '{artifact.encryption}', below the required {minimum}.",
+                {"encryption": artifact.encryption, "required": minimum},
+            )
+        return
+    if artifact.encrypted is False:
+        volume = artifact.facts.get("volume", {})
+        yield Hit(
+            "Recording is stored unencrypted: its content is not encrypted and its volume is not encrypted.",
+            {"encryption": artifact.encryption, "volume": volume, "format": artifact.format},
+        )
+
+
+RULE = Rule(
+    id="recording-unencrypted",
+    category="unencrypted",
+    severity="high",
+    title="Recording stored without encryption at rest",
+    description=(
+        "The recording's content is not encrypted (OpenPGP, age, OpenSSL, encrypted ZIP) and it does not sit on an "
+        "encrypted volume (LUKS/dm-crypt, fscrypt, eCryptfs, gocryptfs, cryfs, FileVault, BitLocker) or a trusted "
+        "volume named in the config. In S3, its server-side encryption is below encryption.s3_minimum."
+    ),
+    remediation=(
+        "Encrypt the recording (e.g. `age -r RECIPIENT -o file.m4a.age file.m4a` or `gpg -e`), keep the key apart from "
+        "it, then securely delete the plaintext; or move it to an encrypted volume. If an equivalent safeguard is "
+        "documented (HIPAA 164.306(d)(3)), record it as a suppression with its reason."
+    ),
+    controls=("HIPAA 164.312(a)(2)(iv)", "GDPR Art 32", "GDPR Art 5(1)(f)", "APA 6.02", "ACA B.6.b"),
+    evaluate=evaluate,
+)

@@ -1,0 +1,376 @@
+"""The local-disk source: walk folders robustly and turn recordings into artifacts with facts.
+
+The walk streams: one directory's entries at a time, never the whole tree. Only files whose
+name leaves it open (see auditor.classify.needs_sniff) are opened, read-only, for a few KiB.
+Every place that cannot be examined becomes a coverage gap with its reason.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, parse_sidecar
+from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created, needs_sniff
+from auditor.config import Config
+from auditor.localfs.exposure import ExposureProbe
+from auditor.localfs.volumes import VolumeProbe
+from auditor.models import Artifact, Attribution, Coverage, Gap
+from auditor.sources.base import SourceOptions
+from auditor.sources.reader import FdRangeReader, NotRegularFile, open_dir_readonly, open_readonly
+
+EMBEDDED_DATE_BUDGET = 4096  # with HEAD_BYTES this keeps every candidate within 8 KiB
+PROGRESS_EVERY = 2048  # files between progress callbacks
+# Siblings worth a look when an encrypted recording sits in a folder: is its key right beside it?
+_KEY_NAME = re.compile(r"(\.key|\.pem|identity|secret|private|secring|keys?\.txt)$|^\.?age", re.IGNORECASE)
+
+
+def display_path(path: str) -> str:
+    """A printable, JSON-safe form of a path: bytes that are not UTF-8 show as \\xNN."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _gap_for(exc: OSError) -> str:
+    if isinstance(exc, NotRegularFile):
+        return "special-file"
+    if isinstance(exc, PermissionError):
+        return "permission-denied"
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return "vanished"
+    if exc.errno == errno.ELOOP:
+        return "symlink-loop"
+    return "os-error"
+
+
+@dataclass
+class _Sniffed:
+    name: str
+    path: str
+    relpath: str
+    cls: Classification
+    artifact: Artifact | None  # set for recordings
+
+
+class LocalSource:
+    def __init__(self, config: Config, options: SourceOptions) -> None:
+        self.config = config
+        self.options = options
+        self.volumes = VolumeProbe(trusted_volumes=config.encryption.trusted_volumes)
+        self.exposure = ExposureProbe(
+            sync_folders=config.exposure.sync_folders,
+            web_roots=config.exposure.web_roots,
+            network_shares=config.exposure.network_shares,
+            broad_groups=config.exposure.broad_groups,
+        )
+        self._exclude = (
+            re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in options.excludes))
+            if options.excludes
+            else None
+        )
+
+    # -- walking -------------------------------------------------------------------------------
+
+    def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
+        root = os.path.abspath(target)
+        try:
+            st = os.stat(root) if self.options.follow_symlinks else os.lstat(root)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(root), _gap_for(exc), exc.strerror or str(exc)))
+            return
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(root)):
+            yield from self._walk(root, coverage)
+        else:
+            yield from self.examine_file(root, coverage)
+
+    def examine_file(self, path: str, coverage: Coverage, root: str | None = None) -> Iterator[Artifact]:
+        """One file on its own (a file target, or a watch event under `root`): the same checks as in a walk."""
+        path = os.path.abspath(path)
+        parent, name = os.path.split(path)
+        coverage.files_seen += 1
+        # Only the neighbours that matter to a lone file: its sidecars and possible key material.
+        try:
+            neighbours = set(os.listdir(parent))
+        except OSError:
+            neighbours = {name}
+        siblings = [n for n in neighbours if n == name or _KEY_NAME.search(n)]
+        yield from self._examine_dir_files(parent, root or parent, siblings, neighbours, coverage, only=name)
+
+    def _walk(self, root: str, coverage: Coverage) -> Iterator[Artifact]:
+        stack = [root]
+        visited: set[tuple[int, int]] = (
+            set()
+        )  # (dev, ino) of directories, to survive loops when following links
+        if self.options.follow_symlinks:
+            st = os.stat(root)
+            visited.add((st.st_dev, st.st_ino))
+        while stack:
+            directory = stack.pop()
+            coverage.dirs_seen += 1
+            try:
+                entries = _list_dir(directory)
+            except OSError as exc:
+                coverage.gaps.append(Gap(display_path(directory), _gap_for(exc), exc.strerror or str(exc)))
+                continue
+            files: list[str] = []
+            names = {e.name for e in entries}
+            for entry in entries:
+                entry_path = os.path.join(directory, entry.name)
+                rel = os.path.relpath(entry_path, root)
+                if self._exclude and (self._exclude.match(entry.name) or self._exclude.match(rel)):
+                    coverage.excluded += 1
+                    continue
+                try:
+                    if entry.is_symlink():
+                        self._symlink(entry_path, visited, stack, files, coverage)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(entry_path)
+                    elif entry.is_file(follow_symlinks=False):
+                        files.append(entry.name)
+                    else:
+                        coverage.gaps.append(Gap(display_path(entry_path), "special-file", _kind(entry)))
+                except OSError as exc:
+                    coverage.gaps.append(
+                        Gap(display_path(entry_path), _gap_for(exc), exc.strerror or str(exc))
+                    )
+            coverage.files_seen += len(files)
+            if files:
+                yield from self._examine_dir_files(directory, root, files, names, coverage)
+            if self.options.progress and coverage.files_seen % PROGRESS_EVERY < len(files) + 1:
+                self.options.progress(coverage)
+
+    def _symlink(
+        self,
+        path: str,
+        visited: set[tuple[int, int]],
+        stack: list[str],
+        files: list[str],
+        coverage: Coverage,
+    ) -> None:
+        if not self.options.follow_symlinks:
+            coverage.gaps.append(Gap(display_path(path), "symlink-not-followed", "use --follow-symlinks"))
+            return
+        try:
+            st = os.stat(path)  # follows; ELOOP for a loop made of links
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(path), _gap_for(exc), exc.strerror or str(exc)))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                coverage.gaps.append(Gap(display_path(path), "symlink-loop", "directory already visited"))
+                return
+            visited.add(key)
+            stack.append(path)
+        elif stat.S_ISREG(st.st_mode):
+            files.append(os.path.basename(path))
+        else:
+            coverage.gaps.append(Gap(display_path(path), "special-file", "link to a non-regular file"))
+
+    # -- examining -----------------------------------------------------------------------------
+
+    def _examine_dir_files(
+        self,
+        directory: str,
+        root: str,
+        files: list[str],
+        names: set[str],
+        coverage: Coverage,
+        only: str | None = None,
+    ) -> Iterator[Artifact]:
+        sniffed: list[_Sniffed] = []
+        for name in files:
+            if only is not None and name != only:
+                continue
+            if not (self.options.deep or only is not None or needs_sniff(name)):
+                continue
+            path = os.path.join(directory, name)
+            item = self._examine(path, name, os.path.relpath(path, root), root, names, coverage)
+            if item is not None:
+                sniffed.append(item)
+        recordings = [s for s in sniffed if s.artifact is not None]
+        if any(s.cls.kind == "encrypted" for s in recordings):
+            self._note_keys_beside(directory, files, sniffed, recordings, coverage)
+        for s in recordings:
+            assert s.artifact is not None
+            coverage.recordings += 1
+            yield s.artifact
+
+    def _examine(
+        self, path: str, name: str, relpath: str, root: str, names: set[str], coverage: Coverage
+    ) -> _Sniffed | None:
+        try:
+            fd, st = open_readonly(path, follow_symlinks=self.options.follow_symlinks)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(path), _gap_for(exc), exc.strerror or str(exc)))
+            return None
+        try:
+            coverage.candidates += 1
+            head = os.read(fd, HEAD_BYTES)
+            coverage.bytes_read += len(head)
+            cls = classify(head, name)
+            artifact = None
+            if cls.kind in ("media", "transcript", "encrypted"):
+                reader = FdRangeReader(fd, st.st_size)
+                artifact = self._artifact(path, name, relpath, root, st, head, cls, reader, names, coverage)
+                coverage.bytes_read += reader.bytes_read
+            return _Sniffed(name, path, relpath, cls, artifact)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(path), _gap_for(exc), exc.strerror or str(exc)))
+            return None
+        finally:
+            os.close(fd)
+
+    def _artifact(
+        self,
+        path: str,
+        name: str,
+        relpath: str,
+        root: str,
+        st: os.stat_result,
+        head: bytes,
+        cls: Classification,
+        reader: FdRangeReader,
+        names: set[str],
+        coverage: Coverage,
+    ) -> Artifact | None:
+        sidecar = self._sidecar(path, name, names, coverage)
+        attribution = attribute(relpath, self.config.attribution.patterns, sidecar=sidecar)
+        # An encrypted blob is a recording when its inner name says so or attribution ties it to a session.
+        if cls.kind == "encrypted" and cls.inner_media is None and not attribution.client:
+            return None
+        location = display_path(path)
+        artifact = Artifact(
+            kind="recording",
+            location=location,
+            source="local",
+            target=display_path(root),
+            relpath=display_path(relpath),
+            size=st.st_size,
+            mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+            media=cls.media if cls.kind != "encrypted" else cls.inner_media,
+            format=cls.format,
+            attribution=attribution,
+        )
+        if cls.kind == "encrypted":
+            artifact.facts["inner_name"] = cls.inner_name and display_path(cls.inner_name)
+        else:
+            try:
+                artifact.embedded_created = embedded_created(
+                    cls.format or "", head, reader, EMBEDDED_DATE_BUDGET
+                )
+            except (ValueError, IndexError, OverflowError):  # a corrupt header is not a reason to stop
+                artifact.embedded_created = None
+        self._encryption_facts(artifact, path, st, cls)
+        artifact.exposures = self.exposure.exposures(path, st)
+        artifact.facts["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
+        artifact.facts["uid"] = st.st_uid
+        artifact.facts["gid"] = st.st_gid
+        return artifact
+
+    def _encryption_facts(
+        self, artifact: Artifact, path: str, st: os.stat_result, cls: Classification
+    ) -> None:
+        volume = self.volumes.for_path(path, st.st_dev)
+        artifact.facts["volume"] = {
+            "encrypted": volume.encrypted,
+            "method": volume.method,
+            "detail": volume.detail,
+        }
+        if cls.kind == "encrypted":
+            artifact.encrypted = True
+            artifact.encryption = f"content:{cls.format}"
+        elif volume.encrypted:
+            artifact.encrypted = True
+            artifact.encryption = f"volume:{volume.method}"
+        elif volume.encrypted is False:
+            artifact.encrypted = False
+            artifact.encryption = "none"
+        else:
+            artifact.encrypted = None
+            artifact.encryption = "unknown"
+
+    def _sidecar(self, path: str, name: str, names: set[str], coverage: Coverage) -> Attribution | None:
+        for suffix in (".meta.yaml", ".meta.json"):
+            if name + suffix not in names:
+                continue
+            sidecar_path = path + suffix
+            try:
+                fd, _ = open_readonly(sidecar_path, follow_symlinks=self.options.follow_symlinks)
+                try:
+                    raw = os.read(fd, SIDECAR_MAX_BYTES + 1)
+                finally:
+                    os.close(fd)
+                coverage.bytes_read += len(raw)
+                if len(raw) > SIDECAR_MAX_BYTES:
+                    raise SidecarError(f"larger than {SIDECAR_MAX_BYTES} bytes")
+                return parse_sidecar(raw.decode("utf-8", "replace"), json_format=suffix.endswith("json"))
+            except OSError as exc:
+                coverage.gaps.append(Gap(display_path(sidecar_path), _gap_for(exc), exc.strerror or str(exc)))
+            except SidecarError as exc:
+                coverage.gaps.append(Gap(display_path(sidecar_path), "sidecar-invalid", str(exc)))
+        return None
+
+    def _note_keys_beside(
+        self,
+        directory: str,
+        files: list[str],
+        sniffed: list[_Sniffed],
+        recordings: list[_Sniffed],
+        coverage: Coverage,
+    ) -> None:
+        """HIPAA's safe harbor needs the key kept apart: record key material found in the same folder."""
+        keys = {s.name for s in sniffed if s.cls.kind == "key"}
+        looked = {s.name for s in sniffed}
+        for name in files:
+            if name in looked or not _KEY_NAME.search(name):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                fd, _ = open_readonly(path, follow_symlinks=self.options.follow_symlinks)
+                try:
+                    head = os.read(fd, HEAD_BYTES)
+                finally:
+                    os.close(fd)
+            except OSError:
+                continue  # not a reason for a gap: the file itself is not a recording
+            coverage.bytes_read += len(head)
+            if classify(head, name).kind == "key":
+                keys.add(name)
+        if keys:
+            for s in recordings:
+                if s.cls.kind == "encrypted" and s.artifact is not None:
+                    s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)
+
+
+def _list_dir(directory: str) -> list[os.DirEntry[str]]:
+    """List a directory through an fd opened with O_NOATIME, so listing does not touch its atime."""
+    fd = open_dir_readonly(directory)
+    try:
+        with os.scandir(fd) as it:
+            return list(it)
+    finally:
+        os.close(fd)
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return "unknown file type"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (not opened)"
+    if stat.S_ISSOCK(mode):
+        return "socket (not opened)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device (not opened)"
+    return "not a regular file"

@@ -1,0 +1,263 @@
+"""The local walk: recognition by content, robustness, coverage gaps, and read-only discretion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from auditor.config import Config
+from auditor.models import Coverage
+from auditor.sources import local as local_source
+from auditor.sources.base import SourceOptions
+from auditor.sources.local import LocalSource
+from tests.conftest import MEDIA, place, run_module, scan_json
+
+
+def _scan(root: Path, **opts: object) -> tuple[list[str], Coverage]:
+    coverage = Coverage()
+    source = LocalSource(Config(), SourceOptions(**opts))  # type: ignore[arg-type]
+    found = [a.location for a in source.scan(str(root), coverage)]
+    return sorted(found), coverage
+
+
+def test_recognises_recordings_by_content_not_extension(tmp_path: Path) -> None:
+    place(tmp_path, "a/real.wav", "session.wav")
+    place(tmp_path, "a/renamed.dat", "session.m4a")
+    place(tmp_path, "a/no_extension", "session.ogg")
+    place(tmp_path, "a/archive.bin", "session.flac")
+    place(tmp_path, "b/fake.mp3", "fake.mp3")  # text behind a media extension
+    place(tmp_path, "b/noise.mp4", "noise.bin")
+    place(tmp_path, "b/notes.vtt", "session.vtt")  # a transcript is a recording of the session too
+    (tmp_path / "b" / "letter.txt").write_text("Dear client, ...")
+    found, cov = _scan(tmp_path)
+    names = {Path(p).name for p in found}
+    assert names == {"real.wav", "renamed.dat", "no_extension", "archive.bin", "notes.vtt"}
+    assert cov.files_seen == 8
+    assert cov.recordings == 5
+    # letter.txt is settled by its name and never opened
+    assert cov.candidates == 7
+
+
+def test_encrypted_recordings_by_inner_name_or_attribution(tmp_path: Path) -> None:
+    place(tmp_path, "x.m4a.gpg", "session.m4a.gpg")
+    place(tmp_path, "y.wav.age", "session.wav.age")
+    place(tmp_path, "z.m4a.enc", "session.m4a.enc")
+    place(tmp_path, "opaque.gpg", "session.m4a.gpg")  # inner name says nothing, no attribution
+    coverage = Coverage()
+    arts = {
+        Path(a.location).name: a for a in LocalSource(Config(), SourceOptions()).scan(str(tmp_path), coverage)
+    }
+    assert set(arts) == {"x.m4a.gpg", "y.wav.age", "z.m4a.enc"}
+    assert all(a.encrypted is True and a.content_encrypted for a in arts.values())
+    assert arts["x.m4a.gpg"].encryption == "content:openpgp"
+    assert arts["y.wav.age"].encryption == "content:age"
+    assert arts["z.m4a.enc"].encryption == "content:openssl-salted"
+
+    # The same opaque blob becomes a recording once a sidecar ties it to a session.
+    (tmp_path / "opaque.gpg.meta.yaml").write_text(
+        "client: C-1\nsession_date: 2026-11-01\npurpose: supervision\n"
+    )
+    names = {
+        Path(a.location).name for a in LocalSource(Config(), SourceOptions()).scan(str(tmp_path), Coverage())
+    }
+    assert "opaque.gpg" in names
+
+
+def test_fifo_is_never_opened(tmp_path: Path) -> None:
+    place(tmp_path, "session.wav", "session.wav")
+    os.mkfifo(tmp_path / "pipe.wav")
+    # In a real process with a timeout: opening a FIFO for reading would block forever.
+    res = run_module(
+        "scan", "-q", tmp_path, "-o", tmp_path.parent / "fifo.json", "--fail-on", "none", timeout=60
+    )
+    assert res.returncode == 0, res.stderr
+    data = json.loads((tmp_path.parent / "fifo.json").read_text())
+    gaps = {(Path(g["location"]).name, g["reason"]) for g in data["coverage"]["skipped"]}
+    assert ("pipe.wav", "special-file") in gaps
+    assert [Path(r["location"]).name for r in data["recordings"]] == ["session.wav"]
+
+
+def test_symlink_loops_survive_with_and_without_following(tmp_path: Path) -> None:
+    place(tmp_path, "d/session.wav", "session.wav")
+    os.symlink("..", tmp_path / "d" / "up")  # directory loop
+    os.symlink("self", tmp_path / "d" / "self")  # a link to itself: ELOOP
+    found, cov = _scan(tmp_path)
+    assert [Path(p).name for p in found] == ["session.wav"]
+    reasons = {(Path(g.location).name, g.reason) for g in cov.gaps}
+    assert ("up", "symlink-not-followed") in reasons
+    assert cov.complete  # links deliberately not followed are listed, but are no hole
+
+    found, cov = _scan(tmp_path, follow_symlinks=True)
+    assert [Path(p).name for p in found] == ["session.wav"]  # not found again through the loop
+    reasons = {(Path(g.location).name, g.reason) for g in cov.gaps}
+    assert ("up", "symlink-loop") in reasons
+    assert ("self", "symlink-loop") in reasons
+    assert not cov.complete
+
+
+def test_follow_symlinks_reaches_linked_folders(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    place(outside, "linked.wav", "session.wav")
+    (tmp_path / "tree").mkdir()
+    os.symlink(outside, tmp_path / "tree" / "link")
+    assert _scan(tmp_path / "tree")[0] == []
+    found, _ = _scan(tmp_path / "tree", follow_symlinks=True)
+    assert found == [str(tmp_path / "tree" / "link" / "linked.wav")]
+
+
+def test_hostile_and_invalid_utf8_names(tmp_path: Path) -> None:
+    hostile = '<img src=x onerror="alert(1)">\n&\'.wav'
+    place(tmp_path, hostile, "session.wav")
+    raw = os.fsencode(str(tmp_path)) + b"/caf\xe9-\xff.m4a"  # Latin-1 bytes: not valid UTF-8
+    shutil.copyfile(MEDIA / "session.m4a", raw)
+    data = scan_json(tmp_path, tmp_path, "--fail-on", "none")
+    names = sorted(Path(r["location"]).name for r in data["recordings"])
+    assert names == sorted([hostile, "caf\\xe9-\\xff.m4a"])
+    # The JSON is valid UTF-8 and round-trips; nothing was dropped.
+    text = (tmp_path / "result.json").read_text(encoding="utf-8")
+    skipped = json.loads(text)["coverage"]["skipped"]
+    assert [g["reason"] for g in skipped] == ["consent-not-checked"]  # no registry given; no file skipped
+
+
+def test_exclude_globs(tmp_path: Path) -> None:
+    place(tmp_path, "keep/a.wav", "session.wav")
+    place(tmp_path, "node_modules/b.wav", "session.wav")
+    place(tmp_path, "keep/c.tmp.wav", "session.wav")
+    found, cov = _scan(tmp_path, excludes=["node_modules", "*.tmp.wav"])
+    assert [Path(p).name for p in found] == ["a.wav"]
+    assert cov.excluded == 2
+
+
+def test_file_vanishing_mid_scan_is_a_gap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    place(tmp_path, "stays.wav", "session.wav")
+    doomed = place(tmp_path, "goes.wav", "session.wav")
+    real_open = local_source.open_readonly
+
+    def delete_then_open(path: str, **kw: bool):  # type: ignore[no-untyped-def]
+        if path == str(doomed):
+            os.unlink(doomed)  # the file really disappears between listing and opening
+        return real_open(path, **kw)
+
+    monkeypatch.setattr(local_source, "open_readonly", delete_then_open)
+    found, cov = _scan(tmp_path)
+    assert [Path(p).name for p in found] == ["stays.wav"]
+    assert [(Path(g.location).name, g.reason) for g in cov.gaps] == [("goes.wav", "vanished")]
+    assert not cov.complete
+
+
+def _scan_as_nobody(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """Scan in a forked child that dropped root: permission bits only bite an unprivileged user.
+    (Forked rather than exec'd: the interpreter may live where that user cannot read.)"""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            found, cov = _scan(root)
+            payload = json.dumps([found, [(g.location, g.reason) for g in cov.gaps]]).encode()
+            os.write(write_end, payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    found, gaps = json.loads(b"".join(chunks))
+    return found, [tuple(g) for g in gaps]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_permission_denied_places_are_gaps_and_scan_goes_on() -> None:
+    root = Path(tempfile.mkdtemp(prefix="auditor-perm-"))
+    try:
+        root.chmod(0o755)
+        place(root, "open/a.wav", "session.wav", mode=0o644)
+        place(root, "locked/b.wav", "session.wav", mode=0o644)
+        place(root, "open/unreadable.wav", "session.wav", mode=0o600)
+        (root / "open").chmod(0o755)
+        (root / "locked").chmod(0o700)
+        found, gaps = _scan_as_nobody(root)
+        assert [Path(p).name for p in found] == ["a.wav"]
+        named = {(Path(loc).name, reason) for loc, reason in gaps}
+        assert ("locked", "permission-denied") in named
+        assert ("unreadable.wav", "permission-denied") in named
+    finally:
+        shutil.rmtree(root)
+
+
+def _hash_noatime(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))  # the check itself must not touch atime
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _tree_state(root: Path) -> dict[str, tuple[object, ...]]:
+    """Content, mode, owner, size, mtime and atime of everything below root, read without touching atimes."""
+    state: dict[str, tuple[object, ...]] = {}
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOATIME", 0))
+        try:
+            entries = list(os.scandir(fd))
+        finally:
+            os.close(fd)
+        for entry in entries:
+            p = directory / entry.name
+            st = p.lstat()
+            content = _hash_noatime(p) if stat.S_ISREG(st.st_mode) else None
+            state[str(p)] = (content, st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, st.st_atime_ns)
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(p)
+    return state
+
+
+def test_scan_is_read_only_and_leaves_atime_alone(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    for i, fixture in enumerate(
+        ["session.wav", "session.m4a", "session-dated.mp4", "session.m4a.gpg", "noise.bin"]
+    ):
+        p = place(tree, f"d{i}/rec{i}{Path(fixture).suffix}", fixture)
+        (p.parent / (p.name + ".meta.yaml")).write_text("client: C-1\nsession_date: 2026-11-01\n")
+        # atime older than mtime: on a relatime mount a plain read would update it; O_NOATIME must not.
+        st = p.stat()
+        os.utime(p, ns=(st.st_mtime_ns - 86_400 * 10**9, st.st_mtime_ns))
+    before = _tree_state(tree)
+    os.sync()
+    data = scan_json(tmp_path, tree, "--fail-on", "none")
+    assert len(data["recordings"]) == 4
+    assert _tree_state(tree) == before
+    assert not list(tree.rglob("*.tmp"))
+
+
+def test_reads_at_most_8_kib_per_candidate(tmp_path: Path) -> None:
+    for fixture in [
+        "session-dated.mp4",
+        "session-dated.wav",
+        "session-dated.mkv",
+        "session.mp3",
+        "session.mov",
+    ]:
+        place(tmp_path, f"big/{fixture}", fixture)
+        # make the file much larger than what we may read
+        with open(tmp_path / "big" / fixture, "ab") as fh:
+            fh.write(b"\0" * 200_000)
+    _, cov = _scan(tmp_path)
+    assert cov.candidates == 5
+    assert cov.bytes_read <= 8192 * cov.candidates
