@@ -34,8 +34,8 @@ class _Source:
         self.size = reader.size if reader is not None else len(head)
 
     def get(self, offset: int, length: int) -> bytes | None:
-        length = min(length, self.size - offset)
-        if length <= 0:
+        """Exactly `length` bytes at offset, or None (past the end, or over budget)."""
+        if length <= 0 or offset < 0 or offset + length > self.size:
             return None
         if offset + length <= len(self.head):
             return self.head[offset : offset + length]
@@ -63,7 +63,8 @@ def embedded_created(
 
 
 # --- MP4 / MOV / M4A / 3GP: moov/mvhd creation_time (seconds since 1904) --------------------------
-_MAX_BOXES = 64  # a top-level walk that long is not a media file worth more reads
+# The walks below need no iteration cap: every step moves forward by at least 8 bytes, and each
+# step outside the head costs budget, so they end within len(head)/8 + budget/8 steps.
 
 
 def _box_at(source: _Source, offset: int, end: int) -> isobmff.Box | None:
@@ -79,20 +80,19 @@ def _box_at(source: _Source, offset: int, end: int) -> isobmff.Box | None:
 
 def _mp4_created(source: _Source) -> datetime | None:
     pos = 0
-    for _ in range(_MAX_BOXES):
+    while True:
         box = _box_at(source, pos, source.size)
         if box is None:
             return None
         if box.type == b"moov":
             return _mvhd_created(source, box)
         pos += box.size
-    return None
 
 
 def _mvhd_created(source: _Source, moov: isobmff.Box) -> datetime | None:
     pos = moov.start + moov.header
     end = moov.start + moov.size
-    for _ in range(_MAX_BOXES):
+    while pos < end:
         child = _box_at(source, pos, end)
         if child is None:
             return None
@@ -104,8 +104,6 @@ def _mvhd_created(source: _Source, moov: isobmff.Box) -> datetime | None:
             seconds = int.from_bytes(body[4 : 4 + width], "big")
             return _after_epoch(_MP4_EPOCH, seconds=seconds) if seconds else None
         pos += child.size
-        if pos >= end:
-            return None
     return None
 
 
@@ -151,7 +149,7 @@ def _wav_created(source: _Source) -> datetime | None:
     rf64_data_size: int | None = None
     icrd: datetime | None = None
     pos = 12
-    for _ in range(_MAX_BOXES):
+    while True:
         header = source.get(pos, 8)
         if header is None:
             break
@@ -197,7 +195,6 @@ def _icrd(list_body: bytes) -> datetime | None:
 _ID3_DATE_FRAMES = frozenset({b"TDRC", b"TYER", b"TDAT", b"TIME", b"TYE", b"TDA", b"TIM"})
 _ID3_V22_NAMES = {b"TYE": b"TYER", b"TDA": b"TDAT", b"TIM": b"TIME"}
 _ID3_TEXT_CODECS = {0: "latin-1", 1: "utf-16", 2: "utf-16-be", 3: "utf-8"}
-_MAX_ID3_FRAMES = 128
 
 
 def _syncsafe(data: bytes) -> int:
@@ -223,9 +220,7 @@ def _id3_created(source: _Source) -> datetime | None:
         pos += _syncsafe(extended) if version == 4 else 4 + int.from_bytes(extended, "big")
     frame_header_size = 6 if version == 2 else 10
     texts: dict[bytes, str] = {}
-    for _ in range(_MAX_ID3_FRAMES):
-        if pos + frame_header_size > end:
-            break
+    while pos + frame_header_size <= end:
         frame_header = source.get(pos, frame_header_size)
         if frame_header is None or frame_header[0] == 0:  # out of reach, or padding
             break

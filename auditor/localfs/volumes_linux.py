@@ -232,7 +232,7 @@ class BlockStack:
 
         dm_uuid = _read_text(Path(real, "dm", "uuid")) if "dm" in entries else None
         if dm_uuid and dm_uuid.startswith("CRYPT-"):
-            crypt_type = dm_uuid.split("-")[1] if dm_uuid.count("-") >= 1 else ""
+            crypt_type = dm_uuid.split("-")[1]
             if crypt_type in CRYPT_TYPES:
                 return _Layer("crypt", CRYPT_TYPES[crypt_type], f"{name} uuid {dm_uuid}")
 

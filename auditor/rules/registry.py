@@ -15,7 +15,6 @@ from typing import Any
 
 from auditor.config import Config
 from auditor.errors import ConfigError, InputError
-from auditor.models import SEVERITIES
 from auditor.resources import data_dir
 from auditor.rules.base import Rule
 
@@ -121,22 +120,22 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
 
 def _apply_config_overrides(config: Config, state: dict[str, dict[str, Any]]) -> None:
     source = config.source or Path("auditor.yaml")
-    for rid in config.rules.disable:
-        _require_known(rid, state, source, "rules.disable")
+
+    def line(*path: str | int) -> int | None:
+        return config.positions.line(path) if config.positions is not None else None
+
+    for index, rid in enumerate(config.rules.disable):
+        _require_known(rid, state, source, "rules.disable", line("rules", "disable", index))
         state[rid]["enabled"] = False
     for rid, severity in config.rules.severity.items():
-        _require_known(rid, state, source, f"rules.severity.{rid}")
-        if severity not in SEVERITIES:
-            raise ConfigError(
-                source, f"severity must be one of {', '.join(SEVERITIES)}", key=f"rules.severity.{rid}"
-            )
-        state[rid]["severity"] = severity
+        _require_known(rid, state, source, f"rules.severity.{rid}", line("rules", "severity", rid))
+        state[rid]["severity"] = severity  # the config schema already restricts the values
 
 
-def _require_known(rid: str, known: Iterable[str], source: Path, key: str) -> None:
+def _require_known(rid: str, known: Iterable[str], source: Path, key: str, line: int | None) -> None:
     if rid not in set(known):
         import difflib
 
         hint = difflib.get_close_matches(rid, list(known), n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ConfigError(source, f"unknown rule id {rid!r}{suggestion}", key=key)
+        raise ConfigError(source, f"unknown rule id {rid!r}{suggestion}", key=key, line=line)

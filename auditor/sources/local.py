@@ -91,6 +91,13 @@ class LocalSource:
             yield from self._walk(root, coverage)
         else:
             yield from self.examine_file(root, coverage)
+        self._report_probe_notes(coverage)
+
+    def _report_probe_notes(self, coverage: Coverage) -> None:
+        """Settings the exposure probe could not read (smb.conf, sync-client files, ancestors) are holes too."""
+        while self.exposure.notes:
+            note = self.exposure.notes.pop(0)
+            coverage.gaps.append(Gap("exposure checks", "exposure-check-incomplete", note))
 
     def examine_file(self, path: str, coverage: Coverage, root: str | None = None) -> Iterator[Artifact]:
         """One file on its own (a file target, or a watch event under `root`): the same checks as in a walk."""

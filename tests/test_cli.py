@@ -1,0 +1,170 @@
+"""End-to-end CLI behaviour: exit codes, input errors, outputs, --as-of, rules listing."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tests.conftest import place, run_cli, run_module
+
+
+def _practice(tmp_path: Path) -> Path:
+    root = tmp_path / "practice"
+    place(root, "C-1001_2026-11-10_supervision.m4a.gpg", "session.m4a.gpg")  # encrypted, private
+    return root
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    (tmp_path / "consent.yaml").write_text(
+        "version: 1\nclients:\n  - id: C-1001\n    consents:\n      - {granted: 2026-01-01, purposes: [supervision]}\n"
+    )
+    cfg = tmp_path / "auditor.yaml"
+    cfg.write_text(
+        "version: 1\nconsent_registry: consent.yaml\nattribution:\n"
+        "  patterns: ['(?P<client>C-\\d+)_(?P<date>\\d{4}-\\d{2}-\\d{2})_(?P<purpose>[a-z]+)']\n" + extra
+    )
+    return cfg
+
+
+def test_python_dash_m_and_version() -> None:
+    res = run_module("--version")
+    assert res.returncode == 0
+    assert "recording-auditor" in res.stdout
+
+
+def test_clean_practice_exits_0_and_writes_json(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    out = tmp_path / "r.json"
+    res = run_cli("scan", root, "--config", _config(tmp_path), "--as-of", "2026-11-20", "-o", out)
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["findings"] == []
+    assert data["summary"]["compliant_recordings"] == 1
+    assert data["as_of"] == "2026-11-20"
+    assert data["coverage"]["complete"] is True
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # results carry PHI
+    assert "1 recordings, 1 compliant" in res.output
+
+
+def test_findings_at_or_above_fail_on_exit_1(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    place(root, "C-1001_2026-11-11_supervision.wav", "session.wav")  # plaintext: unencrypted (high)
+    cfg = _config(tmp_path)
+    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20").exit_code == 1
+    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "critical").exit_code == 0
+    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "none").exit_code == 0
+
+
+def test_as_of_makes_audits_reproducible(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    cfg = _config(tmp_path, "retention: {by_purpose: {supervision: 30}}\n")
+    early = run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-10", "-o", tmp_path / "a.json")
+    late = run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-11", "-o", tmp_path / "b.json")
+    a = json.loads((tmp_path / "a.json").read_text())
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert early.exit_code == 0 and [f["rule"] for f in a["findings"]] == []
+    assert [f["rule"] for f in b["findings"]] == ["retention-exceeded"]  # 31 days > 30
+    assert late.exit_code == 0  # medium is below the default --fail-on high
+
+
+def test_config_error_exits_2_names_file_line_key_and_writes_nothing(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    cfg = tmp_path / "auditor.yaml"
+    cfg.write_text("version: 1\nretention:\n  default_days: 90\n  by_purpse: {supervision: 30}\n")
+    out = tmp_path / "r.json"
+    res = run_module("scan", root, "--config", cfg, "-o", out)
+    assert res.returncode == 2
+    assert f"{cfg}:4" in res.stderr
+    assert "by_purpse" in res.stderr and "by_purpose" in res.stderr  # did-you-mean
+    assert not out.exists()  # no partial report that looks complete
+
+
+def test_registry_error_exits_2_with_line(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    cfg = _config(tmp_path)
+    (tmp_path / "consent.yaml").write_text(
+        "version: 1\nclients:\n  - id: C-1\n    consents:\n      - {granted: 2026-02-30, purposes: [x]}\n"
+    )
+    res = run_module("scan", root, "--config", cfg, "-o", tmp_path / "r.json")
+    assert res.returncode == 2
+    assert "consent.yaml:5" in res.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_unknown_rule_in_config_is_an_error_with_line(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, "rules:\n  disable: [recording-unencrypted, recording-unencryptd]\n")
+    res = run_module("scan", _practice(tmp_path), "--config", cfg)
+    assert res.returncode == 2
+    assert "recording-unencryptd" in res.stderr
+    assert "did you mean 'recording-unencrypted'" in res.stderr
+    assert f"{cfg}:6" in res.stderr
+
+
+def test_missing_target_and_unknown_format_are_usage_errors(tmp_path: Path) -> None:
+    assert run_module("scan", tmp_path / "nope").returncode == 2
+    res = run_module("scan", tmp_path, "-o", tmp_path / "report.docx")
+    assert res.returncode == 2
+    assert ".docx" in res.stderr
+
+
+def test_rules_lists_builtin_pack_and_added_pack(tmp_path: Path) -> None:
+    res = run_cli("rules", "--json")
+    data = json.loads(res.output)
+    ids = {r["id"] for r in data["rules"]}
+    assert {"recording-unencrypted", "breach-unsecured-exposure", "retention-exceeded", "consent-missing"} <= ids
+    assert any(p["name"] == "core" for p in data["packs"])
+
+    pack = tmp_path / "strict.yaml"
+    pack.write_text(
+        "pack: strict\nversion: '2'\nrules:\n  retention-exceeded:\n    severity: critical\n"
+        "  recording-encryption-unknown:\n    enabled: false\n"
+    )
+    data = json.loads(run_cli("rules", "--json", "--rules", pack).output)
+    by_id = {r["id"]: r for r in data["rules"]}
+    assert by_id["retention-exceeded"]["severity"] == "critical"
+    assert by_id["retention-exceeded"]["pack"] == "strict"
+    assert "recording-encryption-unknown" in data["disabled"]
+
+
+def test_rule_pack_with_unknown_rule_exits_2_with_line(tmp_path: Path) -> None:
+    pack = tmp_path / "typo.yaml"
+    pack.write_text("pack: t\nversion: '1'\nrules:\n  retention-exceded:\n    severity: low\n")
+    res = run_module("rules", "--rules", pack)
+    assert res.returncode == 2
+    assert f"{pack}:4" in res.stderr
+    assert "retention-exceeded" in res.stderr
+
+
+def test_pack_severity_changes_scan_outcome(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    cfg = _config(tmp_path, "retention: {by_purpose: {supervision: 1}}\n")
+    pack = tmp_path / "strict.yaml"
+    pack.write_text("pack: strict\nversion: '1'\nrules:\n  retention-exceeded: {severity: high}\n")
+    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-30").exit_code == 0
+    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-30", "--rules", pack).exit_code == 1
+
+
+def test_report_rerenders_a_saved_result(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    place(root, "C-1001_2026-11-11_supervision.wav", "session.wav")
+    first = tmp_path / "first.json"
+    run_cli("scan", "-q", root, "--config", _config(tmp_path), "--as-of", "2026-11-20", "-o", first)
+    again = tmp_path / "again.json"
+    res = run_cli("report", first, "-o", again)
+    assert res.exit_code == 1  # the same gate applies to a re-rendered result
+    assert json.loads(again.read_text())["findings"] == json.loads(first.read_text())["findings"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    res = run_module("report", bad, "-o", tmp_path / "x.json")
+    assert res.returncode == 2
+    assert "bad.json:1" in res.stderr
+
+
+def test_no_registry_is_reported_as_a_coverage_gap(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    out = tmp_path / "r.json"
+    run_cli("scan", "-q", root, "-o", out, "--fail-on", "none")
+    cov = json.loads(out.read_text())["coverage"]
+    assert cov["complete"] is False
+    assert cov["skipped"][0]["reason"] == "consent-not-checked"

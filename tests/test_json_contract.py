@@ -1,0 +1,39 @@
+"""The JSON result validates against the shipped schema, on a real scan of the demo practice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from auditor.resources import schema_path
+from tests.conftest import REPO
+
+
+def test_demo_practice_result_matches_schema_and_tells_the_story(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "HTML report:" in res.stdout
+    result = json.loads((tmp_path / "report.json").read_text())
+    schema = json.loads(schema_path("result").read_text())
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(result)
+
+    rules = {f["rule"] for f in result["findings"]}
+    # The sample practice shows every category and the breach panel.
+    assert {"recording-unencrypted", "recording-in-sync-folder", "breach-unsecured-exposure"} <= rules
+    assert {"consent-withdrawn-kept", "consent-session-unconfirmed", "consent-purpose-not-covered"} <= rules
+    assert {"consent-participant-missing", "consent-unattributed", "retention-exceeded"} <= rules
+    held = [r for r in result["recordings"] if r["legal_hold"]]
+    assert len(held) == 1 and held[0]["legal_hold"]["in_force"]
+    assert not any(Path(r["location"]).name == "ringtone.mp3" for r in result["recordings"])
+    assert any(Path(r["location"]).name == "backup-0042.dat" for r in result["recordings"])
+    assert result["summary"]["compliant_recordings"] >= 2
+    assert (tmp_path / "report.html").stat().st_size > 0
