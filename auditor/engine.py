@@ -6,6 +6,7 @@ to every active rule. A rule that raises becomes a coverage gap and the scan goe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,9 +25,13 @@ from auditor.sources.base import Source, SourceOptions
 SOURCE_GROUP = "auditor.sources"
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def scheme_of(target: str) -> str:
-    head, sep, _ = target.partition("://")
-    return head.lower() if sep and head.isalpha() else "file"
+    """`s3://bucket` -> "s3"; anything without a URL scheme is a local path ("file")."""
+    m = _SCHEME.match(target)
+    return m.group(1).lower() if m else "file"
 
 
 def load_source(scheme: str, config: Config, options: SourceOptions) -> Source:

@@ -28,6 +28,12 @@ def framework_of(control: str) -> str:
     return OTHER
 
 
+def _label(control: str) -> str:
+    """The control without its framework word where the card already names it ("HIPAA 164.402" -> "164.402")."""
+    prefix, _, rest = control.partition(" ")
+    return rest if rest and prefix in ("HIPAA", "GDPR") else control
+
+
 def _natural(text: str) -> list[Any]:
     """'GDPR Art 5' before 'GDPR Art 32'."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
@@ -59,6 +65,7 @@ def framework_posture(result: dict[str, Any]) -> list[dict[str, Any]]:
         groups[framework_of(control)].append(
             {
                 "control": control,
+                "label": _label(control),
                 "status": "failed" if failed else "passed",
                 "failed": failed,
                 "passed": max(evaluated - failed, 0),

@@ -6,14 +6,25 @@ names, and only then are outputs written, so every format shows the same thing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from auditor.baseline import apply_baseline, load_baseline
+from auditor.config import ReportConfig
 from auditor.models import SEVERITIES, severity_at_least
 from auditor.outputs.base import OutputOptions, writer_for
-from auditor.result import summarise
+from auditor.redact import Redactor, redaction_key
+from auditor.result import dumps, summarise
+from auditor.suppress import (
+    SuppressionFile,
+    apply_suppressions,
+    check_rule_ids,
+    find_ignore_file,
+    load_suppressions,
+)
 
 
 @dataclass
@@ -21,6 +32,47 @@ class PublishSettings:
     outputs: Sequence[Path] = ()
     fail_on: str = "high"  # a severity, or "none"
     output_options: OutputOptions = field(default_factory=OutputOptions)
+    suppressions: SuppressionFile | None = None  # --ignore / .auditor-ignore.yaml
+    baseline: dict[str, Any] | None = None  # --baseline: the earlier result
+    baseline_source: str = ""  # its path, as given
+    baseline_sha256: str = ""
+    redactor: Redactor | None = None  # --redact
+    new_only: bool = False  # --new-only: only findings new since the baseline can fail CI
+
+
+def publish_settings(
+    outputs: Sequence[Path],
+    fail_on: str,
+    *,
+    report: ReportConfig,
+    known_rules: Sequence[str] | None = None,
+    template_dir: Path | None = None,
+    ignore: Path | None = None,
+    baseline: Path | None = None,
+    redact: bool = False,
+    new_only: bool = False,
+) -> PublishSettings:
+    """Load and check everything the outputs need (suppressions, baseline, redaction key) up
+    front, so a bad input exits 2 before a long scan rather than after it."""
+    settings = PublishSettings(
+        outputs=outputs,
+        fail_on=fail_on,
+        output_options=OutputOptions(redact=redact, template_dir=template_dir, title=report.title),
+        new_only=new_only,
+    )
+    ignore_path = find_ignore_file(ignore)
+    if ignore_path is not None:
+        settings.suppressions = load_suppressions(ignore_path)
+        if known_rules is not None:
+            check_rule_ids(settings.suppressions, known_rules)
+    if baseline is not None:
+        settings.baseline, settings.baseline_sha256 = load_baseline(baseline)
+        settings.baseline_source = str(baseline)
+    if redact:
+        key = redaction_key(report)
+        settings.output_options.redaction_key = key
+        settings.redactor = Redactor(key)
+    return settings
 
 
 def check_outputs(outputs: Sequence[Path]) -> None:
@@ -29,24 +81,50 @@ def check_outputs(outputs: Sequence[Path]) -> None:
         writer_for(path)
 
 
-def gate(result: dict[str, Any], fail_on: str) -> bool:
-    """True when CI should fail: an active (not suppressed, not resolved) finding at or above fail_on."""
+def gate(result: dict[str, Any], fail_on: str, new_only: bool = False) -> bool:
+    """True when CI should fail: an active (not suppressed, not resolved) finding at or above fail_on.
+
+    With `new_only`, only findings new since the baseline count; without a baseline every
+    finding is new (the first run of a CI job has nothing to compare with).
+    """
     if fail_on == "none":
         return False
     return any(
         severity_at_least(f["severity"], fail_on)
         for f in result["findings"]
-        if not f.get("suppressed") and f.get("status") != "resolved"
+        if not f.get("suppressed")
+        and f.get("status") != "resolved"
+        and (not new_only or f.get("status", "new") == "new")
     )
 
 
-def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Path], bool]:
+def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
+    """Suppress, compare with the baseline, summarise, redact: in that order, in place."""
+    if settings.suppressions is not None:
+        apply_suppressions(result, settings.suppressions)
+    if settings.baseline is not None:
+        apply_baseline(
+            result, settings.baseline, source=settings.baseline_source, sha256=settings.baseline_sha256
+        )
     result["summary"] = summarise(result["findings"], result["recordings"])
+    if settings.redactor is not None:
+        settings.redactor.redact(result)
+
+
+def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Path], bool]:
+    prepare(result, settings)
+    # The report quotes the SHA-256 of exactly the bytes a .json output of this run holds.
+    canonical = dumps(result).encode("utf-8", "backslashreplace")
+    options = replace(
+        settings.output_options,
+        result_sha256=hashlib.sha256(canonical).hexdigest(),
+        companion_json=tuple(p for p in settings.outputs if p.suffix.lower() == ".json"),
+    )
     written = []
     for path in settings.outputs:
-        writer_for(path)(result, path, settings.output_options)
+        writer_for(path)(result, path, options)
         written.append(path)
-    return written, gate(result, settings.fail_on)
+    return written, gate(result, settings.fail_on, settings.new_only)
 
 
 FAIL_ON_CHOICES = (*SEVERITIES, "none")

@@ -65,7 +65,7 @@ _AUDIT_KEYS = frozenset(
         "config",
         "consent_registry",
         "rule_packs",
-        "rules",
+        "rules",  # rewritten apart: ids and controls are vocabulary, the prose may quote an example id
         "summary",
         "retention",
         "trend",
@@ -74,10 +74,12 @@ _AUDIT_KEYS = frozenset(
     }
 )
 _CLIENT_KEYS = frozenset({"client", "participant"})
-_KEPT_EXTENSIONS = frozenset(
+# Recording, transcript and wrapper extensions: the format is in the report anyway.
+_EXTENSIONS_TEXT = (
     "wav mp3 m4a mp4 m4v mov mkv webm ogg oga opus flac aac aif aiff amr caf 3gp 3g2 wma wmv avi "
-    "vtt srt txt json yaml yml meta age gpg pgp asc enc zip 7z".split()
+    "vtt srt txt json yaml yml meta age gpg pgp asc enc zip 7z"
 )
+_KEPT_EXTENSIONS = frozenset(_EXTENSIONS_TEXT.split())
 _ALNUM = r"0-9A-Za-z"
 
 
@@ -149,6 +151,10 @@ class Redactor:
             if key in _AUDIT_KEYS:
                 continue
             result[key] = rewrite.value(value, key)
+        for rule in result.get("rules", []):
+            for key in ("title", "description", "remediation"):
+                if isinstance(rule.get(key), str):
+                    rule[key] = rewrite.text(rule[key])
         for finding in result.get("findings", []):
             if finding.get("fingerprint"):
                 finding["fingerprint"] = self.fingerprint(finding["fingerprint"])
@@ -294,9 +300,7 @@ class _Rewriter:
 
     def __init__(self, table: dict[str, str]) -> None:
         self.table = table
-        self.pattern = (
-            re.compile(f"(?<![{_ALNUM}])(?:{_trie_regex(table)})(?![{_ALNUM}])") if table else None
-        )
+        self.pattern = re.compile(f"(?<![{_ALNUM}])(?:{_trie_regex(table)})(?![{_ALNUM}])") if table else None
 
     def text(self, value: str) -> str:
         if self.pattern is None:

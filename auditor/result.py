@@ -102,6 +102,11 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "recordings": recordings,
         "buckets": [artifact_to_dict(b) for b in result.buckets],
         "coverage": result.coverage.to_dict(),
+        # The limits the audit applied, so reports can draw ages against them.
+        "retention": {
+            "default_days": result.config.retention.default_days,
+            "by_purpose": dict(result.config.retention.by_purpose),
+        },
         **result.extra,
     }
 

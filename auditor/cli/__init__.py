@@ -8,6 +8,8 @@ from auditor import __version__
 from auditor.cli.report import report
 from auditor.cli.rules_cmd import rules
 from auditor.cli.scan import scan
+from auditor.cli.status import status
+from auditor.cli.watch import watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,6 +24,8 @@ def cli() -> None:
 cli.add_command(scan)
 cli.add_command(report)
 cli.add_command(rules)
+cli.add_command(watch)
+cli.add_command(status)
 
 
 def main() -> None:

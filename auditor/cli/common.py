@@ -55,6 +55,25 @@ def config_option(func: F) -> F:
     )(func)
 
 
+def consent_option(func: F) -> F:
+    return click.option(
+        "--consent",
+        "consent_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Consent registry (YAML or CSV); overrides consent_registry in the config.",
+    )(func)
+
+
+def rules_option(func: F) -> F:
+    return click.option(
+        "--rules",
+        "rule_packs",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Add a rule pack (repeatable).",
+    )(func)
+
+
 def load_inputs(
     config_path: Path | None, consent_path: Path | None, extra_packs: tuple[Path, ...] = ()
 ) -> tuple[Config, ConsentRegistry | None, RuleSet]:

@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from auditor.cli.common import EXIT_FINDINGS, EXIT_OK, input_errors_exit_2, print_summary
-from auditor.outputs.base import OutputOptions
-from auditor.publish import FAIL_ON_CHOICES, PublishSettings, check_outputs, publish
+from auditor.cli.common import EXIT_FINDINGS, EXIT_OK, config_option, input_errors_exit_2, print_summary
+from auditor.config import load_config
+from auditor.errors import InputError
+from auditor.publish import FAIL_ON_CHOICES, check_outputs, publish, publish_settings
 from auditor.result import load_result
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def publishing_options(func: F) -> F:
+    """Options shared by `scan` and `report`: how findings are marked, hidden and rendered."""
+    options = [
+        click.option(
+            "--template",
+            "template_dir",
+            type=click.Path(path_type=Path, file_okay=False, exists=True),
+            help="Folder of report templates overriding the built-in ones (see docs/report.md).",
+        ),
+        click.option(
+            "--baseline",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Earlier JSON result: mark findings new/unchanged, add resolved ones, keep breach clocks.",
+        ),
+        click.option(
+            "--ignore",
+            "ignore_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Suppression file (default: ./.auditor-ignore.yaml if present).",
+        ),
+        click.option(
+            "--redact",
+            is_flag=True,
+            help="Replace client ids and file/folder names with keyed pseudonyms in every output.",
+        ),
+        click.option(
+            "--new-only",
+            is_flag=True,
+            help="Only findings new since --baseline fail (--fail-on); without a baseline all are new.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 @click.command()
@@ -25,16 +66,40 @@ from auditor.result import load_result
     help="Output file; the format follows the extension. Repeatable.",
 )
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True)
+@config_option
+@publishing_options
 @input_errors_exit_2
-def report(result_path: Path, outputs: tuple[Path, ...], fail_on: str) -> None:
+def report(
+    result_path: Path,
+    outputs: tuple[Path, ...],
+    fail_on: str,
+    config_path: Path | None,
+    template_dir: Path | None,
+    baseline: Path | None,
+    ignore_path: Path | None,
+    redact: bool,
+    new_only: bool,
+) -> None:
     """Render reports from a saved JSON result (CI keeps the JSON and renders later)."""
     try:
         check_outputs(outputs)
     except LookupError as exc:
         raise click.UsageError(str(exc)) from exc
+    if config_path is not None and not config_path.is_file():
+        raise InputError(config_path, "config file not found")
     data = load_result(result_path)
-    written, failed = publish(
-        data, PublishSettings(outputs=outputs, fail_on=fail_on, output_options=OutputOptions())
+    known = {r["id"] for r in data.get("rules", [])} | {f["rule"] for f in data.get("findings", [])}
+    settings = publish_settings(
+        outputs,
+        fail_on,
+        report=load_config(config_path).report,
+        known_rules=sorted(known),
+        template_dir=template_dir,
+        ignore=ignore_path,
+        baseline=baseline,
+        redact=redact,
+        new_only=new_only,
     )
+    written, failed = publish(data, settings)
     print_summary(data, written)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

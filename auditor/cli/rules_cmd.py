@@ -7,20 +7,14 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.common import config_option, input_errors_exit_2
+from auditor.cli.common import config_option, input_errors_exit_2, rules_option
 from auditor.config import load_config
 from auditor.rules.registry import load_ruleset
 
 
 @click.command()
 @config_option
-@click.option(
-    "--rules",
-    "rule_packs",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Add a rule pack (repeatable).",
-)
+@rules_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @input_errors_exit_2
 def rules(config_path: Path | None, rule_packs: tuple[Path, ...], as_json: bool) -> None:

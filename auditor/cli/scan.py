@@ -14,15 +14,17 @@ from auditor.cli.common import (
     EXIT_OK,
     Progress,
     config_option,
+    consent_option,
     input_errors_exit_2,
     load_inputs,
     parse_as_of,
     print_summary,
+    rules_option,
 )
+from auditor.cli.report import publishing_options
 from auditor.engine import run_scan, scheme_of
 from auditor.errors import InputError
-from auditor.outputs.base import OutputOptions
-from auditor.publish import FAIL_ON_CHOICES, PublishSettings, check_outputs, publish
+from auditor.publish import FAIL_ON_CHOICES, check_outputs, publish, publish_settings
 from auditor.result import result_to_dict
 from auditor.sources.base import SourceOptions
 
@@ -30,19 +32,8 @@ from auditor.sources.base import SourceOptions
 @click.command()
 @click.argument("targets", nargs=-1, required=True)
 @config_option
-@click.option(
-    "--consent",
-    "consent_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Consent registry (YAML or CSV); overrides consent_registry in the config.",
-)
-@click.option(
-    "--rules",
-    "rule_packs",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Add a rule pack (repeatable).",
-)
+@consent_option
+@rules_option
 @click.option(
     "-o",
     "--output",
@@ -78,6 +69,21 @@ from auditor.sources.base import SourceOptions
     "--deep", is_flag=True, help="Sniff every file's content, not only files whose name leaves it open."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--profile", help="AWS profile for s3:// targets (default: the standard credential chain).")
+@click.option("--region", help="AWS region for s3:// targets (default: the profile's or AWS_REGION).")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="S3-compatible endpoint (path-style addressing); without it AWS_ENDPOINT_URL_S3 applies as boto3 reads it.",
+)
+@click.option(
+    "--role-arn",
+    "role_arns",
+    multiple=True,
+    metavar="ARN",
+    help="Assume this IAM role for s3:// targets (repeatable: one per account; all go into one report).",
+)
+@publishing_options
 @input_errors_exit_2
 def scan(
     targets: tuple[str, ...],
@@ -91,6 +97,15 @@ def scan(
     follow_symlinks: bool,
     deep: bool,
     quiet: bool,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    role_arns: tuple[str, ...],
+    template_dir: Path | None,
+    baseline: Path | None,
+    ignore_path: Path | None,
+    redact: bool,
+    new_only: bool,
 ) -> None:
     """Scan TARGETs (folders, files, s3://bucket[/prefix], s3://) for recordings and audit them."""
     try:
@@ -101,6 +116,17 @@ def scan(
         if scheme_of(target) == "file" and not os.path.lexists(target):
             raise InputError(target, "no such file or folder")
     config, registry, ruleset = load_inputs(config_path, consent_path, rule_packs)
+    settings = publish_settings(
+        outputs,
+        fail_on,
+        report=config.report,
+        known_rules=[a.rule.id for a in ruleset.active] + list(ruleset.disabled),
+        template_dir=template_dir,
+        ignore=ignore_path,
+        baseline=baseline,
+        redact=redact,
+        new_only=new_only,
+    )
     progress = Progress(enabled=not quiet)
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
@@ -108,15 +134,13 @@ def scan(
         deep=deep,
         as_of=as_of,
         progress=progress,
+        s3={"profile": profile, "region": region, "endpoint_url": endpoint_url, "role_arns": list(role_arns)},
     )
     result = run_scan(
         list(targets), config=config, ruleset=ruleset, registry=registry, as_of=as_of, options=options
     )
     progress.done()
     data = result_to_dict(result)
-    settings = PublishSettings(
-        outputs=outputs, fail_on=fail_on, output_options=OutputOptions(title=config.report.title)
-    )
     written, failed = publish(data, settings)
     print_summary(data, written)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

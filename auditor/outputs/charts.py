@@ -98,7 +98,7 @@ def stacked_bar_chart(
     peak = max((sum(values) for _, values in rows), default=0) or 1
     room = width - label_width - 60
     legend_h = 26
-    body = [_legend(segments, label_width, 4)]
+    body = [_legend(segments, 8, 4)]
     for i, (row_label, values) in enumerate(rows):
         y = legend_h + 6 + i * ROW
         x = float(label_width)
@@ -212,7 +212,7 @@ def _legend(segments: Sequence[Segment], x0: float, y0: float) -> str:
             f'<rect class="{escape(segment.css)}" x="{x:.0f}" y="{y0 + 2}" width="12" height="12" rx="2"/>'
             f'<text class="legend" x="{x + 17:.0f}" y="{y0 + 12}">{escape(segment.label)}</text>'
         )
-        x += 26 + 7 * len(segment.label)
+        x += 30 + 6.6 * len(segment.label)
     return '<g class="legend">' + "".join(parts) + "</g>"
 
 

@@ -81,9 +81,8 @@ def exposure_hits(artifact: Artifact, ctx: RuleContext, kinds: Iterable[str]) ->
                 message += " Its content is encrypted, but key material lies in the same folder."
         elif artifact.encrypted:
             evidence["encryption"] = artifact.encryption
-            message += (
-                f" Volume encryption ({artifact.encryption}) does not protect it from those who can read it."
-            )
+            layer = "Server-side encryption" if artifact.encryption.startswith("sse:") else "Volume encryption"
+            message += f" {layer} ({artifact.encryption}) does not protect it: the system decrypts for every reader."
         hits.append(Hit(message, evidence, severity=severity, discriminator=exposure.kind))
     return hits
 
@@ -105,3 +104,11 @@ def status_hit(artifact: Artifact, ctx: RuleContext, status: Status, message: st
         "detail": a.detail,
     }
     return [Hit(message.format(**fields), consent_evidence(a, artifact))]
+
+
+def bucket_in_scope(artifact: Artifact, ctx: RuleContext) -> bool:
+    """S3 bucket hygiene rules judge a bucket that holds recordings under the scanned prefix, or
+    every scanned bucket when the rule's `only_with_recordings` parameter is false."""
+    if not ctx.params.get("only_with_recordings", True):
+        return True
+    return bool(artifact.facts.get("recordings"))

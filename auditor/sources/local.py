@@ -12,12 +12,13 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, parse_sidecar
 from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created, needs_sniff
+from auditor.classify.names import NO_SNIFF_EXTENSIONS
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
 from auditor.localfs.volumes import VolumeProbe
@@ -50,6 +51,30 @@ def _gap_for(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symlink-loop"
     return "os-error"
+
+
+def _name_leaves_it_open(name: str) -> bool:
+    """needs_sniff() for a bare file name; its common case inline, as it runs once per file walked."""
+    dot = name.rfind(".")
+    if dot <= 0 or "\\" in name:
+        return needs_sniff(name)
+    return name[dot + 1 :].lower() not in NO_SNIFF_EXTENSIONS
+
+
+class _FolderNames:
+    """A folder's entry names as a set, built on first lookup: only folders with a recording need it
+    (to look for sidecars), and building a set for each of thousands of folders is not free."""
+
+    __slots__ = ("_entries", "_names")
+
+    def __init__(self, entries: list[os.DirEntry[str]]) -> None:
+        self._entries = entries
+        self._names: set[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            self._names = {e.name for e in self._entries}
+        return name in self._names
 
 
 @dataclass
@@ -110,14 +135,24 @@ class LocalSource:
         except OSError:
             neighbours = {name}
         siblings = [n for n in neighbours if n == name or _KEY_NAME.search(n)]
-        yield from self._examine_dir_files(parent, root or parent, siblings, neighbours, coverage, only=name)
+        root = root or parent
+        rel_dir = os.path.relpath(parent, root)
+        rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
+        candidates = [name] if name in siblings else []
+        yield from self._examine_dir_files(
+            parent, root, rel_prefix, candidates, siblings, neighbours, coverage
+        )
 
     def _walk(self, root: str, coverage: Coverage) -> Iterator[Artifact]:
+        # The loop below runs once per entry of the tree, so it avoids per-entry path functions:
+        # paths and relative paths are built by concatenation from the folder's own.
+        follow, deep, exclude = self.options.follow_symlinks, self.options.deep, self._exclude
+        root_base = _as_folder(root)
         stack = [root]
         visited: set[tuple[int, int]] = (
             set()
         )  # (dev, ino) of directories, to survive loops when following links
-        if self.options.follow_symlinks:
+        if follow:
             st = os.stat(root)
             visited.add((st.st_dev, st.st_ino))
         while stack:
@@ -128,30 +163,35 @@ class LocalSource:
             except OSError as exc:
                 coverage.gaps.append(Gap(display_path(directory), _gap_for(exc), exc.strerror or str(exc)))
                 continue
+            base = _as_folder(directory)
+            rel_prefix = base[len(root_base) :]  # "" for the root itself
             files: list[str] = []
-            names = {e.name for e in entries}
             for entry in entries:
-                entry_path = os.path.join(directory, entry.name)
-                rel = os.path.relpath(entry_path, root)
-                if self._exclude and (self._exclude.match(entry.name) or self._exclude.match(rel)):
+                name = entry.name
+                if exclude is not None and (exclude.match(name) or exclude.match(rel_prefix + name)):
                     coverage.excluded += 1
                     continue
                 try:
-                    if entry.is_symlink():
-                        self._symlink(entry_path, visited, stack, files, coverage)
+                    # Regular files first: they are most entries. The three tests exclude each other.
+                    if entry.is_file(follow_symlinks=False):
+                        files.append(name)
                     elif entry.is_dir(follow_symlinks=False):
-                        stack.append(entry_path)
-                    elif entry.is_file(follow_symlinks=False):
-                        files.append(entry.name)
+                        stack.append(base + name)
+                    elif entry.is_symlink():
+                        self._symlink(base + name, visited, stack, files, coverage)
                     else:
-                        coverage.gaps.append(Gap(display_path(entry_path), "special-file", _kind(entry)))
+                        coverage.gaps.append(Gap(display_path(base + name), "special-file", _kind(entry)))
                 except OSError as exc:
                     coverage.gaps.append(
-                        Gap(display_path(entry_path), _gap_for(exc), exc.strerror or str(exc))
+                        Gap(display_path(base + name), _gap_for(exc), exc.strerror or str(exc))
                     )
             coverage.files_seen += len(files)
-            if files:
-                yield from self._examine_dir_files(directory, root, files, names, coverage)
+            candidates = files if deep else [n for n in files if _name_leaves_it_open(n)]
+            if candidates:
+                names = _FolderNames(entries)
+                yield from self._examine_dir_files(
+                    directory, root, rel_prefix, candidates, files, names, coverage
+                )
             if self.options.progress and coverage.files_seen % PROGRESS_EVERY < len(files) + 1:
                 self.options.progress(coverage)
 
@@ -189,19 +229,17 @@ class LocalSource:
         self,
         directory: str,
         root: str,
+        rel_prefix: str,
+        candidates: list[str],
         files: list[str],
-        names: set[str],
+        names: Container[str],
         coverage: Coverage,
-        only: str | None = None,
     ) -> Iterator[Artifact]:
+        """Sniff `candidates` (names in `directory`, whose relative path starts `rel_prefix`)."""
+        base = _as_folder(directory)
         sniffed: list[_Sniffed] = []
-        for name in files:
-            if only is not None and name != only:
-                continue
-            if not (self.options.deep or only is not None or needs_sniff(name)):
-                continue
-            path = os.path.join(directory, name)
-            item = self._examine(path, name, os.path.relpath(path, root), root, names, coverage)
+        for name in candidates:
+            item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
             if item is not None:
                 sniffed.append(item)
         recordings = [s for s in sniffed if s.artifact is not None]
@@ -213,7 +251,7 @@ class LocalSource:
             yield s.artifact
 
     def _examine(
-        self, path: str, name: str, relpath: str, root: str, names: set[str], coverage: Coverage
+        self, path: str, name: str, relpath: str, root: str, names: Container[str], coverage: Coverage
     ) -> _Sniffed | None:
         try:
             fd, st = open_readonly(path, follow_symlinks=self.options.follow_symlinks)
@@ -247,7 +285,7 @@ class LocalSource:
         head: bytes,
         cls: Classification,
         reader: FdRangeReader,
-        names: set[str],
+        names: Container[str],
         coverage: Coverage,
     ) -> Artifact | None:
         sidecar = self._sidecar(path, name, names, coverage)
@@ -306,7 +344,7 @@ class LocalSource:
             artifact.encrypted = None
             artifact.encryption = "unknown"
 
-    def _sidecar(self, path: str, name: str, names: set[str], coverage: Coverage) -> Attribution | None:
+    def _sidecar(self, path: str, name: str, names: Container[str], coverage: Coverage) -> Attribution | None:
         for suffix in (".meta.yaml", ".meta.json"):
             if name + suffix not in names:
                 continue
@@ -357,6 +395,11 @@ class LocalSource:
             for s in recordings:
                 if s.cls.kind == "encrypted" and s.artifact is not None:
                     s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)
+
+
+def _as_folder(path: str) -> str:
+    """`path` with one trailing separator, so that a name can be appended to it ("/" stays "/")."""
+    return path if path.endswith(os.sep) else path + os.sep
 
 
 def _list_dir(directory: str) -> list[os.DirEntry[str]]:

@@ -1,0 +1,348 @@
+"""One object: is it a recording, and what are its facts? At most two calls for a recording.
+
+Only objects whose name leaves it open are read, with ONE ranged GET of the first HEAD_BYTES
+bytes, then classified by the same classifier as local files. That GET's response already
+carries what a HeadObject would (server-side encryption, user metadata, Object Lock and legal
+hold), so no HEAD follows it. The second call, when it is needed, is the object ACL (only when
+ACLs are enabled and not ignored by Block Public Access) or, for a recording that neither its
+metadata nor the key patterns attribute and that the GET says has tags, its tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auditor.attribution import attribute, from_metadata, from_patterns
+from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created
+from auditor.classify.names import basename, extension, media_for_extension, strip_crypto_suffixes
+from auditor.models import Artifact, Attribution, Exposure, Gap
+from auditor.sources.s3 import lifecycle
+from auditor.sources.s3.acl import public_grants
+from auditor.sources.s3.client import error_code, error_message, is_access_denied
+from auditor.sources.s3.listing import ObjectEntry
+from auditor.sources.s3.permissions import denied
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from auditor.sources.s3.source import BucketScan
+
+_ARCHIVED = frozenset({"GLACIER", "DEEP_ARCHIVE"})  # content unreadable until restored
+_OBJECT_ACL_READING = frozenset({"READ", "WRITE_ACP", "FULL_CONTROL"})
+
+
+@dataclass
+class Examined:
+    """What examining one object produced; applied to coverage by the caller (one thread)."""
+
+    entry: ObjectEntry
+    artifact: Artifact | None = None
+    classification: Classification | None = None
+    bytes_read: int = 0
+    sniffed: bool = False
+    gaps: list[Gap] = field(default_factory=list)
+
+
+def sse_encryption(sse: str | None) -> str:
+    """The artifact's encryption string for an S3 server-side encryption algorithm."""
+    return f"sse:{sse}" if sse else "none"
+
+
+def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
+    result = Examined(entry)
+    location = entry.location(scan.facts.name)
+    if entry.storage_class in _ARCHIVED:
+        # A GET would fail until the object is restored; HeadObject still tells encryption and metadata.
+        result.gaps.append(
+            Gap(
+                location,
+                "archived",
+                f"{entry.storage_class}: content not read; restore the object to examine it",
+            )
+        )
+        if _media_by_name(entry) is not None:
+            head = _head_object(scan, entry, result, location)
+            reason = f"archived ({entry.storage_class})"
+            result.artifact = _by_name(scan, entry, result, reason=reason, response=head)
+        return result
+    params: dict[str, Any] = {
+        "Bucket": scan.facts.name,
+        "Key": entry.key,
+        "Range": f"bytes=0-{HEAD_BYTES - 1}",
+    }
+    if entry.version_id:
+        params["VersionId"] = entry.version_id
+    try:
+        response = scan.s3.get_object(**params)
+        head = response["Body"].read(HEAD_BYTES)
+        response["Body"].close()
+    except ClientError as exc:
+        _get_failed(scan, entry, result, exc, location)
+        return result
+    except BotoCoreError as exc:
+        result.gaps.append(Gap(location, "api-error", f"s3.GetObject: {exc}"))
+        return result
+    result.sniffed = True
+    result.bytes_read = len(head)
+    cls = classify(head, basename(entry.key))
+    result.classification = cls
+    if cls.kind not in ("media", "transcript", "encrypted"):
+        return result
+    result.artifact = _recording(scan, entry, result, cls, head, response)
+    return result
+
+
+def _get_failed(
+    scan: BucketScan, entry: ObjectEntry, result: Examined, exc: ClientError, location: str
+) -> None:
+    code = error_code(exc)
+    if code in ("NoSuchKey", "NoSuchVersion", "404"):
+        result.gaps.append(Gap(location, "vanished", "deleted while the scan ran"))
+    elif code == "InvalidObjectState":
+        result.gaps.append(
+            Gap(location, "archived", "archived storage tier: restore the object to examine it")
+        )
+        result.artifact = _by_name(scan, entry, result, reason="archived")
+    elif is_access_denied(exc):
+        # Often kms:Decrypt on an SSE-KMS object: HeadObject needs no key and still tells SSE and metadata.
+        head = _head_object(scan, entry, result, location)
+        if head is not None and str(head.get("ServerSideEncryption", "")).startswith("aws:kms"):
+            result.gaps.append(Gap(location, "access-denied", "kms:Decrypt denied: content not read"))
+            result.artifact = _by_name(scan, entry, result, reason="kms:Decrypt denied", response=head)
+        elif head is not None:
+            result.gaps.append(
+                Gap(location, "access-denied", denied("s3.GetObject", {"VersionId": entry.version_id}))
+            )
+            result.artifact = _by_name(scan, entry, result, reason="s3:GetObject denied", response=head)
+    elif code in ("InvalidRequest", "400") and "customer" in error_message(exc).lower():
+        result.gaps.append(
+            Gap(location, "sse-c", "encrypted with a customer-provided key (SSE-C): content not read")
+        )
+        artifact = _by_name(scan, entry, result, reason="SSE-C")
+        if artifact is not None:
+            artifact.encryption, artifact.encrypted = "sse:customer", True
+        result.artifact = artifact
+    else:
+        result.gaps.append(Gap(location, "api-error", f"s3.GetObject: {error_message(exc)}"))
+
+
+def _head_object(
+    scan: BucketScan, entry: ObjectEntry, result: Examined, location: str
+) -> dict[str, Any] | None:
+    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
+    if entry.version_id:
+        params["VersionId"] = entry.version_id
+    try:
+        response: dict[str, Any] = scan.s3.head_object(**params)
+        return response
+    except ClientError as exc:
+        if is_access_denied(exc):
+            result.gaps.append(Gap(location, "access-denied", denied("s3.GetObject", params)))
+        else:
+            result.gaps.append(Gap(location, "api-error", f"s3.HeadObject: {error_message(exc)}"))
+    except BotoCoreError as exc:
+        result.gaps.append(Gap(location, "api-error", f"s3.HeadObject: {exc}"))
+    return None
+
+
+def _by_name(
+    scan: BucketScan,
+    entry: ObjectEntry,
+    result: Examined,
+    *,
+    reason: str,
+    response: dict[str, Any] | None = None,
+) -> Artifact | None:
+    """A recording judged by its name alone, when its content cannot be read: better listed with
+    the reason than silently missed. Only names with a media or transcript extension qualify."""
+    media = _media_by_name(entry)
+    if media is None:
+        return None
+    artifact = _base_artifact(scan, entry, media=media, fmt=None)
+    artifact.facts["content_unread"] = reason
+    if response is not None:
+        _apply_response(scan, entry, artifact, result, response, None)
+    else:
+        artifact.attribution = attribute(entry.key, scan.config.attribution.patterns)
+        artifact.encrypted, artifact.encryption = None, "unknown"
+    _add_exposures(scan, entry, artifact, result)
+    return artifact
+
+
+def _media_by_name(entry: ObjectEntry) -> str | None:
+    return media_for_extension(extension(strip_crypto_suffixes(basename(entry.key))))
+
+
+def _base_artifact(scan: BucketScan, entry: ObjectEntry, *, media: str | None, fmt: str | None) -> Artifact:
+    facts = scan.facts
+    artifact = Artifact(
+        kind="recording",
+        location=entry.location(facts.name),
+        source="s3",
+        target=scan.target,
+        relpath=entry.key,
+        size=entry.size,
+        mtime=entry.last_modified,
+        media=media,
+        format=fmt,
+    )
+    artifact.facts.update(
+        {
+            "bucket": facts.name,
+            "key": entry.key,
+            "account": facts.account.account_id,
+            "region": facts.region,
+            "etag": entry.etag,
+            "storage_class": entry.storage_class,
+            "bucket_versioning": facts.versioning,
+        }
+    )
+    if facts.versioned:
+        artifact.facts.update(
+            {
+                "noncurrent": entry.noncurrent,
+                "version_id": entry.version_id,
+                "noncurrent_since": entry.noncurrent_since.isoformat() if entry.noncurrent_since else None,
+                "delete_marker": entry.deleted,
+            }
+        )
+    if facts.lifecycle_rules is not None:
+        artifact.facts["lifecycle_expiry"] = lifecycle.expiry(
+            facts.lifecycle_rules, entry.key, noncurrent=entry.noncurrent
+        )
+    return artifact
+
+
+def _recording(
+    scan: BucketScan,
+    entry: ObjectEntry,
+    result: Examined,
+    cls: Classification,
+    head: bytes,
+    response: dict[str, Any],
+) -> Artifact | None:
+    media = cls.inner_media if cls.kind == "encrypted" else cls.media
+    artifact = _base_artifact(scan, entry, media=media, fmt=cls.format)
+    _apply_response(scan, entry, artifact, result, response, cls)
+    # An encrypted blob is a recording when its inner name says so or attribution ties it to a session.
+    if cls.kind == "encrypted" and cls.inner_media is None and not artifact.attribution.client:
+        return None
+    _add_exposures(scan, entry, artifact, result)
+    if cls.kind == "encrypted":
+        artifact.facts["inner_name"] = cls.inner_name
+    else:
+        try:
+            artifact.embedded_created = embedded_created(cls.format or "", head, None, 0)
+        except (ValueError, IndexError, OverflowError):  # a corrupt header is not a reason to stop
+            artifact.embedded_created = None
+    return artifact
+
+
+def _apply_response(
+    scan: BucketScan,
+    entry: ObjectEntry,
+    artifact: Artifact,
+    result: Examined,
+    response: dict[str, Any],
+    cls: Classification | None,
+) -> None:
+    """Encryption, Object Lock and attribution from a GET or HEAD response."""
+    sse = response.get("ServerSideEncryption")
+    artifact.facts["sse"] = {
+        "algorithm": sse,
+        "kms_key_id": response.get("SSEKMSKeyId"),
+        "bucket_key_enabled": response.get("BucketKeyEnabled"),
+    }
+    if cls is not None and cls.kind == "encrypted":
+        artifact.encrypted, artifact.encryption = True, f"content:{cls.format}"
+    else:
+        artifact.encrypted, artifact.encryption = bool(sse), sse_encryption(sse)
+    lock_mode = response.get("ObjectLockMode")
+    hold = response.get("ObjectLockLegalHoldStatus")
+    if lock_mode or hold:
+        until = response.get("ObjectLockRetainUntilDate")
+        artifact.facts["object_lock"] = {
+            "mode": lock_mode,
+            "retain_until": until.isoformat() if isinstance(until, datetime) else until,
+            "legal_hold": hold == "ON",
+        }
+    tag_count = int(response.get("TagCount") or 0)
+    artifact.attribution = _attribution(
+        scan, entry, artifact, result, response.get("Metadata") or {}, tag_count
+    )
+
+
+def _add_exposures(scan: BucketScan, entry: ObjectEntry, artifact: Artifact, result: Examined) -> None:
+    """The bucket's ACL and policy exposures, plus the object's own ACL where ACLs can matter."""
+    exposures = scan.bucket_exposures(entry)
+    if scan.facts.object_acls_matter:
+        exposure = _object_acl(scan, entry, artifact.location, result)
+        if exposure is not None:
+            exposures.append(exposure)
+    artifact.exposures = exposures
+
+
+def _attribution(
+    scan: BucketScan,
+    entry: ObjectEntry,
+    artifact: Artifact,
+    result: Examined,
+    metadata: dict[str, str],
+    tag_count: int,
+) -> Attribution:
+    patterns = scan.config.attribution.patterns
+    meta = from_metadata(metadata)
+    by_key = from_patterns(entry.key, patterns)
+    if tag_count and not (meta and meta.client) and not (by_key and by_key.client):
+        # Neither metadata nor the key says whose it is, and the GET said the object has tags
+        # (x-amz-tagging-count): they are the last place to look.
+        tags = _tags(scan, entry, artifact.location, result)
+        if tags:
+            tagged = from_metadata(tags)
+            if tagged is not None:
+                tagged.source = "tags"
+                meta = tagged
+    return attribute(entry.key, patterns, metadata=meta)
+
+
+def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> dict[str, str] | None:
+    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
+    if entry.version_id:
+        params["VersionId"] = entry.version_id
+    try:
+        tag_set = scan.s3.get_object_tagging(**params).get("TagSet", [])
+    except ClientError as exc:
+        reason = "access-denied" if is_access_denied(exc) else "api-error"
+        detail = denied("s3.GetObjectTagging", params) if is_access_denied(exc) else error_message(exc)
+        result.gaps.append(Gap(location, reason, f"{detail}: attribution by tags not checked"))
+        return None
+    except BotoCoreError as exc:
+        result.gaps.append(Gap(location, "api-error", f"s3.GetObjectTagging: {exc}"))
+        return None
+    return {str(t["Key"]): str(t["Value"]) for t in tag_set}
+
+
+def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> Exposure | None:
+    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
+    if entry.version_id:
+        params["VersionId"] = entry.version_id
+    try:
+        grants = public_grants(scan.s3.get_object_acl(**params).get("Grants", []))
+    except ClientError as exc:
+        reason = "access-denied" if is_access_denied(exc) else "api-error"
+        detail = denied("s3.GetObjectAcl", params) if is_access_denied(exc) else error_message(exc)
+        result.gaps.append(Gap(location, reason, f"{detail}: object ACL not checked"))
+        return None
+    except BotoCoreError as exc:
+        result.gaps.append(Gap(location, "api-error", f"s3.GetObjectAcl: {exc}"))
+        return None
+    reading = [g for g in grants if g.permission in _OBJECT_ACL_READING]
+    if not reading:
+        return None
+    return Exposure(
+        "object-acl",
+        "object ACL grants " + "; ".join(g.describe("object") for g in reading),
+        {"acl": "object", "grants": [g.to_dict() for g in reading]},
+    )

@@ -1,0 +1,367 @@
+"""The S3 source: `s3://bucket`, `s3://bucket/prefix` and `s3://` (every bucket the credentials list).
+
+Per target: open the identities (default credential chain or one assumed role per account),
+find the buckets, gather each bucket's facts concurrently, then stream the listing. Objects
+whose name settles that they are not media get no call at all; the rest are examined in a
+thread pool (see objects.py) while the listing goes on, and come out in listing order. After a
+bucket's recordings, the bucket itself is yielded as an artifact of kind "bucket" carrying its
+hygiene facts. Every call that is refused becomes a coverage gap and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+)
+
+from auditor.classify import HEAD_BYTES, classify, needs_sniff
+from auditor.classify.names import basename
+from auditor.config import Config
+from auditor.errors import InputError
+from auditor.models import Artifact, Coverage, Exposure, Gap
+from auditor.sources.base import SourceOptions
+from auditor.sources.s3 import lifecycle
+from auditor.sources.s3.bucket_facts import AccountFacts, BucketFacts, BucketMissing, account_facts, gather
+from auditor.sources.s3.client import (
+    AccountAccess,
+    CallCounter,
+    S3Settings,
+    credential_problem,
+    error_message,
+    is_access_denied,
+    open_accounts,
+)
+from auditor.sources.s3.listing import ObjectEntry, list_current, list_versions
+from auditor.sources.s3.objects import Examined, examine
+from auditor.sources.s3.permissions import denied
+
+BUCKET_WORKERS = 8  # buckets whose facts are gathered at once
+PROGRESS_EVERY = 1000
+# Names worth a look beside an encrypted recording: is its key right there? (as the local source)
+KEY_NAME = re.compile(r"(\.key|\.pem|identity|secret|private|secring|keys?\.txt)$|^\.?age", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class S3Target:
+    bucket: str | None  # None: every bucket the credentials can list
+    prefix: str
+
+
+def parse_target(target: str) -> S3Target:
+    _, sep, rest = target.partition("://")
+    if not sep:
+        raise InputError(target, "not an s3:// URL")
+    bucket, _, prefix = rest.partition("/")
+    return S3Target(bucket or None, prefix)
+
+
+def _folder(key: str) -> str:
+    return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+
+
+@dataclass
+class BucketScan:
+    """What examining the objects of one bucket needs; shared read-only by the worker threads."""
+
+    facts: BucketFacts
+    s3: Any
+    config: Config
+    target: str
+    _acl: list[Exposure] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._acl = self.facts.acl_exposures()
+
+    def bucket_exposures(self, entry: ObjectEntry) -> list[Exposure]:
+        """Exposures every object inherits from the bucket: its ACL and its policy."""
+        exposures = list(self._acl)
+        policy = self.facts.policy_exposure(entry.key, noncurrent=entry.noncurrent)
+        if policy is not None:
+            exposures.append(policy)
+        return exposures
+
+
+@dataclass
+class _BucketTally:
+    objects_seen: int = 0
+    recordings: int = 0
+    delete_markers: int = 0
+    held: list[Artifact] = field(default_factory=list)  # content-encrypted, waiting for keys_beside
+    keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # folder -> key material
+    key_like: dict[str, list[ObjectEntry]] = field(default_factory=lambda: defaultdict(list))  # not yet read
+
+
+class S3Source:
+    def __init__(self, config: Config, options: SourceOptions) -> None:
+        self.config = config
+        self.options = options
+        self.settings = S3Settings.from_options(options.s3)
+        self.counter = CallCounter()
+        self._accounts: list[AccountAccess] | None = None
+        self._account_facts: dict[int, AccountFacts] = {}
+        self._owned: dict[int, dict[str, datetime | None] | None] = {}
+        self._reported: set[str] = set()
+        self._exclude = (
+            re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in options.excludes))
+            if options.excludes
+            else None
+        )
+
+    # -- targets -------------------------------------------------------------------------------
+
+    def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
+        try:
+            yield from self._scan(target, coverage)
+        except (ClientError, BotoCoreError) as exc:
+            problem = credential_problem(exc)
+            if problem:
+                raise InputError(target, problem) from exc
+            if isinstance(exc, ParamValidationError):
+                raise InputError(target, f"not a valid S3 target: {exc}") from exc
+            if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+                raise InputError(target, f"cannot reach S3: {exc}") from exc
+            raise
+        finally:
+            self._flush_calls(coverage)
+
+    def _scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
+        spec = parse_target(target)
+        accounts = self._open(coverage)
+        plan: list[tuple[AccountAccess, str, datetime | None]] = []
+        if spec.bucket is None:
+            for account in accounts:
+                owned = self._owned_buckets(account, coverage)
+                plan.extend((account, name, created) for name, created in sorted((owned or {}).items()))
+        elif accounts:
+            plan.append((self._owner(accounts, spec.bucket, coverage), spec.bucket, None))
+        with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="s3-buckets") as pool:
+            futures = [
+                pool.submit(gather, account, name, self._facts_of_account(account, name, coverage), created)
+                for account, name, created in plan
+            ]
+            for (account, name, _), future in zip(plan, futures, strict=True):
+                try:
+                    facts = future.result()
+                except BucketMissing:
+                    if spec.bucket is not None:
+                        raise InputError(target, f"bucket {name!r} does not exist") from None
+                    coverage.gaps.append(Gap(f"s3://{name}", "vanished", "bucket deleted while the scan ran"))
+                    continue
+                yield from self._scan_bucket(account, facts, spec.prefix, target, coverage)
+                self._flush_calls(coverage)
+
+    def _open(self, coverage: Coverage) -> list[AccountAccess]:
+        if self._accounts is None:
+
+            def role_failed(role_arn: str, exc: BaseException) -> None:
+                reason = "access-denied" if is_access_denied(exc) else "api-error"
+                detail = denied("sts.AssumeRole") if is_access_denied(exc) else error_message(exc)
+                coverage.gaps.append(Gap(role_arn, reason, f"{detail}: this account was not scanned"))
+
+            self._accounts = open_accounts(self.settings, self.counter, role_failed)
+        return self._accounts
+
+    def _owned_buckets(self, account: AccountAccess, coverage: Coverage) -> dict[str, datetime | None] | None:
+        """Buckets the account owns (ListBuckets, once per account); None when we may not list them."""
+        key = id(account)
+        if key not in self._owned:
+            try:
+                s3 = account.s3()
+                pages = (
+                    s3.get_paginator("list_buckets").paginate()
+                    if s3.can_paginate("list_buckets")
+                    else [s3.list_buckets()]
+                )
+                owned = {b["Name"]: b.get("CreationDate") for page in pages for b in page.get("Buckets", [])}
+                self._owned[key] = owned
+            except ClientError as exc:
+                if credential_problem(exc) or not is_access_denied(exc):
+                    raise
+                coverage.gaps.append(
+                    Gap(f"s3:// ({account.label})", "access-denied", denied("s3.ListBuckets"))
+                )
+                self._owned[key] = None
+        return self._owned[key]
+
+    def _owner(self, accounts: list[AccountAccess], bucket: str, coverage: Coverage) -> AccountAccess:
+        """With several accounts, the one that owns the bucket; else the first (cross-account access)."""
+        if len(accounts) > 1:
+            for account in accounts:
+                if bucket in (self._owned_buckets(account, coverage) or {}):
+                    return account
+        return accounts[0]
+
+    def _facts_of_account(self, account: AccountAccess, bucket: str, coverage: Coverage) -> AccountFacts:
+        """Account-level Block Public Access applies only to buckets the account owns."""
+        key = id(account)
+        if key not in self._account_facts:
+            facts = account_facts(account)
+            coverage.gaps.extend(facts.gaps)
+            self._account_facts[key] = facts
+        facts = self._account_facts[key]
+        owned = self._owned_buckets(account, coverage)
+        if owned is None:
+            return AccountFacts(facts.account_id, None, "owner-unknown")
+        if bucket not in owned:
+            return AccountFacts(None, None, "not-owner")
+        return facts
+
+    # -- one bucket ----------------------------------------------------------------------------
+
+    def _scan_bucket(
+        self, account: AccountAccess, facts: BucketFacts, prefix: str, target: str, coverage: Coverage
+    ) -> Iterator[Artifact]:
+        coverage.gaps.extend(facts.gaps)
+        scan = BucketScan(facts, account.s3(facts.region), self.config, target)
+        tally = _BucketTally()
+        if facts.listable:
+            yield from self._objects(scan, prefix, tally, coverage)
+        yield from self._release_held(scan, tally, coverage)
+        if facts.name not in self._reported:
+            self._reported.add(facts.name)
+            yield self._bucket_artifact(facts, prefix, target, tally)
+
+    def _entries(
+        self, scan: BucketScan, prefix: str, tally: _BucketTally, coverage: Coverage
+    ) -> Iterator[ObjectEntry]:
+        """The listing, page by page; a refused or failed page ends it with a gap."""
+        facts = scan.facts
+        operation = "s3.ListObjectVersions" if facts.versioned else "s3.ListObjectsV2"
+        try:
+            if facts.versioned:
+                for entries, markers in list_versions(scan.s3, facts.name, prefix):
+                    tally.delete_markers += markers
+                    yield from entries
+            else:
+                for entries in list_current(scan.s3, facts.name, prefix):
+                    yield from entries
+        except ClientError as exc:
+            if credential_problem(exc):
+                raise
+            reason = "access-denied" if is_access_denied(exc) else "api-error"
+            detail = denied(operation) if is_access_denied(exc) else f"{operation}: {error_message(exc)}"
+            coverage.gaps.append(Gap(f"s3://{facts.name}/{prefix}", reason, detail))
+        except BotoCoreError as exc:
+            coverage.gaps.append(Gap(f"s3://{facts.name}/{prefix}", "api-error", f"{operation}: {exc}"))
+
+    def _objects(
+        self, scan: BucketScan, prefix: str, tally: _BucketTally, coverage: Coverage
+    ) -> Iterator[Artifact]:
+        in_flight = self.settings.workers * 4
+        with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="s3-objects") as pool:
+            pending: deque[Future[Examined]] = deque()
+            for entry in self._entries(scan, prefix, tally, coverage):
+                tally.objects_seen += 1
+                coverage.files_seen += 1
+                if self.options.progress and coverage.files_seen % PROGRESS_EVERY == 0:
+                    self.options.progress(coverage)
+                name = basename(entry.key)
+                if self._exclude and (self._exclude.match(name) or self._exclude.match(entry.key)):
+                    coverage.excluded += 1
+                    continue
+                if entry.size == 0 or entry.key.endswith("/"):
+                    continue  # folder placeholders and empty objects hold nothing
+                if not (self.options.deep or needs_sniff(name)):
+                    if KEY_NAME.search(name):
+                        tally.key_like[_folder(entry.key)].append(entry)
+                    continue
+                pending.append(pool.submit(examine, scan, entry))
+                while len(pending) >= in_flight:
+                    yield from self._settle(pending.popleft().result(), tally, coverage)
+            while pending:
+                yield from self._settle(pending.popleft().result(), tally, coverage)
+
+    def _settle(self, result: Examined, tally: _BucketTally, coverage: Coverage) -> Iterator[Artifact]:
+        coverage.candidates += int(result.sniffed)
+        coverage.bytes_read += result.bytes_read
+        coverage.gaps.extend(result.gaps)
+        if result.classification is not None and result.classification.kind == "key":
+            tally.keys[_folder(result.entry.key)].add(basename(result.entry.key))
+        artifact = result.artifact
+        if artifact is None:
+            return
+        coverage.recordings += 1
+        tally.recordings += 1
+        if artifact.content_encrypted:
+            tally.held.append(artifact)  # its folder may still list its key further on
+        else:
+            yield artifact
+
+    def _release_held(self, scan: BucketScan, tally: _BucketTally, coverage: Coverage) -> Iterator[Artifact]:
+        """HIPAA's safe harbor needs the key kept apart: record key material in the same folder."""
+        for artifact in tally.held:
+            folder = _folder(artifact.relpath)
+            keys = tally.keys[folder]
+            for entry in tally.key_like.pop(folder, []):
+                if self._is_key(scan, entry, coverage):
+                    keys.add(basename(entry.key))
+            if keys:
+                artifact.facts["keys_beside"] = sorted(keys)
+            yield artifact
+
+    def _is_key(self, scan: BucketScan, entry: ObjectEntry, coverage: Coverage) -> bool:
+        params: dict[str, Any] = {
+            "Bucket": scan.facts.name,
+            "Key": entry.key,
+            "Range": f"bytes=0-{HEAD_BYTES - 1}",
+        }
+        if entry.version_id:
+            params["VersionId"] = entry.version_id
+        try:
+            response = scan.s3.get_object(**params)
+            head = response["Body"].read(HEAD_BYTES)
+        except (ClientError, BotoCoreError):
+            return False  # not a gap: the object itself is not a recording
+        coverage.bytes_read += len(head)
+        return classify(head, basename(entry.key)).kind == "key"
+
+    def _bucket_artifact(self, facts: BucketFacts, prefix: str, target: str, tally: _BucketTally) -> Artifact:
+        details = facts.to_facts()
+        details.update(
+            {
+                "prefix": prefix,
+                "objects_seen": tally.objects_seen if facts.listable else None,
+                "recordings": tally.recordings if facts.listable else None,
+                "delete_markers": tally.delete_markers,
+            }
+        )
+        if facts.lifecycle_rules is not None:
+            details["lifecycle_expiry"] = {
+                "current": lifecycle.expiry(facts.lifecycle_rules, prefix, noncurrent=False),
+                "noncurrent": lifecycle.expiry(facts.lifecycle_rules, prefix, noncurrent=True),
+            }
+        if "default_encryption" in facts.unknown:
+            encrypted, encryption = None, "unknown"
+        elif facts.encryption:
+            encrypted, encryption = True, f"sse:{facts.encryption['algorithm']}"
+        else:
+            encrypted, encryption = False, "none"
+        return Artifact(
+            kind="bucket",
+            location=facts.location,
+            source="s3",
+            target=target,
+            relpath="",
+            mtime=facts.created,
+            encrypted=encrypted,
+            encryption=encryption,
+            exposures=[*facts.acl_exposures(), *filter(None, [facts.policy_exposure("*", noncurrent=False)])],
+            facts=details,
+        )
+
+    def _flush_calls(self, coverage: Coverage) -> None:
+        for operation, count in self.counter.drain().items():
+            coverage.api_calls[operation] = coverage.api_calls.get(operation, 0) + count

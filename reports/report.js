@@ -1,0 +1,504 @@
+/* recording-auditor report: paged, filterable findings and inventory tables over embedded data.
+ *
+ * The data (<script type="application/json" id="report-data">) is embedded once and compactly:
+ *   strings      every distinct text (locations, messages, evidence JSON ...); rows hold indexes, -1 = none
+ *   findings     [severity, rule, category, location, group, message, client, status, suppression,
+ *                 evidence, controls, remediation, fingerprint (text), first_seen]
+ *   recordings   [location, group, media, encryption state, encryption, client, recorded on,
+ *                 age in days, exposures, open findings, worst severity, legal hold, size]
+ * Only one page of rows is ever in the DOM, so 100,000 findings stay smooth. All text goes in
+ * through textContent: nothing from the data is parsed as HTML.
+ */
+(function () {
+  "use strict";
+  const D = JSON.parse(document.getElementById("report-data").textContent);
+  const S = D.strings;
+  const F = { SEV: 0, RULE: 1, CAT: 2, LOC: 3, GROUP: 4, MSG: 5, CLIENT: 6, STATUS: 7, SUP: 8, EV: 9, CTL: 10, REM: 11, FP: 12, FIRST: 13 };
+  const R = { LOC: 0, GROUP: 1, MEDIA: 2, ENC: 3, ENCTXT: 4, CLIENT: 5, REC: 6, AGE: 7, EXP: 8, OPEN: 9, WORST: 10, HOLD: 11, SIZE: 12 };
+  const PAGE_SIZES = [25, 50, 100, 250];
+  const PRINT_LIMIT = 1000;
+
+  const str = (i) => (i >= 0 ? S[i] : "");
+  const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+  const NAMED = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  function vis(text) {
+    return String(text).replace(INVISIBLE, (c) => {
+      if (NAMED[c]) return NAMED[c];
+      const code = c.charCodeAt(0);
+      return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+    });
+  }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  const $ = (id) => document.getElementById(id);
+  const fmt = (n) => n.toLocaleString("en-US");
+
+  // Lower-cased strings, made on the first search only.
+  let lower = null;
+  function matchingStrings(query) {
+    if (!lower) lower = S.map((s) => s.toLowerCase());
+    const hit = new Uint8Array(S.length);
+    for (let i = 0; i < lower.length; i++) if (lower[i].indexOf(query) !== -1) hit[i] = 1;
+    return hit;
+  }
+  // Sort ranks of strings (code-point order), made once per column on first use.
+  const rankCache = {};
+  function ranks(rows, col) {
+    if (rankCache[col]) return rankCache[col];
+    const used = Array.from(new Set(rows.map((r) => r[col]))).sort((a, b) => {
+      const x = str(a), y = str(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    const rank = new Map();
+    used.forEach((v, i) => rank.set(v, i));
+    rankCache[col] = rank;
+    return rank;
+  }
+
+  // ---------------------------------------------------------------- pager
+  function Pager(container, onChange) {
+    this.page = 0;
+    this.size = 50;
+    this.total = 0;
+    const first = el("button", "", "« First"), prev = el("button", "", "‹ Prev");
+    const next = el("button", "", "Next ›"), last = el("button", "", "Last »");
+    const info = el("span", "page-of");
+    const sizeSel = el("select");
+    sizeSel.setAttribute("aria-label", "Rows per page");
+    PAGE_SIZES.forEach((n) => {
+      const o = el("option", "", n + " per page");
+      o.value = String(n);
+      if (n === this.size) o.selected = true;
+      sizeSel.appendChild(o);
+    });
+    [first, prev, next, last].forEach((b) => (b.type = "button"));
+    container.append(first, prev, info, next, last, sizeSel);
+    const go = (p) => {
+      this.page = Math.max(0, Math.min(p, this.pages() - 1));
+      onChange();
+    };
+    first.addEventListener("click", () => go(0));
+    prev.addEventListener("click", () => go(this.page - 1));
+    next.addEventListener("click", () => go(this.page + 1));
+    last.addEventListener("click", () => go(this.pages() - 1));
+    sizeSel.addEventListener("change", () => {
+      this.size = Number(sizeSel.value);
+      go(0);
+    });
+    this.update = () => {
+      info.textContent = "Page " + fmt(this.page + 1) + " of " + fmt(this.pages());
+      first.disabled = prev.disabled = this.page === 0;
+      next.disabled = last.disabled = this.page >= this.pages() - 1;
+    };
+  }
+  Pager.prototype.pages = function () {
+    return Math.max(1, Math.ceil(this.total / this.size));
+  };
+
+  // ---------------------------------------------------------------- findings
+  const findings = D.findings;
+  const fState = { q: "", state: "open", severity: "", category: "", rule: "", group: "", client: "", status: "", sortKey: "sev", sortDir: 1 };
+  let fView = new Int32Array(0);
+  const openRows = new Set();
+  const sevIndex = new Map(D.severities.map((s, i) => [s, i]));
+  const catIndex = new Map(D.categories.map((c, i) => [c, i]));
+  const ruleIndex = new Map(D.rules.map((r, i) => [r.id, i]));
+  const STATE_OF = { open: 0, suppressed: 1, resolved: 2 };
+  function findingState(row) {
+    if (row[F.STATUS] === 3) return 2;
+    return row[F.SUP] >= 0 ? 1 : 0;
+  }
+
+  function filterFindings() {
+    const sev = fState.severity ? sevIndex.get(fState.severity) : -1;
+    const cat = fState.category ? catIndex.get(fState.category) : -1;
+    const rule = fState.rule ? ruleIndex.get(fState.rule) : -1;
+    const state = fState.state === "all" ? -1 : STATE_OF[fState.state];
+    const status = fState.status ? D.statuses.indexOf(fState.status) : -1;
+    const q = fState.q.trim().toLowerCase();
+    const hit = q ? matchingStrings(q) : null;
+    const ruleHit = q ? D.rules.map((r) => (r.id + " " + r.title).toLowerCase().indexOf(q) !== -1) : null;
+    const client = fState.client.trim().toLowerCase();
+    const clientHit = client ? (lower || (lower = S.map((s) => s.toLowerCase()))) : null;
+    const groupIdx = fState.group ? S.indexOf(fState.group) : -1;
+    const out = new Int32Array(findings.length);
+    let n = 0;
+    for (let i = 0; i < findings.length; i++) {
+      const r = findings[i];
+      if (sev >= 0 && r[F.SEV] !== sev) continue;
+      if (cat >= 0 && r[F.CAT] !== cat) continue;
+      if (rule >= 0 && r[F.RULE] !== rule) continue;
+      if (state >= 0 && findingState(r) !== state) continue;
+      if (status >= 0 && r[F.STATUS] !== status) continue;
+      if (fState.group && r[F.GROUP] !== groupIdx) continue;
+      if (clientHit && (r[F.CLIENT] < 0 || clientHit[r[F.CLIENT]].indexOf(client) === -1)) continue;
+      if (hit) {
+        const fp = r[F.FP];
+        if (!(hit[r[F.LOC]] || (r[F.MSG] >= 0 && hit[r[F.MSG]]) || (r[F.CLIENT] >= 0 && hit[r[F.CLIENT]]) || ruleHit[r[F.RULE]] || (fp && fp.indexOf(q) === 0))) continue;
+      }
+      out[n++] = i;
+    }
+    fView = out.slice(0, n);
+    sortFindings();
+  }
+
+  function sortFindings() {
+    const dir = fState.sortDir;
+    let key;
+    if (fState.sortKey === "sev") key = (r) => r[F.SEV];
+    else if (fState.sortKey === "rule") key = (r) => r[F.RULE];
+    else if (fState.sortKey === "status") key = (r) => r[F.STATUS];
+    else if (fState.sortKey === "client") {
+      const rank = ranks(findings, F.CLIENT);
+      key = (r) => rank.get(r[F.CLIENT]);
+    } else {
+      const rank = ranks(findings, F.LOC);
+      key = (r) => rank.get(r[F.LOC]);
+    }
+    const locRank = ranks(findings, F.LOC);
+    const keys = new Float64Array(findings.length);
+    for (let k = 0; k < fView.length; k++) keys[fView[k]] = key(findings[fView[k]]);
+    fView.sort((a, b) => (keys[a] - keys[b]) * dir || findings[a][F.SEV] - findings[b][F.SEV] || locRank.get(findings[a][F.LOC]) - locRank.get(findings[b][F.LOC]) || a - b);
+  }
+
+  function statusLabel(r) {
+    const parts = [];
+    const status = D.statuses[r[F.STATUS]];
+    if (status) parts.push(status);
+    if (r[F.SUP] >= 0) parts.push("suppressed");
+    return parts;
+  }
+
+  function evidenceNode(value) {
+    if (value === null || value === undefined) return el("span", "", "—");
+    if (Array.isArray(value)) {
+      if (value.every((v) => v === null || typeof v !== "object")) return el("span", "", value.map((v) => vis(v === null ? "—" : v)).join(", ") || "—");
+      const wrap = el("div");
+      value.forEach((v) => wrap.appendChild(evidenceNode(v)));
+      return wrap;
+    }
+    if (typeof value === "object") {
+      const dl = el("dl");
+      Object.keys(value).forEach((k) => {
+        dl.appendChild(el("dt", "", vis(k)));
+        const dd = el("dd");
+        dd.appendChild(evidenceNode(value[k]));
+        dl.appendChild(dd);
+      });
+      return dl;
+    }
+    return el("span", "", vis(value));
+  }
+
+  function detailRow(i) {
+    const r = findings[i];
+    const tr = el("tr", "detail");
+    const td = el("td");
+    td.colSpan = 5;
+    const dl = el("dl", "detail-grid");
+    const add = (label, node) => {
+      dl.appendChild(el("dt", "", label));
+      const dd = el("dd");
+      if (typeof node === "string") dd.textContent = node;
+      else dd.appendChild(node);
+      dl.appendChild(dd);
+    };
+    add("Message", vis(str(r[F.MSG])));
+    add("Location", el("code", "path", vis(str(r[F.LOC]))));
+    let evidence = {};
+    try { evidence = JSON.parse(str(r[F.EV]) || "{}"); } catch (e) { evidence = { raw: str(r[F.EV]) }; }
+    const ev = el("div", "evidence");
+    ev.appendChild(evidenceNode(evidence));
+    add("Evidence", ev);
+    let controls = [];
+    try { controls = JSON.parse(str(r[F.CTL]) || "[]"); } catch (e) { controls = []; }
+    const cl = el("div", "controls-list");
+    controls.forEach((c) => cl.appendChild(el("span", "pill", c)));
+    if (!controls.length) cl.textContent = "—";
+    add("Controls", cl);
+    add("Remediation", str(r[F.REM]) || "—");
+    const rule = D.rules[r[F.RULE]];
+    add("Rule", rule.title + " (" + rule.id + ")");
+    if (r[F.FIRST] >= 0) add("First seen", str(r[F.FIRST]));
+    add("Fingerprint", el("code", "hash", r[F.FP] || "—"));
+    if (r[F.SUP] >= 0) {
+      const s = D.suppressions[r[F.SUP]];
+      add("Suppressed", vis(s[0]) + (s[1] ? " (until " + s[1] + ")" : "") + (s[2] ? " — " + vis(s[4] || "") + " line " + s[2] : ""));
+    } else if (r[F.FP] && D.statuses[r[F.STATUS]] !== "resolved") {
+      add("To accept it", el("pre", "snippet", "# .auditor-ignore.yaml\nsuppressions:\n  - fingerprint: " + r[F.FP] + "\n    reason: <why this is accepted, who approved it>\n    expires: <YYYY-MM-DD>"));
+    }
+    td.appendChild(dl);
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function findingRow(i, expanded) {
+    const r = findings[i];
+    const tr = el("tr", "row");
+    tr.tabIndex = 0;
+    tr.dataset.index = String(i);
+    tr.setAttribute("aria-expanded", expanded ? "true" : "false");
+    const sev = D.severities[r[F.SEV]];
+    const tdSev = el("td");
+    tdSev.appendChild(el("span", "sev sev-chip-" + sev, sev));
+    const rule = D.rules[r[F.RULE]];
+    const tdRule = el("td");
+    tdRule.appendChild(el("span", "", rule.title));
+    tdRule.appendChild(el("span", "rule-id", rule.id));
+    const tdLoc = el("td");
+    tdLoc.appendChild(el("code", "path", vis(str(r[F.LOC]))));
+    tdLoc.appendChild(el("span", "msg", vis(str(r[F.MSG]))));
+    const tdClient = el("td", "", r[F.CLIENT] >= 0 ? vis(str(r[F.CLIENT])) : "—");
+    const tdStatus = el("td");
+    statusLabel(r).forEach((s) => tdStatus.appendChild(el("span", "pill pill-" + s, s)));
+    tr.append(tdSev, tdRule, tdLoc, tdClient, tdStatus);
+    return tr;
+  }
+
+  function toggle(tr) {
+    const i = Number(tr.dataset.index);
+    const detail = tr.nextElementSibling;
+    const open = !openRows.has(i);
+    if (open) openRows.add(i);
+    else openRows.delete(i);
+    tr.classList.toggle("open", open);
+    tr.setAttribute("aria-expanded", open ? "true" : "false");
+    if (detail && detail.classList.contains("detail")) detail.classList.toggle("open", open);
+  }
+
+  const fBody = $("f-body");
+  const fPager = new Pager($("f-pager"), renderFindings);
+  function renderFindings(limit) {
+    fPager.total = fView.length;
+    if (fPager.page >= fPager.pages()) fPager.page = fPager.pages() - 1;
+    const start = typeof limit === "number" ? 0 : fPager.page * fPager.size;
+    const end = Math.min(fView.length, typeof limit === "number" ? limit : start + fPager.size);
+    const frag = document.createDocumentFragment();
+    for (let k = start; k < end; k++) {
+      const i = fView[k];
+      const open = openRows.has(i);
+      const tr = findingRow(i, open);
+      const detail = detailRow(i);
+      if (open) {
+        tr.classList.add("open");
+        detail.classList.add("open");
+      }
+      frag.append(tr, detail);
+    }
+    if (end === start) {
+      const tr = el("tr");
+      const td = el("td", "empty", "No findings match these filters.");
+      td.colSpan = 5;
+      tr.appendChild(td);
+      frag.appendChild(tr);
+    }
+    fBody.replaceChildren(frag);
+    const total = findings.length;
+    $("f-count").textContent = fView.length
+      ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(fView.length) + " matching finding" + (fView.length === 1 ? "" : "s") + " (" + fmt(total) + " in this audit)."
+      : "No matching findings (" + fmt(total) + " in this audit).";
+    fPager.update();
+  }
+
+  fBody.addEventListener("click", (e) => {
+    const tr = e.target.closest("tr.row");
+    if (tr && !window.getSelection().toString()) toggle(tr);
+  });
+  fBody.addEventListener("keydown", (e) => {
+    const tr = e.target.closest("tr.row");
+    if (tr && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      toggle(tr);
+    }
+  });
+
+  function bindFilter(id, key, event) {
+    const node = $(id);
+    if (!node) return;
+    let timer = 0;
+    node.addEventListener(event || "change", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        fState[key] = node.value;
+        fPager.page = 0;
+        filterFindings();
+        renderFindings();
+      }, event === "input" ? 120 : 0);
+    });
+  }
+  bindFilter("f-q", "q", "input");
+  bindFilter("f-state", "state");
+  bindFilter("f-severity", "severity");
+  bindFilter("f-category", "category");
+  bindFilter("f-rule", "rule");
+  bindFilter("f-group", "group");
+  bindFilter("f-client", "client", "input");
+  bindFilter("f-status", "status");
+  const FILTER_IDS = { q: "f-q", state: "f-state", severity: "f-severity", category: "f-category", rule: "f-rule", group: "f-group", client: "f-client", status: "f-status" };
+  function setFilter(key, value) {
+    const node = $(FILTER_IDS[key]);
+    if (node) node.value = value;
+    fState[key] = value;
+    if (key !== "state" && fState.state !== "open" && fState.state !== "all") {
+      fState.state = "open";
+      $("f-state").value = "open";
+    }
+    fPager.page = 0;
+    filterFindings();
+    renderFindings();
+  }
+  $("f-reset").addEventListener("click", () => {
+    Object.keys(FILTER_IDS).forEach((k) => {
+      const node = $(FILTER_IDS[k]);
+      const value = k === "state" ? "open" : "";
+      if (node) node.value = value;
+      fState[k] = value;
+    });
+    fPager.page = 0;
+    filterFindings();
+    renderFindings();
+  });
+  document.querySelectorAll("#f-table th[data-sort]").forEach((th) => {
+    th.addEventListener("click", () => {
+      const key = th.dataset.sort;
+      fState.sortDir = fState.sortKey === key ? -fState.sortDir : 1;
+      fState.sortKey = key;
+      document.querySelectorAll("#f-table th[data-sort]").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", fState.sortDir > 0 ? "ascending" : "descending");
+      sortFindings();
+      renderFindings();
+    });
+  });
+  // Chart bars and links with data-filter narrow the table.
+  document.querySelectorAll("[data-filter]").forEach((node) => {
+    const apply = (e) => {
+      e.preventDefault();
+      setFilter(node.dataset.filter, node.dataset.value);
+      $("findings").scrollIntoView({ behavior: "smooth", block: "start" });
+    };
+    node.addEventListener("click", apply);
+    node.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") apply(e);
+    });
+  });
+
+  // ---------------------------------------------------------------- inventory
+  const recordings = D.recordings;
+  const iState = { q: "", enc: "", open: "", hold: "" };
+  let iView = new Int32Array(0);
+  function filterInventory() {
+    const q = iState.q.trim().toLowerCase();
+    const hit = q ? matchingStrings(q) : null;
+    const enc = iState.enc === "" ? -1 : Number(iState.enc);
+    const out = new Int32Array(recordings.length);
+    let n = 0;
+    for (let i = 0; i < recordings.length; i++) {
+      const r = recordings[i];
+      if (enc >= 0 && r[R.ENC] !== enc) continue;
+      if (iState.open === "1" && !r[R.OPEN]) continue;
+      if (iState.open === "0" && r[R.OPEN]) continue;
+      if (iState.hold === "1" && r[R.HOLD] < 0) continue;
+      if (hit && !(hit[r[R.LOC]] || (r[R.CLIENT] >= 0 && hit[r[R.CLIENT]]) || (r[R.MEDIA] >= 0 && hit[r[R.MEDIA]]))) continue;
+      out[n++] = i;
+    }
+    iView = out.slice(0, n);
+  }
+  const iBody = $("i-body");
+  const iPager = new Pager($("i-pager"), renderInventory);
+  function sizeText(n) {
+    if (typeof n !== "number") return "—";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+    return (u ? n.toFixed(1) : String(n)) + " " + units[u];
+  }
+  function renderInventory(limit) {
+    iPager.total = iView.length;
+    if (iPager.page >= iPager.pages()) iPager.page = iPager.pages() - 1;
+    const start = typeof limit === "number" ? 0 : iPager.page * iPager.size;
+    const end = Math.min(iView.length, typeof limit === "number" ? limit : start + iPager.size);
+    const frag = document.createDocumentFragment();
+    for (let k = start; k < end; k++) {
+      const r = recordings[iView[k]];
+      const tr = el("tr");
+      const loc = el("td");
+      loc.appendChild(el("code", "path", vis(str(r[R.LOC]))));
+      if (r[R.EXP] >= 0) loc.appendChild(el("span", "msg note", vis(str(r[R.EXP]))));
+      const enc = el("td");
+      enc.appendChild(el("span", "pill " + ["pill-pass", "pill-neutral", "pill-fail", "pill-neutral"][r[R.ENC]], D.encryption[r[R.ENC]]));
+      enc.appendChild(el("span", "rule-id", vis(str(r[R.ENCTXT]))));
+      const open = el("td");
+      if (r[R.OPEN]) {
+        const sev = D.severities[r[R.WORST]];
+        open.appendChild(el("span", "sev sev-chip-" + sev, fmt(r[R.OPEN]) + " · " + sev));
+      } else open.appendChild(el("span", "pill pill-pass", "compliant"));
+      tr.append(
+        loc,
+        el("td", "", str(r[R.MEDIA]) || "—"),
+        enc,
+        el("td", "", r[R.CLIENT] >= 0 ? vis(str(r[R.CLIENT])) : "—"),
+        el("td", "nowrap", str(r[R.REC]) || "unknown"),
+        el("td", "num", r[R.AGE] === null ? "—" : fmt(r[R.AGE])),
+        el("td", "num nowrap", sizeText(r[R.SIZE])),
+        open,
+        el("td", "", r[R.HOLD] >= 0 ? vis(str(r[R.HOLD])) : "—")
+      );
+      frag.appendChild(tr);
+    }
+    if (end === start) {
+      const tr = el("tr");
+      const td = el("td", "empty", "No recordings match these filters.");
+      td.colSpan = 9;
+      tr.appendChild(td);
+      frag.appendChild(tr);
+    }
+    iBody.replaceChildren(frag);
+    $("i-count").textContent = iView.length
+      ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(iView.length) + " recording" + (iView.length === 1 ? "" : "s") + "."
+      : "No matching recordings (" + fmt(recordings.length) + " in this audit).";
+    iPager.update();
+  }
+  [["i-q", "q", "input"], ["i-enc", "enc"], ["i-open", "open"], ["i-hold", "hold"]].forEach(([id, key, event]) => {
+    const node = $(id);
+    let timer = 0;
+    node.addEventListener(event || "change", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        iState[key] = node.value;
+        iPager.page = 0;
+        filterInventory();
+        renderInventory();
+      }, event === "input" ? 120 : 0);
+    });
+  });
+
+  // ---------------------------------------------------------------- print: expand what is shown
+  let printing = false;
+  function beforePrint() {
+    if (printing) return;
+    printing = true;
+    renderFindings(Math.min(fView.length, PRINT_LIMIT));
+    renderInventory(Math.min(iView.length, PRINT_LIMIT));
+    if (fView.length > PRINT_LIMIT) $("f-count").textContent = "Printed the first " + fmt(PRINT_LIMIT) + " of " + fmt(fView.length) + " matching findings; the JSON result has all of them.";
+  }
+  function afterPrint() {
+    if (!printing) return;
+    printing = false;
+    renderFindings();
+    renderInventory();
+  }
+  window.addEventListener("beforeprint", beforePrint);
+  window.addEventListener("afterprint", afterPrint);
+  const printQuery = window.matchMedia("print");
+  if (printQuery.addEventListener) printQuery.addEventListener("change", (e) => (e.matches ? beforePrint() : afterPrint()));
+
+  filterFindings();
+  renderFindings();
+  filterInventory();
+  renderInventory();
+  document.documentElement.dataset.ready = "1";
+})();

@@ -1,0 +1,196 @@
+"""SARIF, JUnit XML, CSV and Markdown, each written by `auditor scan -o` from a real scan."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from auditor.outputs.csv_output import safe_cell
+from auditor.outputs.markdown import md, to_markdown
+from auditor.outputs.sarif import artifact_uri, to_sarif
+from tests.conftest import place, run_cli
+
+SARIF_SCHEMA = Path(__file__).parent / "vendor" / "sarif-schema-2.1.0.json"
+FORMULA = '=HYPERLINK("evil.example","y").wav'
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("formats")
+    root = tmp / "practice"
+    place(root, "C-1001_2026-11-10.wav", "session.wav")
+    place(root, "notes/[link](javascript:alert(1)) *bold* |pipe|.mp3", "session.mp3")
+    place(root, FORMULA, "session.m4a")
+    place(root, "enc/C-1002_2026-11-01.m4a.gpg", "session.m4a.gpg")
+    other = tmp / "second"
+    place(other, "with space.ogg", "session.ogg")
+    (tmp / "auditor.yaml").write_text(
+        "version: 1\nattribution:\n  patterns: ['(?P<client>C-\\d+)_(?P<date>\\d{4}-\\d{2}-\\d{2})']\n"
+    )
+    files = {ext: tmp / f"r.{ext}" for ext in ("json", "sarif", "xml", "csv", "md")}
+    args = [a for ext in files for a in ("-o", files[ext])]
+    res = run_cli(
+        "scan", "-q", root, other, "--config", tmp / "auditor.yaml", "--as-of", "2026-11-22", "--fail-on", "none",
+        *args, cwd=tmp,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    return {"files": files, "result": json.loads(files["json"].read_text()), "root": root, "other": other}
+
+
+def _sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_sarif_is_valid_against_the_official_schema_and_carries_every_finding(
+    outputs: dict[str, Any],
+) -> None:
+    sarif = json.loads(outputs["files"]["sarif"].read_text())
+    errors = sorted(_sarif_validator().iter_errors(sarif), key=str)
+    assert not errors, errors[0].message
+    run = sarif["runs"][0]
+    result = outputs["result"]
+    assert sarif["version"] == "2.1.0"
+    assert len(run["results"]) == len(result["findings"])
+    rules = run["tool"]["driver"]["rules"]
+    assert {r["id"] for r in rules} == {r["id"] for r in result["rules"]}
+    assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in rules)
+    by_fp = {r["partialFingerprints"]["recordingAuditor/v1"]: r for r in run["results"]}
+    for finding in result["findings"]:
+        item = by_fp[finding["fingerprint"]]
+        assert rules[item["ruleIndex"]]["id"] == finding["rule"] == item["ruleId"]
+        expected = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+        assert item["level"] == expected[finding["severity"]]
+        uri = item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri == Path(finding["location"]).as_uri() and uri.startswith("file:///")
+    assert any(
+        "with%20space.ogg" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in run["results"]
+    )
+
+
+def test_sarif_suppressions_baseline_states_and_s3_uris_stay_valid(outputs: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(outputs["result"]))
+    result["findings"][0]["suppressed"] = {
+        "reason": "accepted",
+        "expires": None,
+        "file": "x",
+        "line": 2,
+        "by": "fingerprint",
+    }
+    result["findings"][0]["status"] = "unchanged"
+    result["findings"][1]["status"] = "new"
+    gone = dict(result["findings"][2], status="resolved", location="s3://bucket/key with space/a%b.m4a")
+    result["findings"].append(gone)
+    sarif = to_sarif(result)
+    errors = list(_sarif_validator().iter_errors(sarif))
+    assert not errors, errors[0].message
+    results = sarif["runs"][0]["results"]
+    assert results[0]["suppressions"][0] == {
+        "kind": "external", "status": "accepted", "justification": "accepted",
+        "properties": {"expires": None, "file": "x", "line": 2, "by": "fingerprint"},
+    }  # fmt: skip
+    assert [r.get("baselineState") for r in results[:2]] == ["unchanged", "new"]
+    assert results[-1]["baselineState"] == "absent"
+    assert results[-1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "s3://bucket/key%20with%20space/a%25b.m4a"
+    )
+    assert artifact_uri("s3://bucket") == "s3://bucket"
+
+
+def test_junit_has_one_case_per_rule_per_target_and_failures_list_findings(outputs: dict[str, Any]) -> None:
+    tree = ET.parse(outputs["files"]["xml"])  # parses: well-formed despite hostile names
+    root = tree.getroot()
+    result = outputs["result"]
+    suites = root.findall("testsuite")
+    assert {s.get("name") for s in suites} == {str(outputs["root"]), str(outputs["other"])}
+    rule_ids = {r["id"] for r in result["rules"]}
+    total_failures = 0
+    for suite in suites:
+        cases = suite.findall("testcase")
+        assert {c.get("name") for c in cases} == rule_ids  # every rule, once per target
+        failed = [c for c in cases if c.find("failure") is not None]
+        assert int(suite.get("failures")) == len(failed)
+        total_failures += len(failed)
+        for case in failed:
+            expected = [
+                f for f in result["findings"]
+                if f["rule"] == case.get("name") and f["location"].startswith(suite.get("name") + "/")
+            ]  # fmt: skip
+            failure = case.find("failure")
+            assert failure.get("message").startswith(f"{len(expected)} open finding")
+            for f in expected:
+                assert f["location"] in failure.text
+    assert int(root.get("failures")) == total_failures > 0
+    assert int(root.get("tests")) == len(rule_ids) * len(suites)
+
+
+def test_junit_suppressed_findings_do_not_fail_and_control_characters_are_escaped(
+    outputs: dict[str, Any],
+) -> None:
+    from auditor.outputs.junit import to_junit
+
+    result = json.loads(json.dumps(outputs["result"]))
+    rule = result["findings"][0]["rule"]
+    for f in result["findings"]:
+        if f["rule"] == rule:
+            f["suppressed"] = {"reason": "assessed"}
+    result["findings"][1]["location"] += "\x1b\x00"
+    root = ET.fromstring(ET.tostring(to_junit(result)))
+    cases = [c for c in root.iter("testcase") if c.get("name") == rule]
+    assert all(c.find("failure") is None for c in cases)
+    assert any("suppressed:" in (c.findtext("system-out") or "") for c in cases)
+    assert "\\x1b\\x00" in ET.tostring(root, encoding="unicode")
+
+
+def test_csv_has_one_row_per_finding_and_defuses_formulas(outputs: dict[str, Any]) -> None:
+    raw = outputs["files"]["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with the BOM
+    with outputs["files"]["csv"].open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    result = outputs["result"]
+    assert len(rows) == len(result["findings"])
+    assert {r["fingerprint"] for r in rows} == {f["fingerprint"] for f in result["findings"]}
+    dangerous = [r for r in rows if FORMULA in r["location"]]
+    assert dangerous and all(r["location"].startswith("/") for r in dangerous)  # a path starts with /
+    assert all(not r[c].startswith(("=", "+", "-", "@")) for r in rows for c in r)
+    assert safe_cell(FORMULA) == "'" + FORMULA
+    assert (
+        safe_cell("  =1+1") == "'  =1+1" and safe_cell("-2") == "'-2" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    )
+    assert safe_cell("\t=x") == "'\t=x" and safe_cell("plain") == "plain" and safe_cell(None) == ""
+    first = rows[0]
+    assert json.loads(first["evidence"]) is not None and first["state"] == "open"
+
+
+def test_markdown_summary_escapes_names_and_counts_match(outputs: dict[str, Any]) -> None:
+    text = outputs["files"]["md"].read_text()
+    result = outputs["result"]
+    assert f"**{result['summary']['findings']:,} open finding(s)**" in text
+    assert "[link](" not in text and "\\[link\\]\\(javascript:alert\\(1\\)\\)" in text
+    assert "\\|pipe\\|" in text and "\\*bold\\*" in text
+    for sev, n in result["summary"]["by_severity"].items():
+        assert f"| {sev} | {n:,} |" in text
+    assert md("<script>&") == "&lt;script\\>&amp;"
+    assert md("a\nb") == "a\\\\nb"
+
+
+def test_markdown_reports_breaches_incomplete_audits_and_baseline(outputs: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(outputs["result"]))
+    result["coverage"]["complete"] = False
+    result["coverage"]["skipped"] = [{"location": "/x", "reason": "permission-denied", "detail": ""}]
+    result["baseline"] = {"as_of": "2026-11-01", "new": 3, "resolved": 2, "unchanged": 9}
+    result["findings"].append(
+        dict(result["findings"][0], category="breach", rule="breach-unsecured-exposure")
+    )
+    text = to_markdown(result, "ab" * 32)
+    assert "**Incomplete audit:** 1 place(s)" in text
+    assert "1 possible breach(es) to assess" in text
+    assert "**3 new**, 2 resolved, 9 unchanged" in text
+    assert "ab" * 32 in text

@@ -1,0 +1,245 @@
+"""The HTML report, rendered from real scans of real fixture recordings (no browser here).
+
+Browser behaviour (console, network, filters, dialogs) is in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.outputs.base import OutputOptions
+from auditor.outputs.html import render_html, script_json, visible
+from tests.conftest import MEDIA, place, run_cli
+
+HOSTILE = "<img src=x onerror=alert(1)>.wav"
+
+
+def _practice(tmp_path: Path) -> Path:
+    root = tmp_path / "practice"
+    place(root, "C-1001_2026-11-10.wav", "session.wav", mode=0o644)  # world-readable: breach
+    place(root, f"intake/{HOSTILE}", "session.mp3", mode=0o644)  # exposed: in the breach panel
+    place(root, "intake/quote\"d 'name'.m4a", "session.m4a")
+    place(root, "secure/C-1002_2026-01-05.m4a.gpg", "session.m4a.gpg")
+    place(root, "intake/two\nlines.wav", "session.wav", mode=0o644)
+    raw = os.path.join(os.fsencode(root / "intake"), b"caf\xe9-latin1.wav")  # not UTF-8
+    shutil.copyfile(MEDIA / "session.wav", raw)
+    os.chmod(raw, 0o644)
+    return root
+
+
+def _config(tmp_path: Path) -> Path:
+    (tmp_path / "consent.yaml").write_text(
+        "version: 1\nclients:\n"
+        "  - id: C-1001\n    consents:\n      - {granted: 2026-01-01, purposes: [therapy]}\n"
+        "  - id: C-1002\n    consents: []\n    legal_hold: {until: 2027-06-30, reason: records subpoena}\n"
+    )
+    cfg = tmp_path / "auditor.yaml"
+    cfg.write_text(
+        "version: 1\norganisation: Riverside Counselling\nconsent_registry: consent.yaml\n"
+        "attribution:\n  patterns: ['(?P<client>C-\\d+)_(?P<date>\\d{4}-\\d{2}-\\d{2})']\n"
+        "report:\n  title: Riverside — quarterly recording audit\n"
+    )
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("html")
+    # The practice lives where others can traverse (pytest's tmp dirs are 0700), so the
+    # world-readable recording is really exposed and the breach panel has something to show.
+    open_base = Path(tempfile.mkdtemp(prefix="report-test-"))
+    os.chmod(open_base, 0o755)
+    if not all(os.stat(a).st_mode & 0o001 for a in [open_base, *open_base.parents]):
+        shutil.rmtree(open_base)
+        pytest.skip(f"{open_base.parent} is not traversable by others")
+    root = _practice(open_base)
+    for directory in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.chmod(directory, 0o755)
+    res = run_cli(
+        "scan", "-q", root, "--config", _config(tmp), "--as-of", "2026-11-22", "--fail-on", "none",
+        "-o", tmp / "r.json", "-o", tmp / "r.html", cwd=tmp,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    yield {
+        "dir": tmp,
+        "root": root,
+        "html": (tmp / "r.html").read_text(encoding="utf-8"),
+        "json_path": tmp / "r.json",
+        "result": json.loads((tmp / "r.json").read_text(encoding="utf-8")),
+    }
+    shutil.rmtree(open_base)
+
+
+def _between(html: str, start: str, end: str) -> str:
+    return html.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_report_is_private_self_contained_and_locked_down(scanned: dict[str, Any]) -> None:
+    html = scanned["html"]
+    assert stat.S_IMODE((scanned["dir"] / "r.html").stat().st_mode) == 0o600
+    # Nothing is fetched: no external URL in any src/href, no stylesheet link, no @import or url().
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I)
+    assert '<link rel="stylesheet"' not in html and "@import" not in html
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert csp, "CSP meta tag missing"
+    policy = html_lib.unescape(csp.group(1))  # attribute-escaped; the browser reads it unescaped
+    for directive in ("default-src 'none'", "connect-src 'none'", "img-src data:", "base-uri 'none'"):
+        assert directive in policy
+    assert "unsafe-inline" not in policy
+    # The hashes in the policy are those of the one inline script and the one inline style.
+    script = _between(html, "<script>", "</script>")
+    style = _between(html, "<style>", "</style>")
+    for text in (script, style):
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert html.count("<script>") == 1 and html.count("<style>") == 1
+
+
+def test_hostile_names_are_escaped_and_embedded_json_cannot_close_the_script(scanned: dict[str, Any]) -> None:
+    html = scanned["html"]
+    assert "<img src=x" not in html  # never as markup, anywhere
+    assert "&lt;img src=x onerror=alert(1)&gt;.wav" in html  # escaped in server-rendered sections
+    # A newline and bytes that are not UTF-8 are shown as escapes, not swallowed or mangled.
+    breaches = _between(html, 'id="breaches"', "</section>")
+    assert "two\\nlines.wav" in breaches and "caf\\xe9-latin1.wav" in breaches
+    data_text = _between(html, '<script type="application/json" id="report-data">', "</script>")
+    assert "<" not in data_text and ">" not in data_text and "&" not in data_text
+    data = json.loads(data_text)
+    assert any(s.endswith(HOSTILE) for s in data["strings"])
+    assert any(s.endswith("quote\"d 'name'.m4a") for s in data["strings"])
+
+
+def test_script_json_escapes_separators_and_markup() -> None:
+    text = script_json({"a": "</script><b>&\u2028\u2029"})
+    assert "</script>" not in text and "\u2028" not in text and "\u2029" not in text and "&" not in text
+    assert json.loads(text) == {"a": "</script><b>&\u2028\u2029"}
+
+
+def test_visible_shows_controls_newlines_and_bidi_overrides_as_escapes() -> None:
+    assert visible("a\nb\tc\x1b\u202egpj.exe") == "a\\nb\\tc\\x1b\\u202egpj.exe"
+    assert visible("caf\\xc3.wav") == "caf\\xc3.wav"  # already-escaped bytes stay as written
+
+
+def test_header_summary_breaches_and_legal_holds(scanned: dict[str, Any]) -> None:
+    html, result = scanned["html"], scanned["result"]
+    assert "<title>Riverside — quarterly recording audit</title>" in html
+    assert "Riverside Counselling" in html and result["run_by"] in html
+    assert "2026-11-22" in html and result["tool"]["version"] in html
+    assert "core 1.0.0" in html
+    # The hash in the report is that of the JSON written in the same run, checkable with sha256sum.
+    digest = hashlib.sha256(scanned["json_path"].read_bytes()).hexdigest()
+    assert digest in html and "sha256sum r.json" in html
+    # Breach panel: at the top (before the summary), with its deadlines.
+    breach = next(f for f in result["findings"] if f["category"] == "breach")
+    assert html.index('id="breaches"') < html.index('id="summary"')
+    deadline = breach["evidence"]["gdpr_notification_deadline"][:16].replace("T", " ")
+    assert deadline in _between(html, 'id="breaches"', "</section>")
+    # Legal hold list names the held recording with its reason and end date.
+    holds = _between(html, 'id="legal-holds"', "</section>")
+    assert "C-1002_2026-01-05.m4a.gpg" in holds and "records subpoena" in holds and "2027-06-30" in holds
+    # Posture: a failing control shows how many recordings fail it.
+    posture = _between(html, 'id="posture"', "</section>")
+    assert "HIPAA" in posture and "GDPR" in posture and "APA/ACA" in posture
+    assert re.search(r"\d+ of \d+", posture)
+    # Charts are inline SVG, labels escaped, bars carry the filter they apply.
+    assert 'data-filter="severity" data-value="critical"' in html
+
+
+def test_complete_audit_has_no_banner_and_incomplete_one_says_so_first(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    result["coverage"]["skipped"] = []
+    result["coverage"]["complete"] = True
+    assert "Incomplete audit" not in render_html(result)
+    result["coverage"]["skipped"] = [
+        {"location": "/srv/locked/<b>x</b>", "reason": "permission-denied", "detail": "EACCES"}
+    ]
+    result["coverage"]["complete"] = False
+    html = render_html(result)
+    body = html.split("<body>", 1)[1]
+    assert body.lstrip().startswith('<div class="banner banner-incomplete"')
+    assert "1 place could not be examined" in body
+    coverage = _between(html, 'id="coverage"', "</section>")
+    assert "permission-denied" in coverage and "/srv/locked/&lt;b&gt;x&lt;/b&gt;" in coverage
+
+
+def test_retention_limits_from_the_result_are_drawn_on_the_age_chart(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    result.pop("retention", None)
+    html = render_html(result)
+    assert "Retention limits are not in this result" in html
+    result["retention"] = {"default_days": 90, "by_purpose": {"supervision": 30, "legal": None}}
+    html = render_html(result)
+    age_chart = _between(html, 'aria-label="Age of recordings against retention limits"', "</svg>")
+    assert "default 90 d" in age_chart and "supervision 30 d" in age_chart
+    assert 'class="age-over"' in age_chart
+
+
+def test_report_rerendered_from_saved_json_carries_that_files_hash(scanned: dict[str, Any]) -> None:
+    out = scanned["dir"] / "again.html"
+    res = run_cli("report", scanned["json_path"], "-o", out, "--fail-on", "none", cwd=scanned["dir"])
+    assert res.exit_code == 0, res.output
+    digest = hashlib.sha256(scanned["json_path"].read_bytes()).hexdigest()
+    assert digest in out.read_text(encoding="utf-8")
+
+
+def test_template_folder_overrides_blocks_and_adds_logo_and_css(
+    scanned: dict[str, Any], tmp_path: Path
+) -> None:
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "report.html.j2").write_text(
+        '{% extends "builtin/report.html.j2" %}'
+        "{% block masthead_brand %}Riverside compliance office{% endblock %}"
+        "{% block footer %}<footer>Prepared for {{ meta.organisation }} by {{ meta.run_by }}</footer>{% endblock %}"
+    )
+    (brand / "brand.css").write_text(".masthead { background: #123456; }")
+    (brand / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    out = tmp_path / "branded.html"
+    res = run_cli(
+        "report", scanned["json_path"], "-o", out, "--template", brand, "--fail-on", "none", cwd=tmp_path
+    )
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "Riverside compliance office" in html
+    assert "Prepared for Riverside Counselling by" in html
+    assert "#123456" in _between(html, "<style>", "</style>")  # brand.css joins the hashed style
+    assert 'src="data:image/svg+xml;base64,' in html
+    # The override still gets the locked-down CSP matching its (extended) stylesheet.
+    style = _between(html, "<style>", "</style>")
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in html_lib.unescape(html)
+
+
+def test_suppressed_and_resolved_findings_appear_in_the_report(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    target = result["findings"][0]
+    target["suppressed"] = {
+        "reason": "Assessed <low risk>",
+        "expires": "2026-12-31",
+        "line": 3,
+        "by": "fingerprint",
+    }
+    result["suppressions"] = {
+        "file": ".auditor-ignore.yaml",
+        "entries": [
+            {"line": 3, "fingerprint": target["fingerprint"], "rule": None, "location": None,
+             "reason": "Assessed <low risk>", "expires": "2026-12-31", "expired": False, "matched": 1},
+        ],
+    }  # fmt: skip
+    html = render_html(result, OutputOptions())
+    section = _between(html, 'id="suppressions"', "</section>")
+    assert "Assessed &lt;low risk&gt;" in section and "2026-12-31" in section
+    assert target["fingerprint"] in section
