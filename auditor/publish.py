@@ -6,7 +6,6 @@ names, and only then are outputs written, so every format shows the same thing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from auditor.config import ReportConfig
 from auditor.models import SEVERITIES, severity_at_least
 from auditor.outputs.base import OutputOptions, writer_for
 from auditor.redact import Redactor, redaction_key
-from auditor.result import dumps, summarise
+from auditor.result import json_sha256, summarise
 from auditor.suppress import (
     SuppressionFile,
     apply_suppressions,
@@ -114,10 +113,11 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
 def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Path], bool]:
     prepare(result, settings)
     # The report quotes the SHA-256 of exactly the bytes a .json output of this run holds.
-    canonical = dumps(result).encode("utf-8", "backslashreplace")
+    # Reports quote it; a run writing only JSON need not pay for a second encoding pass.
+    needs_hash = any(p.suffix.lower() != ".json" for p in settings.outputs)
     options = replace(
         settings.output_options,
-        result_sha256=hashlib.sha256(canonical).hexdigest(),
+        result_sha256=json_sha256(result) if needs_hash else None,
         companion_json=tuple(p for p in settings.outputs if p.suffix.lower() == ".json"),
     )
     written = []

@@ -261,3 +261,24 @@ def test_reads_at_most_8_kib_per_candidate(tmp_path: Path) -> None:
     _, cov = _scan(tmp_path)
     assert cov.candidates == 5
     assert cov.bytes_read <= 8192 * cov.candidates
+
+
+def test_parallel_walk_finds_exactly_what_a_single_process_finds(tmp_path: Path) -> None:
+    # Wide enough that the breadth-first frontier is shared out to forked workers.
+    for i in range(300):
+        folder = tmp_path / f"client-{i:03d}" / "sessions"
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("n")
+        if i % 7 == 0:
+            place(folder.parent, f"sessions/rec-{i}.dat", "session.wav")
+        if i % 50 == 0:
+            os.mkfifo(folder / "pipe")
+    place(tmp_path, "top.m4a", "session.m4a")
+    single, cov1 = _scan(tmp_path, jobs=1)
+    parallel, cov2 = _scan(tmp_path, jobs=2)
+    assert parallel == single
+    assert len(single) == 44
+    for field in ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read"):
+        assert getattr(cov2, field) == getattr(cov1, field), field
+    assert sorted(g.location for g in cov2.gaps) == sorted(g.location for g in cov1.gaps)
+    assert len(cov2.gaps) == 6  # the FIFOs, found by workers and merged back

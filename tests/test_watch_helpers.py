@@ -39,7 +39,9 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    # The daemon may be mid-write: only lines it has finished (newline-terminated) count.
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def events_at(path: Path, location: Path | str, event: str | None = None) -> list[dict[str, Any]]:

@@ -68,6 +68,14 @@ from auditor.sources.base import SourceOptions
 @click.option(
     "--deep", is_flag=True, help="Sniff every file's content, not only files whose name leaves it open."
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: os.cpu_count() or 1,
+    show_default="number of CPUs",
+    help="Processes for walking large local trees (1 = a single process).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--profile", help="AWS profile for s3:// targets (default: the standard credential chain).")
 @click.option("--region", help="AWS region for s3:// targets (default: the profile's or AWS_REGION).")
@@ -96,6 +104,7 @@ def scan(
     excludes: tuple[str, ...],
     follow_symlinks: bool,
     deep: bool,
+    jobs: int,
     quiet: bool,
     profile: str | None,
     region: str | None,
@@ -130,6 +139,7 @@ def scan(
     progress = Progress(enabled=not quiet)
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
+        jobs=jobs,
         excludes=list(excludes),
         deep=deep,
         as_of=as_of,

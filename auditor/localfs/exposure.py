@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.localfs.syncfolders import SyncFolders, SyncRoot
-from auditor.localfs.volumes_common import is_within
+from auditor.localfs.volumes_common import RealDirs, is_within
 from auditor.models import Exposure
 
 try:  # POSIX only; on Windows permission bits say nothing about who can read a file
@@ -172,6 +172,7 @@ class ExposureProbe:
         home: Path | None = None,
         smb_conf: Path = Path("/etc/samba/smb.conf"),
         exports: Path = Path("/etc/exports"),
+        real_dirs: RealDirs | None = None,
     ) -> None:
         self.notes: list[str] = []
         self._posix_permissions = os.name == "posix"
@@ -189,7 +190,7 @@ class ExposureProbe:
             environ=os.environ,
             notes=self.notes,
         )
-        self._real_dirs: dict[str, str] = {}
+        self._real_dir = real_dirs or RealDirs()  # may be shared with the volume probe
         self._dir_stats: dict[str, os.stat_result | OSError] = {}
         self._open_to_others: dict[str, bool] = {}
         self._open_to_group: dict[tuple[str, int], bool] = {}
@@ -370,12 +371,6 @@ class ExposureProbe:
             detail,
             {"share": share.name, "path": share.path, "protocol": share.protocol, "source": share.source},
         )
-
-    def _real_dir(self, directory: str) -> str:
-        real = self._real_dirs.get(directory)
-        if real is None:
-            real = self._real_dirs[directory] = os.path.realpath(directory)
-        return real
 
 
 def _both_forms(path: str) -> tuple[str, str]:

@@ -37,6 +37,11 @@ _FOLDER_NAMES = (
     ("Box", re.compile(r"Box(?: Sync)?")),
 )
 
+# A quick screen: most paths have no component that could be a sync folder's default name.
+_ANY_FOLDER_NAME = re.compile(
+    r"(?:^|[/\\])(?:Dropbox|OneDrive|Google ?Drive|iCloud Drive|com~apple~CloudDocs|Box)"
+)
+
 # Nextcloud (and ownCloud, same format) list each synced folder as "<n>\Folders\<m>\localPath=...".
 _NEXTCLOUD_LOCAL_PATH = re.compile(r"^\d+\\Folders\w*\\\d+\\localPath=(.+)$", re.M)
 
@@ -154,6 +159,8 @@ def environment_roots(environ: Mapping[str, str]) -> list[SyncRoot]:
 
 def folder_name_roots(path: str) -> list[SyncRoot]:
     """Sync roots recognised by a directory component of `path` named like a client's default folder."""
+    if not _ANY_FOLDER_NAME.search(path):
+        return []
     roots = []
     parts = Path(path).parts
     for index, part in enumerate(parts[:-1]):  # the last part is the file itself

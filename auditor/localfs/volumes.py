@@ -18,6 +18,7 @@ from auditor.localfs import volumes_macos, volumes_windows
 from auditor.localfs.volumes_common import (
     ENCRYPTING_METHODS,
     CommandRunner,
+    RealDirs,
     VolumeEncryption,
     encrypted,
     is_within,
@@ -40,12 +41,13 @@ class VolumeProbe:
         mountinfo: Path = Path("/proc/self/mountinfo"),
         platform: str = sys.platform,
         run: CommandRunner | None = None,
+        real_dirs: RealDirs | None = None,
     ) -> None:
         # Trusted volumes are compared by real path so a symlink into (or out of) one cannot mislead.
         self._trusted = [os.path.realpath(p) for p in trusted_volumes]
         self._platform = platform
         self._run = run or run_command
-        self._real_dirs: dict[str, str] = {}
+        self._real_dir = real_dirs or RealDirs()  # may be shared with the exposure probe
         self._filevault: VolumeEncryption | None = None
         self._bitlocker: dict[str, VolumeEncryption] = {}
         self._linux = LinuxVolumes(
@@ -72,12 +74,6 @@ class VolumeProbe:
         if self._platform.startswith("linux"):
             return self._linux.for_path(real_dir, st_dev, depth)
         return unknown(f"no volume encryption probe for platform {self._platform}")
-
-    def _real_dir(self, directory: str) -> str:
-        real = self._real_dirs.get(directory)
-        if real is None:
-            real = self._real_dirs[directory] = os.path.realpath(directory)
-        return real
 
     def _backing_file_volume(self, backing_file: str, depth: int) -> VolumeEncryption:
         """A loop device stores its blocks in a file: that file's volume decides."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,3 +78,30 @@ def is_within(path: str, root: str) -> bool:
         return True
     prefix = root if root.endswith(os.sep) else root + os.sep
     return path.startswith(prefix)
+
+
+class RealDirs:
+    """Real paths of directories, shared by the probes and built from the parent's real path.
+
+    os.path.realpath costs an lstat per path component; a walk visits each folder after its
+    parent, so one lstat per folder (is it a link?) is enough.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, directory: str) -> str:
+        real = self._cache.get(directory)
+        if real is not None:
+            return real
+        parent, name = os.path.split(directory)
+        if not name or parent == directory or name in (".", ".."):
+            real = os.path.realpath(directory)
+        else:
+            try:
+                is_link = stat.S_ISLNK(os.lstat(directory).st_mode)
+            except OSError:
+                is_link = True  # let realpath decide what it can
+            real = os.path.realpath(directory) if is_link else os.path.join(self(parent), name)
+        self._cache[directory] = real
+        return real

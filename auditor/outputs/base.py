@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -42,14 +42,21 @@ def writer_for(path: Path) -> Writer:
     raise LookupError(f"{path}: no output format for '.{ext}' (known: {known})")
 
 
-def write_private(path: Path, data: str | bytes) -> None:
-    """Reports carry PHI: write them 0600, atomically, so a half-written report never looks complete."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
+    """Reports carry PHI: write them 0600, atomically, so a half-written report never looks complete.
+    `data` may be an iterable of byte chunks, so large results are streamed rather than held whole."""
+    if isinstance(data, str):
+        chunks: Iterable[bytes] = (data.encode("utf-8"),)
+    elif isinstance(data, bytes):
+        chunks = (data,)
+    else:
+        chunks = data
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: mode 0600
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)

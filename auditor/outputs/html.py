@@ -42,7 +42,7 @@ from auditor.outputs.charts import (
 )
 from auditor.posture import framework_posture, is_active
 from auditor.resources import data_dir
-from auditor.result import dumps
+from auditor.result import json_sha256
 
 TEMPLATE = "report.html.j2"
 PAGE_CAP = 200  # rows a server-rendered list shows before pointing at the table or the JSON
@@ -371,9 +371,7 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
     css = asset(env, "report.css") + _optional_asset(env, "brand.css")
     js = asset(env, "report.js")
     data = embedded_data(result, places)
-    sha256 = (
-        options.result_sha256 or hashlib.sha256(dumps(result).encode("utf-8", "backslashreplace")).hexdigest()
-    )
+    sha256 = options.result_sha256 or json_sha256(result)
     csp = (
         "default-src 'none'; "
         f"style-src {csp_hash(css)}; script-src {csp_hash(js)}; img-src data:; font-src 'none'; "

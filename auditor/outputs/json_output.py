@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.outputs.base import OutputOptions, write_private
-from auditor.result import dumps
+from auditor.result import iter_json
 
 
 def write(result: dict[str, Any], path: Path, options: OutputOptions) -> None:
-    write_private(path, dumps(result))
+    write_private(path, (chunk.encode("utf-8", "backslashreplace") for chunk in iter_json(result)))

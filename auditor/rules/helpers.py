@@ -81,8 +81,12 @@ def exposure_hits(artifact: Artifact, ctx: RuleContext, kinds: Iterable[str]) ->
                 message += " Its content is encrypted, but key material lies in the same folder."
         elif artifact.encrypted:
             evidence["encryption"] = artifact.encryption
-            layer = "Server-side encryption" if artifact.encryption.startswith("sse:") else "Volume encryption"
-            message += f" {layer} ({artifact.encryption}) does not protect it: the system decrypts for every reader."
+            layer = (
+                "Server-side encryption" if artifact.encryption.startswith("sse:") else "Volume encryption"
+            )
+            message += (
+                f" {layer} ({artifact.encryption}) does not protect it: the system decrypts for every reader."
+            )
         hits.append(Hit(message, evidence, severity=severity, discriminator=exposure.kind))
     return hits
 

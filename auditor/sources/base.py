@@ -24,6 +24,7 @@ class SourceOptions:
     as_of: date | None = None
     progress: Callable[[Coverage], None] | None = None
     s3: dict[str, Any] = field(default_factory=dict)  # profile, region, endpoint_url, role_arns
+    jobs: int = 1  # processes for a local walk; large trees are shared out when > 1
 
 
 class Source(Protocol):

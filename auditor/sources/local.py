@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import multiprocessing
 import os
 import re
 import stat
-from collections.abc import Container, Iterator
+from collections import deque
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from auditor.classify.names import NO_SNIFF_EXTENSIONS
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
 from auditor.localfs.volumes import VolumeProbe
+from auditor.localfs.volumes_common import RealDirs
 from auditor.models import Artifact, Attribution, Coverage, Gap
 from auditor.sources.base import SourceOptions
 from auditor.sources.reader import FdRangeReader, NotRegularFile, open_dir_readonly, open_readonly
@@ -90,12 +93,14 @@ class LocalSource:
     def __init__(self, config: Config, options: SourceOptions) -> None:
         self.config = config
         self.options = options
-        self.volumes = VolumeProbe(trusted_volumes=config.encryption.trusted_volumes)
+        real_dirs = RealDirs()  # both probes resolve each folder's real path: do it once
+        self.volumes = VolumeProbe(trusted_volumes=config.encryption.trusted_volumes, real_dirs=real_dirs)
         self.exposure = ExposureProbe(
             sync_folders=config.exposure.sync_folders,
             web_roots=config.exposure.web_roots,
             network_shares=config.exposure.network_shares,
             broad_groups=config.exposure.broad_groups,
+            real_dirs=real_dirs,
         )
         self._exclude = (
             re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in options.excludes))
@@ -144,62 +149,97 @@ class LocalSource:
         )
 
     def _walk(self, root: str, coverage: Coverage) -> Iterator[Artifact]:
-        # The loop below runs once per entry of the tree, so it avoids per-entry path functions:
-        # paths and relative paths are built by concatenation from the folder's own.
-        follow, deep, exclude = self.options.follow_symlinks, self.options.deep, self._exclude
-        root_base = _as_folder(root)
-        stack = [root]
-        visited: set[tuple[int, int]] = (
-            set()
-        )  # (dev, ino) of directories, to survive loops when following links
-        if follow:
+        visited: set[tuple[int, int]] = set()  # (dev, ino) of folders, to survive loops when following links
+        if self.options.follow_symlinks:
             st = os.stat(root)
             visited.add((st.st_dev, st.st_ino))
+        jobs = self.options.jobs
+        # Links can join subtrees, so a walk that follows them stays in one process (one `visited`).
+        if jobs > 1 and not self.options.follow_symlinks and _CAN_FORK:
+            yield from self._walk_parallel(root, jobs, visited, coverage)
+            return
+        stack = [root]
         while stack:
-            directory = stack.pop()
-            coverage.dirs_seen += 1
-            try:
-                entries = _list_dir(directory)
-            except OSError as exc:
-                coverage.gaps.append(Gap(display_path(directory), _gap_for(exc), exc.strerror or str(exc)))
+            yield from self._visit(stack.pop(), root, stack.append, visited, coverage)
+
+    def _walk_parallel(
+        self, root: str, jobs: int, visited: set[tuple[int, int]], coverage: Coverage
+    ) -> Iterator[Artifact]:
+        """Breadth-first here until there are enough folders to share out, then forked workers
+        walk those subtrees. A small tree never gets that wide and is walked here alone."""
+        frontier: deque[str] = deque([root])
+        while frontier and len(frontier) < FRONTIER_PER_JOB * jobs:
+            yield from self._visit(frontier.popleft(), root, frontier.append, visited, coverage)
+        if not frontier:
+            return
+        folders = list(frontier)
+        # Many small chunks, taken in order: balanced work, and a deterministic output order.
+        size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
+        chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
+        global _FORKED
+        _FORKED = (self, root)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for artifacts, part in pool.imap(_walk_chunk, chunks):
+                    coverage.merge(part)
+                    if self.options.progress:
+                        self.options.progress(coverage)
+                    yield from artifacts
+        finally:
+            _FORKED = None
+
+    def _visit(
+        self,
+        directory: str,
+        root: str,
+        push: Callable[[str], None],
+        visited: set[tuple[int, int]],
+        coverage: Coverage,
+    ) -> Iterator[Artifact]:
+        """List one folder: push its subfolders, examine its files. Runs once per folder of the tree,
+        and its loop once per entry, so paths are built by concatenation, not path functions."""
+        deep, exclude = self.options.deep, self._exclude
+        coverage.dirs_seen += 1
+        try:
+            entries = _list_dir(directory)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(directory), _gap_for(exc), exc.strerror or str(exc)))
+            return
+        base = _as_folder(directory)
+        rel_prefix = base[len(_as_folder(root)) :]  # "" for the root itself
+        files: list[str] = []
+        for entry in entries:
+            name = entry.name
+            if exclude is not None and (exclude.match(name) or exclude.match(rel_prefix + name)):
+                coverage.excluded += 1
                 continue
-            base = _as_folder(directory)
-            rel_prefix = base[len(root_base) :]  # "" for the root itself
-            files: list[str] = []
-            for entry in entries:
-                name = entry.name
-                if exclude is not None and (exclude.match(name) or exclude.match(rel_prefix + name)):
-                    coverage.excluded += 1
-                    continue
-                try:
-                    # Regular files first: they are most entries. The three tests exclude each other.
-                    if entry.is_file(follow_symlinks=False):
-                        files.append(name)
-                    elif entry.is_dir(follow_symlinks=False):
-                        stack.append(base + name)
-                    elif entry.is_symlink():
-                        self._symlink(base + name, visited, stack, files, coverage)
-                    else:
-                        coverage.gaps.append(Gap(display_path(base + name), "special-file", _kind(entry)))
-                except OSError as exc:
-                    coverage.gaps.append(
-                        Gap(display_path(base + name), _gap_for(exc), exc.strerror or str(exc))
-                    )
-            coverage.files_seen += len(files)
-            candidates = files if deep else [n for n in files if _name_leaves_it_open(n)]
-            if candidates:
-                names = _FolderNames(entries)
-                yield from self._examine_dir_files(
-                    directory, root, rel_prefix, candidates, files, names, coverage
-                )
-            if self.options.progress and coverage.files_seen % PROGRESS_EVERY < len(files) + 1:
-                self.options.progress(coverage)
+            try:
+                # Regular files first: they are most entries. The three tests exclude each other.
+                if entry.is_file(follow_symlinks=False):
+                    files.append(name)
+                elif entry.is_dir(follow_symlinks=False):
+                    push(base + name)
+                elif entry.is_symlink():
+                    self._symlink(base + name, visited, push, files, coverage)
+                else:
+                    coverage.gaps.append(Gap(display_path(base + name), "special-file", _kind(entry)))
+            except OSError as exc:
+                coverage.gaps.append(Gap(display_path(base + name), _gap_for(exc), exc.strerror or str(exc)))
+        coverage.files_seen += len(files)
+        candidates = files if deep else [n for n in files if _name_leaves_it_open(n)]
+        if candidates:
+            names = _FolderNames(entries)
+            yield from self._examine_dir_files(
+                directory, root, rel_prefix, candidates, files, names, coverage
+            )
+        if self.options.progress and coverage.files_seen % PROGRESS_EVERY < len(files) + 1:
+            self.options.progress(coverage)
 
     def _symlink(
         self,
         path: str,
         visited: set[tuple[int, int]],
-        stack: list[str],
+        push: Callable[[str], None],
         files: list[str],
         coverage: Coverage,
     ) -> None:
@@ -217,7 +257,7 @@ class LocalSource:
                 coverage.gaps.append(Gap(display_path(path), "symlink-loop", "directory already visited"))
                 return
             visited.add(key)
-            stack.append(path)
+            push(path)
         elif stat.S_ISREG(st.st_mode):
             files.append(os.path.basename(path))
         else:
@@ -395,6 +435,33 @@ class LocalSource:
             for s in recordings:
                 if s.cls.kind == "encrypted" and s.artifact is not None:
                     s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)
+
+
+# Parallel walk: how wide the breadth-first frontier gets before it is shared out, and into
+# how many chunks per worker (small chunks balance uneven subtrees).
+FRONTIER_PER_JOB = 64
+CHUNKS_PER_JOB = 16
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+_FORKED: tuple[LocalSource, str] | None = None  # set in the parent just before forking workers
+
+
+def _walk_chunk(folders: list[str]) -> tuple[list[Artifact], Coverage]:
+    """In a forked worker: walk the subtrees below `folders` with the parent's source."""
+    assert _FORKED is not None, "only called in workers forked by _walk_parallel"
+    source, root = _FORKED
+    source.options.progress = None  # the parent reports progress as chunks come back
+    coverage = Coverage()
+    artifacts: list[Artifact] = []
+    stack = list(reversed(folders))
+    visited: set[tuple[int, int]] = set()
+    while stack:
+        directory = stack.pop()
+        try:
+            artifacts.extend(source._visit(directory, root, stack.append, visited, coverage))
+        except Exception as exc:  # a bug must not lose the rest of the chunk silently
+            coverage.gaps.append(Gap(display_path(directory), "scan-error", f"{type(exc).__name__}: {exc}"))
+    source._report_probe_notes(coverage)
+    return artifacts, coverage
 
 
 def _as_folder(path: str) -> str:
