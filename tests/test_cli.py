@@ -52,8 +52,16 @@ def test_findings_at_or_above_fail_on_exit_1(tmp_path: Path) -> None:
     place(root, "C-1001_2026-11-11_supervision.wav", "session.wav")  # plaintext: unencrypted (high)
     cfg = _config(tmp_path)
     assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20").exit_code == 1
-    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "critical").exit_code == 0
-    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "none").exit_code == 0
+    assert (
+        run_cli(
+            "scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "critical"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-11-20", "--fail-on", "none").exit_code
+        == 0
+    )
 
 
 def test_as_of_makes_audits_reproducible(tmp_path: Path) -> None:
@@ -112,7 +120,12 @@ def test_rules_lists_builtin_pack_and_added_pack(tmp_path: Path) -> None:
     res = run_cli("rules", "--json")
     data = json.loads(res.output)
     ids = {r["id"] for r in data["rules"]}
-    assert {"recording-unencrypted", "breach-unsecured-exposure", "retention-exceeded", "consent-missing"} <= ids
+    assert {
+        "recording-unencrypted",
+        "breach-unsecured-exposure",
+        "retention-exceeded",
+        "consent-missing",
+    } <= ids
     assert any(p["name"] == "core" for p in data["packs"])
 
     pack = tmp_path / "strict.yaml"
@@ -142,7 +155,9 @@ def test_pack_severity_changes_scan_outcome(tmp_path: Path) -> None:
     pack = tmp_path / "strict.yaml"
     pack.write_text("pack: strict\nversion: '1'\nrules:\n  retention-exceeded: {severity: high}\n")
     assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-30").exit_code == 0
-    assert run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-30", "--rules", pack).exit_code == 1
+    assert (
+        run_cli("scan", "-q", root, "--config", cfg, "--as-of", "2026-12-30", "--rules", pack).exit_code == 1
+    )
 
 
 def test_report_rerenders_a_saved_result(tmp_path: Path) -> None:

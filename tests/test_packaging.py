@@ -20,7 +20,18 @@ pytestmark = pytest.mark.slow
 def _pip_install(target: Path, project: Path) -> None:
     # Non-editable, no network: the build backend (hatchling) comes from the test environment.
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(project)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(project),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -94,7 +105,9 @@ def _run(site: Path, cwd: Path, *args: str | Path) -> subprocess.CompletedProces
     )
 
 
-def test_installed_wheel_finds_its_rules_and_templates_from_elsewhere(installed: Path, tmp_path: Path) -> None:
+def test_installed_wheel_finds_its_rules_and_templates_from_elsewhere(
+    installed: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     res = _run(installed, elsewhere, "rules", "--json")
@@ -106,7 +119,9 @@ def test_installed_wheel_finds_its_rules_and_templates_from_elsewhere(installed:
 
     practice = tmp_path / "practice"
     place(practice, "session.wav", "session.wav")
-    res = _run(installed, elsewhere, "scan", "-q", practice, "-o", "r.json", "-o", "r.html", "--fail-on", "none")
+    res = _run(
+        installed, elsewhere, "scan", "-q", practice, "-o", "r.json", "-o", "r.html", "--fail-on", "none"
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads((elsewhere / "r.json").read_text())["recordings"][0]["format"] == "wav"
     html = (elsewhere / "r.html").read_text()
