@@ -20,6 +20,8 @@ from auditor.models import Artifact, Attribution
 
 SIDECAR_SUFFIXES: tuple[str, ...] = (".meta.yaml", ".meta.json")
 SIDECAR_MAX_BYTES = 64 * 1024  # a sidecar is a few lines; anything bigger is not one of ours
+# libyaml's safe loader when PyYAML was built with it: ten times faster, same safety.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SIDECAR_KEYS = frozenset({"client", "session_date", "purpose", "participants", "consent_id"})
 
 
@@ -29,7 +31,7 @@ class SidecarError(ValueError):
 
 def parse_sidecar(text: str, *, json_format: bool) -> Attribution:
     try:
-        data = json.loads(text) if json_format else yaml.safe_load(text)
+        data = json.loads(text) if json_format else yaml.load(text, Loader=_SAFE_LOADER)
     except (ValueError, yaml.YAMLError) as exc:
         raise SidecarError(f"not valid {'JSON' if json_format else 'YAML'}: {exc}") from exc
     if not isinstance(data, dict):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -89,6 +91,20 @@ def load_inputs(
         registry = load_registry(Path(registry_path))
     ruleset = load_ruleset(config, extra_packs)
     return config, registry, ruleset
+
+
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """A one-shot scan builds hundreds of thousands of objects and no reference cycles worth
+    collecting; the cyclic collector's repeated full passes over them cost more than a third of
+    building the result. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Progress:

@@ -131,21 +131,28 @@ class LocalSource:
 
     def examine_file(self, path: str, coverage: Coverage, root: str | None = None) -> Iterator[Artifact]:
         """One file on its own (a file target, or a watch event under `root`): the same checks as in a walk."""
-        path = os.path.abspath(path)
-        parent, name = os.path.split(path)
-        coverage.files_seen += 1
-        # Only the neighbours that matter to a lone file: its sidecars and possible key material.
+        parent, name = os.path.split(os.path.abspath(path))
+        yield from self.examine_files(parent, [name], coverage, root=root)
+
+    def examine_files(
+        self, directory: str, names: list[str], coverage: Coverage, root: str | None = None
+    ) -> Iterator[Artifact]:
+        """Some files of one folder (watch events, a file target), with the walk's checks; the folder is
+        listed once, for their sidecars and for key material lying beside encrypted ones."""
+        directory = os.path.abspath(directory)
+        coverage.files_seen += len(names)
         try:
-            neighbours = set(os.listdir(parent))
+            neighbours = set(os.listdir(directory))
         except OSError:
-            neighbours = {name}
-        siblings = [n for n in neighbours if n == name or _KEY_NAME.search(n)]
-        root = root or parent
-        rel_dir = os.path.relpath(parent, root)
+            neighbours = set(names)
+        wanted = set(names)
+        files = names + [n for n in neighbours if n not in wanted and _KEY_NAME.search(n)]
+        root = root or directory
+        rel_dir = os.path.relpath(directory, root)
         rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
-        candidates = [name] if name in siblings else []
+        candidates = [n for n in names if n in neighbours]
         yield from self._examine_dir_files(
-            parent, root, rel_prefix, candidates, siblings, neighbours, coverage
+            directory, root, rel_prefix, candidates, files, neighbours, coverage
         )
 
     def _walk(self, root: str, coverage: Coverage) -> Iterator[Artifact]:

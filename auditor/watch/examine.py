@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from auditor.classify import needs_sniff
 from auditor.models import Artifact, Coverage, Gap
-from auditor.sources.local import _KEY_NAME, LocalSource, display_path
+from auditor.sources.local import LocalSource, display_path
 
 # Gaps that mean "we could not look", so what was found there before still stands.
 UNKNOWN_STATE_GAPS = frozenset({"permission-denied", "os-error", "symlink-loop"})
@@ -94,23 +94,8 @@ def examine_files(source: LocalSource, scope: Scope, paths: Sequence[str], deep:
 def _examine_group(
     source: LocalSource, directory: str, root: str, names: list[str], coverage: Coverage
 ) -> list[Artifact]:
-    if len(names) == 1:
-        return list(source.examine_file(os.path.join(directory, names[0]), coverage, root=root))
-    # Many files in one folder (a burst): one listing for all, as the walk does. examine_file would list
-    # the folder once per file, which for thousands of files is quadratic.
-    try:
-        neighbours = set(os.listdir(directory))
-    except OSError as exc:
-        coverage.gaps.append(Gap(display_path(directory), "os-error", exc.strerror or str(exc)))
-        return []
-    coverage.files_seen += len(names)
-    wanted = set(names)
-    # As examine_file does: key-like neighbours come along, to spot a key kept beside an encrypted file.
-    files = names + [n for n in neighbours if n not in wanted and _KEY_NAME.search(n)]
-    rel_dir = os.path.relpath(directory, root)
-    rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
-    # LocalSource has no public "these files of one folder" entry point yet; this is the walk's own.
-    return list(source._examine_dir_files(directory, root, rel_prefix, names, files, neighbours, coverage))
+    # Many files in one folder (a burst): one listing for all, as the walk does.
+    return list(source.examine_files(directory, names, coverage, root=root))
 
 
 def walk_files(scope: Scope, folder: str, out: Examined) -> Iterator[str]:
