@@ -7,7 +7,7 @@ import functools
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -18,6 +18,7 @@ from auditor.config import Config, load_config
 from auditor.consent.registry import ConsentRegistry, load_registry
 from auditor.errors import InputError
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
+from auditor.publish import check_outputs
 from auditor.rules.registry import RuleSet, load_ruleset
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +56,14 @@ def config_option(func: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         help="auditor.yaml to use (default: ./auditor.yaml if present).",
     )(func)
+
+
+def require_output_formats(outputs: Sequence[Path]) -> None:
+    """An unknown -o extension is a usage error before any work: a long scan must not end in one."""
+    try:
+        check_outputs(outputs)
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def consent_option(func: F) -> F:

@@ -9,10 +9,17 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor.cli.common import EXIT_FINDINGS, EXIT_OK, config_option, input_errors_exit_2, print_summary
+from auditor.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    config_option,
+    input_errors_exit_2,
+    print_summary,
+    require_output_formats,
+)
 from auditor.config import load_config
 from auditor.errors import InputError
-from auditor.publish import FAIL_ON_CHOICES, check_outputs, publish, publish_settings
+from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import load_result
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,10 +88,7 @@ def report(
     new_only: bool,
 ) -> None:
     """Render reports from a saved JSON result (CI keeps the JSON and renders later)."""
-    try:
-        check_outputs(outputs)
-    except LookupError as exc:
-        raise click.UsageError(str(exc)) from exc
+    require_output_formats(outputs)
     if config_path is not None and not config_path.is_file():
         raise InputError(config_path, "config file not found")
     data = load_result(result_path)

@@ -20,12 +20,13 @@ from auditor.cli.common import (
     no_cyclic_gc,
     parse_as_of,
     print_summary,
+    require_output_formats,
     rules_option,
 )
 from auditor.cli.report import publishing_options
 from auditor.engine import run_scan, scheme_of
 from auditor.errors import InputError
-from auditor.publish import FAIL_ON_CHOICES, check_outputs, publish, publish_settings
+from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import result_to_dict
 from auditor.sources.base import SourceOptions
 
@@ -119,10 +120,7 @@ def scan(
     new_only: bool,
 ) -> None:
     """Scan TARGETs (folders, files, s3://bucket[/prefix], s3://) for recordings and audit them."""
-    try:
-        check_outputs(outputs)
-    except LookupError as exc:
-        raise click.UsageError(str(exc)) from exc
+    require_output_formats(outputs)
     for target in targets:
         if scheme_of(target) == "file" and not os.path.lexists(target):
             raise InputError(target, "no such file or folder")

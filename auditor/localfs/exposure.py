@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.localfs.syncfolders import SyncFolders, SyncRoot
-from auditor.localfs.volumes_common import RealDirs, is_within
+from auditor.localfs.volumes_common import RealDirs, is_within, read_small_text
 from auditor.models import Exposure
 
 try:  # POSIX only; on Windows permission bits say nothing about who can read a file
@@ -136,21 +136,6 @@ def parse_exports(text: str, source: str) -> tuple[list[Share], list[str]]:
             continue
         shares.append(Share(path, os.path.normpath(path), source, "nfs"))
     return shares, problems
-
-
-def _read_config(path: Path, notes: list[str]) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(SHARE_CONFIG_MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        notes.append(f"{path}: cannot read ({exc.strerror or exc}); its shares are not known")
-        return None
-    if len(raw) > SHARE_CONFIG_MAX_BYTES:
-        notes.append(f"{path}: larger than {SHARE_CONFIG_MAX_BYTES} bytes; ignored")
-        return None
-    return raw.decode("utf-8", "surrogateescape")
 
 
 # -- the probe -------------------------------------------------------------------------------------
@@ -352,7 +337,7 @@ class ExposureProbe:
         return self._shares
 
     def _parsed(self, path: Path, parser: _ShareParser) -> list[Share]:
-        text = _read_config(path, self.notes)
+        text = read_small_text(path, SHARE_CONFIG_MAX_BYTES, self.notes, "its shares are")
         if text is None:
             return []
         shares, problems = parser(text, str(path))

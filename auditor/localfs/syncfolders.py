@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.localfs.volumes_common import is_within
+from auditor.localfs.volumes_common import is_within, read_small_text
 
 SETTINGS_MAX_BYTES = 256 * 1024  # client settings files are a few KiB; never read more than this
 
@@ -61,25 +61,9 @@ def _normal(path: str) -> str:
     return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
 
 
-def _read_small(path: Path, notes: list[str]) -> str | None:
-    """A settings file's text, or None when absent; unreadable or oversized files leave a note."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(SETTINGS_MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        notes.append(f"{path}: cannot read sync-client settings ({exc.strerror or exc}); ignored")
-        return None
-    if len(raw) > SETTINGS_MAX_BYTES:
-        notes.append(f"{path}: larger than {SETTINGS_MAX_BYTES} bytes; ignored")
-        return None
-    return raw.decode("utf-8", "surrogateescape")
-
-
 def dropbox_roots(info_json: Path, notes: list[str]) -> list[SyncRoot]:
     """Dropbox's info.json: {"personal": {"path": ...}, "business": {"path": ...}}."""
-    text = _read_small(info_json, notes)
+    text = read_small_text(info_json, SETTINGS_MAX_BYTES, notes, "its sync folders are")
     if text is None:
         return []
     try:
@@ -97,7 +81,7 @@ def dropbox_roots(info_json: Path, notes: list[str]) -> list[SyncRoot]:
 
 
 def nextcloud_roots(config_file: Path, client: str, notes: list[str]) -> list[SyncRoot]:
-    text = _read_small(config_file, notes)
+    text = read_small_text(config_file, SETTINGS_MAX_BYTES, notes, "its sync folders are")
     if text is None:
         return []
     return [

@@ -7,6 +7,7 @@ import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # Runs a command and returns its standard output; raises OSError or SubprocessError when it fails.
 CommandRunner = Callable[[list[str]], str]
@@ -70,6 +71,23 @@ def run_command(args: list[str]) -> str:
         stdin=subprocess.DEVNULL,
     )
     return done.stdout
+
+
+def read_small_text(path: Path, limit: int, notes: list[str], what: str) -> str | None:
+    """The text of a small system or client settings file, or None when absent. An unreadable or
+    oversized one leaves a note (it becomes a coverage gap), naming `what` is then not known."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        notes.append(f"{path}: cannot read ({exc.strerror or exc}); {what} not known")
+        return None
+    if len(raw) > limit:
+        notes.append(f"{path}: larger than {limit} bytes; ignored, {what} not known")
+        return None
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def is_within(path: str, root: str) -> bool:

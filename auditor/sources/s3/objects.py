@@ -67,17 +67,8 @@ def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
             reason = f"archived ({entry.storage_class})"
             result.artifact = _by_name(scan, entry, result, reason=reason, response=head)
         return result
-    params: dict[str, Any] = {
-        "Bucket": scan.facts.name,
-        "Key": entry.key,
-        "Range": f"bytes=0-{HEAD_BYTES - 1}",
-    }
-    if entry.version_id:
-        params["VersionId"] = entry.version_id
     try:
-        response = scan.s3.get_object(**params)
-        head = response["Body"].read(HEAD_BYTES)
-        response["Body"].close()
+        response, first_bytes = get_head(scan, entry)
     except ClientError as exc:
         _get_failed(scan, entry, result, exc, location)
         return result
@@ -85,13 +76,30 @@ def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
         result.gaps.append(Gap(location, "api-error", f"s3.GetObject: {exc}"))
         return result
     result.sniffed = True
-    result.bytes_read = len(head)
-    cls = classify(head, basename(entry.key))
+    result.bytes_read = len(first_bytes)
+    cls = classify(first_bytes, basename(entry.key))
     result.classification = cls
     if cls.kind not in ("media", "transcript", "encrypted"):
         return result
-    result.artifact = _recording(scan, entry, result, cls, head, response)
+    result.artifact = _recording(scan, entry, result, cls, first_bytes, response)
     return result
+
+
+def get_head(scan: BucketScan, entry: ObjectEntry) -> tuple[dict[str, Any], bytes]:
+    """One ranged GET of the object's first HEAD_BYTES (that version, when listed by version)."""
+    params: dict[str, Any] = {
+        "Bucket": scan.facts.name,
+        "Key": entry.key,
+        "Range": f"bytes=0-{HEAD_BYTES - 1}",
+    }
+    if entry.version_id:
+        params["VersionId"] = entry.version_id
+    response = scan.s3.get_object(**params)
+    try:
+        head = response["Body"].read(HEAD_BYTES)
+    finally:
+        response["Body"].close()
+    return response, head
 
 
 def _get_failed(

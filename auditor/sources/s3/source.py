@@ -27,7 +27,7 @@ from botocore.exceptions import (
     ParamValidationError,
 )
 
-from auditor.classify import HEAD_BYTES, classify, needs_sniff
+from auditor.classify import classify, needs_sniff
 from auditor.classify.names import basename
 from auditor.config import Config
 from auditor.errors import InputError
@@ -45,7 +45,7 @@ from auditor.sources.s3.client import (
     open_accounts,
 )
 from auditor.sources.s3.listing import ObjectEntry, list_current, list_versions
-from auditor.sources.s3.objects import Examined, examine
+from auditor.sources.s3.objects import Examined, examine, get_head
 from auditor.sources.s3.permissions import denied
 
 BUCKET_WORKERS = 8  # buckets whose facts are gathered at once
@@ -313,16 +313,8 @@ class S3Source:
             yield artifact
 
     def _is_key(self, scan: BucketScan, entry: ObjectEntry, coverage: Coverage) -> bool:
-        params: dict[str, Any] = {
-            "Bucket": scan.facts.name,
-            "Key": entry.key,
-            "Range": f"bytes=0-{HEAD_BYTES - 1}",
-        }
-        if entry.version_id:
-            params["VersionId"] = entry.version_id
         try:
-            response = scan.s3.get_object(**params)
-            head = response["Body"].read(HEAD_BYTES)
+            _, head = get_head(scan, entry)
         except (ClientError, BotoCoreError):
             return False  # not a gap: the object itself is not a recording
         coverage.bytes_read += len(head)
