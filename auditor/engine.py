@@ -81,24 +81,40 @@ def enrich(artifact: Artifact, registry: ConsentRegistry | None, as_of: date) ->
                 break
 
 
-def evaluate(
-    artifact: Artifact,
+@dataclass(frozen=True)
+class BoundRule:
+    """An active rule with its context for one scan: built once, not once per artifact."""
+
+    active: ActiveRule
+    ctx: RuleContext
+
+
+def bind_rules(
     rules: Iterable[ActiveRule],
     *,
     as_of: date,
     now: datetime,
     config: Config,
     registry: ConsentRegistry | None,
-    coverage: Coverage,
-) -> list[Finding]:
+) -> list[BoundRule]:
+    """Rules ready to run. Those that need a consent registry are left out when there is none:
+    they could not judge anything, and run_scan reports that as a coverage gap instead."""
+    return [
+        BoundRule(a, RuleContext(as_of, now, config, registry, a.params, a.severity))
+        for a in rules
+        if registry is not None or not a.rule.requires_registry
+    ]
+
+
+def evaluate_bound(artifact: Artifact, bound: Iterable[BoundRule], coverage: Coverage) -> list[Finding]:
     findings: list[Finding] = []
-    for active in rules:
+    for item in bound:
+        active = item.active
         rule = active.rule
         if artifact.kind not in rule.applies_to:
             continue
-        ctx = RuleContext(as_of, now, config, registry, active.params, active.severity)
         try:
-            for hit in rule.evaluate(artifact, ctx):
+            for hit in rule.evaluate(artifact, item.ctx):
                 findings.append(
                     Finding(
                         rule=rule.id,
@@ -118,6 +134,21 @@ def evaluate(
                 Gap(artifact.location, "rule-error", f"{rule.id}: {type(exc).__name__}: {exc}")
             )
     return findings
+
+
+def evaluate(
+    artifact: Artifact,
+    rules: Iterable[ActiveRule],
+    *,
+    as_of: date,
+    now: datetime,
+    config: Config,
+    registry: ConsentRegistry | None,
+    coverage: Coverage,
+) -> list[Finding]:
+    """Judge one artifact (e.g. one file a watch event named)."""
+    bound = bind_rules(rules, as_of=as_of, now=now, config=config, registry=registry)
+    return evaluate_bound(artifact, bound, coverage)
 
 
 def run_scan(
@@ -146,6 +177,7 @@ def run_scan(
                 f"no consent registry given; not evaluated: {', '.join(needs_registry)}",
             )
         )
+    bound = bind_rules(ruleset.active, as_of=as_of, now=started, config=config, registry=registry)
     sources: dict[str, Source] = {}
     for target in targets:
         scheme = scheme_of(target)
@@ -154,15 +186,7 @@ def run_scan(
         for artifact in sources[scheme].scan(target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
-            new = evaluate(
-                artifact,
-                ruleset.active,
-                as_of=as_of,
-                now=started,
-                config=config,
-                registry=registry,
-                coverage=coverage,
-            )
+            new = evaluate_bound(artifact, bound, coverage)
             if on_finding:
                 for f in new:
                     on_finding(f)
