@@ -54,7 +54,7 @@ class ScanResult:
     buckets: list[Artifact] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
     registry_source: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. watch health, added by other commands
+    extra: dict[str, Any] = field(default_factory=dict)  # more top-level keys, e.g. the watch daemon's health
 
     @property
     def tool(self) -> dict[str, str]:
@@ -159,7 +159,6 @@ def run_scan(
     registry: ConsentRegistry | None,
     as_of: date,
     options: SourceOptions,
-    on_finding: Callable[[Finding], None] | None = None,
 ) -> ScanResult:
     started = datetime.now(UTC)
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
@@ -186,10 +185,6 @@ def run_scan(
         for artifact in sources[scheme].scan(target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
-            new = evaluate_bound(artifact, bound, coverage)
-            if on_finding:
-                for f in new:
-                    on_finding(f)
-            result.findings.extend(new)
+            result.findings.extend(evaluate_bound(artifact, bound, coverage))
     result.finished = datetime.now(UTC)
     return result
