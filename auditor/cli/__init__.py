@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from auditor import __version__
@@ -29,4 +31,15 @@ cli.add_command(status)
 
 
 def main() -> None:
-    cli(prog_name="auditor")
+    """The console entry point. Click's own handling would exit 1 on Ctrl-C, which CI reads as
+    "findings"; an interrupted audit exits 130, like any interrupted command."""
+    try:
+        code = cli.main(prog_name="auditor", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Outputs are written to a temporary file and renamed, so none is ever left half-written.
+        click.echo("auditor: interrupted (no report is left half-written)", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
