@@ -10,4 +10,4 @@ from auditor.result import iter_json
 
 
 def write(result: dict[str, Any], path: Path, options: OutputOptions) -> None:
-    write_private(path, (chunk.encode("utf-8", "backslashreplace") for chunk in iter_json(result)))
+    write_private(path, iter_json(result))
