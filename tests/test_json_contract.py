@@ -37,3 +37,26 @@ def test_demo_practice_result_matches_schema_and_tells_the_story(tmp_path: Path)
     assert any(Path(r["location"]).name == "backup-0042.dat" for r in result["recordings"])
     assert result["summary"]["compliant_recordings"] >= 2
     assert (tmp_path / "report.html").stat().st_size > 0
+
+
+def test_streamed_json_round_trips_slices_and_odd_strings() -> None:
+    from datetime import UTC, datetime
+
+    from auditor.result import iter_json, json_sha256
+
+    findings = [{"rule": "r", "location": f"/p/{i}", "evidence": {"n": i}} for i in range(5000)]
+    data = {
+        "schema_version": 1,
+        "findings": findings,  # longer than one slice: encoded in pieces and joined
+        "when": datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+        "odd": "caf\udce9",  # a lone surrogate (undecodable name) that orjson refuses
+    }
+    raw = b"".join(iter_json(data))
+    back = json.loads(raw)
+    assert back["findings"] == findings
+    assert back["when"] == "2026-11-22T05:00:00+00:00"
+    assert back["odd"] == "caf\udce9"
+    assert raw.endswith(b"}\n")
+    import hashlib
+
+    assert json_sha256(data) == hashlib.sha256(raw).hexdigest()
