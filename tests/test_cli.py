@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from pathlib import Path
 
+import pytest
+
+from auditor.cli import main
 from tests.conftest import place, run_cli, run_module
 
 
@@ -183,3 +187,31 @@ def test_no_registry_is_reported_as_a_coverage_gap(tmp_path: Path) -> None:
     cov = json.loads(out.read_text())["coverage"]
     assert cov["complete"] is False
     assert cov["skipped"][0]["reason"] == "consent-not-checked"
+
+
+def test_interrupted_scan_exits_130_not_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Exit 1 means "findings" to CI; an interrupted audit must not look like one.
+    scan_module = sys.modules["auditor.cli.scan"]  # the package attribute `scan` is the command
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scan_module, "run_scan", interrupted)
+    monkeypatch.setattr(
+        "sys.argv", ["auditor", "scan", "-q", str(_practice(tmp_path)), "-o", str(tmp_path / "r.json")]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_main_keeps_click_exit_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for argv, code in ((["auditor", "--version"], 0), (["auditor", "scan"], 2), (["auditor", "nope"], 2)):
+        monkeypatch.setattr("sys.argv", argv)
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code == code, argv
