@@ -85,16 +85,17 @@ def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
     return result
 
 
-def get_head(scan: BucketScan, entry: ObjectEntry) -> tuple[dict[str, Any], bytes]:
-    """One ranged GET of the object's first HEAD_BYTES (that version, when listed by version)."""
-    params: dict[str, Any] = {
-        "Bucket": scan.facts.name,
-        "Key": entry.key,
-        "Range": f"bytes=0-{HEAD_BYTES - 1}",
-    }
+def object_params(entry: ObjectEntry, scan: BucketScan) -> dict[str, Any]:
+    """Bucket, key, and the version when the listing was by version: what every per-object call names."""
+    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
     if entry.version_id:
         params["VersionId"] = entry.version_id
-    response = scan.s3.get_object(**params)
+    return params
+
+
+def get_head(scan: BucketScan, entry: ObjectEntry) -> tuple[dict[str, Any], bytes]:
+    """One ranged GET of the object's first HEAD_BYTES (that version, when listed by version)."""
+    response = scan.s3.get_object(**object_params(entry, scan), Range=f"bytes=0-{HEAD_BYTES - 1}")
     try:
         head = response["Body"].read(HEAD_BYTES)
     finally:
@@ -139,9 +140,7 @@ def _get_failed(
 def _head_object(
     scan: BucketScan, entry: ObjectEntry, result: Examined, location: str
 ) -> dict[str, Any] | None:
-    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
-    if entry.version_id:
-        params["VersionId"] = entry.version_id
+    params = object_params(entry, scan)
     try:
         response: dict[str, Any] = scan.s3.head_object(**params)
         return response
@@ -316,9 +315,7 @@ def _attribution(
 
 
 def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> dict[str, str] | None:
-    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
-    if entry.version_id:
-        params["VersionId"] = entry.version_id
+    params = object_params(entry, scan)
     try:
         tag_set = scan.s3.get_object_tagging(**params).get("TagSet", [])
     except ClientError as exc:
@@ -333,9 +330,7 @@ def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined)
 
 
 def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> Exposure | None:
-    params: dict[str, Any] = {"Bucket": scan.facts.name, "Key": entry.key}
-    if entry.version_id:
-        params["VersionId"] = entry.version_id
+    params = object_params(entry, scan)
     try:
         grants = public_grants(scan.s3.get_object_acl(**params).get("Grants", []))
     except ClientError as exc:
