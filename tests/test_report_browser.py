@@ -19,20 +19,12 @@ import pytest
 
 from auditor.outputs.base import OutputOptions
 from auditor.outputs.html import write
-from bench.bench_report import synthetic_result
+from bench.bench_report import CHROMIUM_ARGS, synthetic_result
 from tests.conftest import REPO, place, run_cli
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = REPO / "test-artifacts"
 HOSTILE = "<img src=x onerror=alert(1)>.wav"
 

@@ -27,6 +27,18 @@ class ObjectEntry:
     noncurrent_since: datetime | None = None  # when a newer version or a delete marker superseded it
     deleted: bool = False  # the key's latest version is a delete marker: the object looks deleted
 
+    @classmethod
+    def from_listing(cls, item: dict[str, Any], **more: Any) -> ObjectEntry:
+        """An entry from a ListObjectsV2 or ListObjectVersions item (plus version facts, if any)."""
+        return cls(
+            key=item["Key"],
+            size=int(item.get("Size", 0)),
+            last_modified=item.get("LastModified"),
+            etag=item.get("ETag"),
+            storage_class=item.get("StorageClass"),
+            **more,
+        )
+
     def location(self, bucket: str) -> str:
         base = f"s3://{bucket}/{self.key}"
         return f"{base}?versionId={self.version_id}" if self.noncurrent else base
@@ -35,16 +47,7 @@ class ObjectEntry:
 def list_current(s3: Any, bucket: str, prefix: str) -> Iterator[list[ObjectEntry]]:
     """Pages of current objects (ListObjectsV2)."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        yield [
-            ObjectEntry(
-                key=item["Key"],
-                size=int(item.get("Size", 0)),
-                last_modified=item.get("LastModified"),
-                etag=item.get("ETag"),
-                storage_class=item.get("StorageClass"),
-            )
-            for item in page.get("Contents", [])
-        ]
+        yield [ObjectEntry.from_listing(item) for item in page.get("Contents", [])]
 
 
 class _KeyHistory:
@@ -90,12 +93,8 @@ def list_versions(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[list[Obje
             if is_marker:
                 continue
             entries.append(
-                ObjectEntry(
-                    key=item["Key"],
-                    size=int(item.get("Size", 0)),
-                    last_modified=item.get("LastModified"),
-                    etag=item.get("ETag"),
-                    storage_class=item.get("StorageClass"),
+                ObjectEntry.from_listing(
+                    item,
                     version_id=item.get("VersionId") if noncurrent else None,
                     noncurrent=noncurrent,
                     noncurrent_since=since,
