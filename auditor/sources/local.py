@@ -30,7 +30,6 @@ from auditor.sources.base import SourceOptions
 from auditor.sources.reader import FdRangeReader, NotRegularFile, open_dir_readonly, open_readonly
 
 EMBEDDED_DATE_BUDGET = 4096  # with HEAD_BYTES this keeps every candidate within 8 KiB
-PROGRESS_EVERY = 2048  # files between progress callbacks
 # Siblings worth a look when an encrypted recording sits in a folder: is its key right beside it?
 _KEY_NAME = re.compile(r"(\.key|\.pem|identity|secret|private|secring|keys?\.txt)$|^\.?age", re.IGNORECASE)
 
@@ -239,7 +238,7 @@ class LocalSource:
             yield from self._examine_dir_files(
                 directory, root, rel_prefix, candidates, files, names, coverage
             )
-        if self.options.progress and coverage.files_seen % PROGRESS_EVERY < len(files) + 1:
+        if self.options.progress:  # once per folder; the callback itself throttles how often it prints
             self.options.progress(coverage)
 
     def _symlink(
