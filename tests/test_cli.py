@@ -215,3 +215,23 @@ def test_main_keeps_click_exit_codes(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(SystemExit) as exit_info:
             main()
         assert exit_info.value.code == code, argv
+
+
+def test_scan_collector_pause_leaves_the_collector_on_and_the_scan_objects_frozen() -> None:
+    """The scan's objects are frozen on the way out, so the collector's next pass skips them,
+    and the collector is on again: only a one-shot command may rely on that."""
+    import gc
+
+    from auditor.cli.common import no_cyclic_gc
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        with no_cyclic_gc():
+            assert not gc.isenabled()
+            kept = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()  # other tests run in this process
+        gc.enable()

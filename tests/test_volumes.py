@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
@@ -14,6 +15,7 @@ import pytest
 
 from auditor.localfs.volumes import ENCRYPTING_METHODS, VolumeEncryption, VolumeProbe
 from auditor.localfs.volumes_linux import (
+    FscryptUnsupported,
     describe_fscrypt_policy,
     fscrypt_policy,
     parse_mountinfo,
@@ -420,12 +422,64 @@ def test_fscrypt_policy_description() -> None:
 
 
 def test_fscrypt_says_nothing_for_an_ordinary_directory(tmp_path: Path) -> None:
-    assert fscrypt_policy(str(tmp_path)) is None
+    # A filesystem without fscrypt at all says so more strongly, and that is no policy either.
+    with contextlib.suppress(FscryptUnsupported):
+        assert fscrypt_policy(str(tmp_path)) is None
     assert fscrypt_policy(str(tmp_path / "missing")) is None
+
+
+def test_fscrypt_is_not_asked_again_on_a_filesystem_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One EOPNOTSUPP answers for the whole filesystem; other devices are still asked per folder."""
+    from auditor.localfs import volumes_linux
+
+    asked: list[str] = []
+
+    def fake_policy(directory: str) -> str | None:
+        asked.append(directory)
+        if directory.startswith("/plain"):
+            raise FscryptUnsupported(directory)
+        return "fscrypt policy v2" if directory.startswith("/vault/enc") else None
+
+    monkeypatch.setattr(volumes_linux, "fscrypt_policy", fake_policy)
+    sysfs = FakeSysfs(tmp_path / "sys")
+    for name, minor in (("sda", 0), ("sdb", 16)):
+        sysfs.device(name, (8, minor))
+    mountinfo = write_mountinfo(
+        tmp_path / "mountinfo",
+        mountinfo_line(1, (8, 0), "/plain", "ext4", "/dev/sda"),
+        mountinfo_line(2, (8, 16), "/vault", "ext4", "/dev/sdb"),
+    )
+    probe = probe_for(sysfs, mountinfo)
+    for folder in ("a", "b", "c"):
+        assert probe.for_path(f"/plain/{folder}/s.wav", dev(8, 0)).method != "fscrypt"
+    assert probe.for_path("/vault/enc/s.wav", dev(8, 16)).method == "fscrypt"
+    assert probe.for_path("/vault/open/s.wav", dev(8, 16)).method != "fscrypt"
+    assert asked == ["/plain/a", "/vault/enc", "/vault/open"]
 
 
 def _fscrypt_ioctl(number: int, size: int) -> int:
     return (3 << 30) | (size << 16) | (ord("f") << 8) | number
+
+
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mkfs.ext4")),
+    reason="needs root and mkfs.ext4 to mount a real ext4 image with fscrypt",
+)
+def test_real_ext4_without_the_encrypt_feature_says_so_for_the_whole_filesystem(tmp_path: Path) -> None:
+    image, mount_point = tmp_path / "ext4.img", tmp_path / "mnt"
+    mount_point.mkdir()
+    with open(image, "wb") as handle:
+        handle.truncate(32 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-O", "^encrypt", str(image)], check=True)
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], capture_output=True).returncode:
+        pytest.skip("cannot loop-mount here")
+    try:
+        with pytest.raises(FscryptUnsupported):
+            fscrypt_policy(str(mount_point))
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
 
 
 @pytest.mark.skipif(
@@ -471,6 +525,10 @@ def test_real_fscrypt_directory_on_a_loop_mounted_ext4(tmp_path: Path) -> None:
         assert "v2, contents AES-256-XTS" in inside.detail
         beside = probe.for_path(str(plain_dir / "a.wav"), st_dev)
         assert beside.method != "fscrypt" and "backed by" in beside.detail  # the loop device's backing file
+        # A plain folder on a filesystem with fscrypt is "no policy", never "no fscrypt here".
+        assert fscrypt_policy(str(plain_dir)) is None
+        again = probe.for_path(str(encrypted_dir / "b.wav"), st_dev)
+        assert (again.encrypted, again.method) == (True, "fscrypt")
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
 

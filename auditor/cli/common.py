@@ -106,13 +106,18 @@ def load_inputs(
 def no_cyclic_gc() -> Iterator[None]:
     """A one-shot scan builds hundreds of thousands of objects and no reference cycles worth
     collecting; the cyclic collector's repeated full passes over them cost more than a third of
-    building the result. Reference counting still frees everything as usual."""
+    building the result. Reference counting still frees everything as usual.
+
+    On the way out those objects are frozen (gc.freeze) before the collector is switched back on:
+    otherwise its first pass walks all of them once more, for nothing, just before the process
+    ends (about 0.2 s after a million-file scan). Only for one-shot commands, never a daemon."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()
 
 

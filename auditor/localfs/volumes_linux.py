@@ -340,8 +340,13 @@ def describe_fscrypt_policy(buffer: bytes) -> str:
     )
 
 
+class FscryptUnsupported(Exception):
+    """The filesystem itself has no fscrypt (EOPNOTSUPP): none of its directories can have a policy."""
+
+
 def fscrypt_policy(directory: str) -> str | None:
     """Describe the fscrypt policy of `directory`, or None when it has none or the kernel will not say.
+    Raises FscryptUnsupported when the whole filesystem lacks fscrypt, so callers can stop asking.
 
     Opening a directory read-only and asking an ioctl changes nothing on disk.
     """
@@ -361,6 +366,8 @@ def fscrypt_policy(directory: str) -> str | None:
         except OSError as exc:
             if exc.errno == errno.ENODATA:  # the filesystem supports fscrypt; this directory is not encrypted
                 return None
+            if exc.errno == errno.EOPNOTSUPP:  # per superblock (ext4/f2fs without the encrypt feature)
+                raise FscryptUnsupported(directory) from None
         # Kernels before 5.4 lack the _EX ioctl; the inode flag still tells.
         flag_buffer = bytearray(struct.calcsize("l"))
         try:
@@ -410,6 +417,7 @@ class LinuxVolumes:
         self._zfs_available = zfs_available
         self._device_cache: dict[tuple[int, MountEntry | None], VolumeEncryption] = {}
         self._fscrypt_cache: dict[str, str | None] = {}
+        self._fscrypt_unsupported: set[int] = set()  # devices whose filesystem said it has no fscrypt
         self._mount_by_device: dict[int, MountEntry] = {}
         self._mount_by_dir: dict[tuple[int, str], MountEntry | None] = {}
 
@@ -421,13 +429,27 @@ class LinuxVolumes:
             volume = self._device_volume(mount, st_dev, depth)
             if depth == 0:  # answers reached through a loop device's backing file depend on the path taken
                 self._device_cache[key] = volume
-        if volume.encrypted is not True and mount is not None and mount.fstype in FSCRYPT_FILESYSTEMS:
-            if real_dir not in self._fscrypt_cache:
-                self._fscrypt_cache[real_dir] = fscrypt_policy(real_dir)
-            policy = self._fscrypt_cache[real_dir]
+        if (
+            volume.encrypted is not True
+            and mount is not None
+            and mount.fstype in FSCRYPT_FILESYSTEMS
+            and st_dev not in self._fscrypt_unsupported
+        ):
+            policy = self._fscrypt(real_dir, st_dev)
             if policy:
                 return encrypted("fscrypt", f"directory {real_dir}: {policy}")
         return volume
+
+    def _fscrypt(self, real_dir: str, st_dev: int) -> str | None:
+        """fscrypt is per directory, so asked once per folder, and not at all once the filesystem
+        has said it has none (an open and two ioctls per folder add up over a large tree)."""
+        if real_dir not in self._fscrypt_cache:
+            try:
+                self._fscrypt_cache[real_dir] = fscrypt_policy(real_dir)
+            except FscryptUnsupported:
+                self._fscrypt_unsupported.add(st_dev)
+                return None
+        return self._fscrypt_cache[real_dir]
 
     def _mount_for(self, real_dir: str, st_dev: int) -> MountEntry | None:
         # Most devices appear once in the mount table: then the device number alone decides.
