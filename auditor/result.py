@@ -121,7 +121,7 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
 def _who() -> str:
     try:
         user = getpass.getuser()
-    except (KeyError, OSError):
+    except (KeyError, OSError, ImportError):  # no login name anywhere; no pwd module (Windows)
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
 

@@ -7,7 +7,10 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -282,3 +285,114 @@ def test_parallel_walk_finds_exactly_what_a_single_process_finds(tmp_path: Path)
         assert getattr(cov2, field) == getattr(cov1, field), field
     assert sorted(g.location for g in cov2.gaps) == sorted(g.location for g in cov1.gaps)
     assert len(cov2.gaps) == 6  # the FIFOs, found by workers and merged back
+
+
+# -- filesystem boundaries -------------------------------------------------------------------------
+
+LINUX_PROC = pytest.mark.skipif(
+    not os.path.isfile("/proc/self/mountinfo"), reason="needs Linux /proc for real pseudo filesystems"
+)
+
+
+@LINUX_PROC
+def test_pseudo_filesystems_are_never_walked_even_through_followed_links(tmp_path: Path) -> None:
+    place(tmp_path, "rec/session.wav", "session.wav")
+    (tmp_path / "proc").symlink_to("/proc")
+    (tmp_path / "sys").symlink_to("/sys")
+    found, cov = _scan(tmp_path, follow_symlinks=True)
+    assert [Path(p).name for p in found] == ["session.wav"]
+    pseudo = {Path(g.location).name: g.detail for g in cov.gaps if g.reason == "pseudo-filesystem"}
+    assert set(pseudo) == {"proc", "sys"}
+    assert pseudo["proc"].startswith("proc filesystem")
+    assert cov.files_seen == 1  # not one file of /proc or /sys was listed
+    assert cov.complete  # left out by design, not a hole in the audit
+
+
+@LINUX_PROC
+def test_a_pseudo_filesystem_given_as_target_is_not_read(tmp_path: Path) -> None:
+    result = scan_json(tmp_path, "/proc/self", "--fail-on", "none", expect=0)
+    assert result["coverage"]["files_seen"] == 0 and result["coverage"]["candidates"] == 0
+    gaps = [(g["location"], g["reason"]) for g in result["coverage"]["skipped"]]
+    assert ("/proc/self", "pseudo-filesystem") in gaps
+
+
+@pytest.fixture
+def tmpfs_inside(tmp_path: Path) -> Iterator[Path]:
+    """A real tmpfs mounted inside the practice tree: another filesystem at a mount point."""
+    mount_point = tmp_path / "practice" / "mounted"
+    mount_point.mkdir(parents=True)
+    if not shutil.which("mount") or os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_one_file_system_stops_at_mount_points_and_says_where(
+    tmpfs_inside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_source, "FRONTIER_PER_JOB", 1)  # so that jobs=2 forks even for this tree
+    practice = tmpfs_inside.parent
+    place(practice, "here/session.wav", "session.wav")
+    place(tmpfs_inside, "there/session.m4a", "session.m4a")
+    everywhere, _ = _scan(practice)
+    assert sorted(Path(p).name for p in everywhere) == ["session.m4a", "session.wav"]
+    for jobs in (1, 2):
+        found, cov = _scan(practice, one_file_system=True, jobs=jobs)
+        assert [Path(p).name for p in found] == ["session.wav"]
+        crossings = [(g.location, g.reason, g.detail) for g in cov.gaps]
+        assert crossings == [
+            (str(tmpfs_inside), "other-filesystem", "a tmpfs filesystem is mounted here; --one-file-system")
+        ]
+        assert cov.complete
+    # Given as a target itself, the mounted filesystem is walked: the boundary is the target's own.
+    inside, _ = _scan(tmpfs_inside, one_file_system=True)
+    assert [Path(p).name for p in inside] == ["session.m4a"]
+
+
+def test_one_file_system_on_the_command_line(tmpfs_inside: Path, tmp_path: Path) -> None:
+    place(tmpfs_inside, "session.wav", "session.wav")
+    result = scan_json(tmp_path, tmpfs_inside.parent, "-x", "--fail-on", "none", expect=0)
+    assert result["recordings"] == []
+    assert [g["reason"] for g in result["coverage"]["skipped"]].count("other-filesystem") == 1
+
+
+def test_filesystem_types_come_from_the_mount_table(tmp_path: Path) -> None:
+    from auditor.localfs.filesystems import FilesystemTypes
+
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+        "40 27 254:0 /srv /mnt/bind rw - ext4 /dev/vda rw\n"
+        "not a mountinfo line\n"
+    )
+    types = FilesystemTypes(mountinfo)
+    assert types.type_of(os.makedev(0, 21)) == "proc"
+    assert types.type_of(os.makedev(254, 0)) == "ext4"
+    assert types.type_of(os.makedev(8, 1)) is None
+    assert FilesystemTypes(tmp_path / "missing").type_of(os.makedev(0, 21)) is None
+
+
+def test_scan_works_where_posix_only_modules_and_fd_listing_are_missing(tmp_path: Path) -> None:
+    """As on Windows: no fcntl, grp or pwd, and folders listed by path rather than by fd."""
+    place(tmp_path, "practice/a/session.wav", "session.wav")
+    out = tmp_path / "r.json"
+    code = (
+        "import os, sys\n"
+        "for name in ('fcntl', 'grp', 'pwd'):\n"
+        "    sys.modules[name] = None\n"
+        "os.supports_fd.discard(os.scandir)\n"
+        "from auditor.cli import main\n"
+        "from auditor.sources import local\n"
+        "assert not local._LIST_BY_FD\n"
+        f"sys.argv = ['auditor', 'scan', '-q', {str(tmp_path / 'practice')!r}, '-o', {str(out)!r}, "
+        "'--fail-on', 'none']\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    result = json.loads(out.read_text())
+    assert [Path(r["location"]).name for r in result["recordings"]] == ["session.wav"]
+    assert result["recordings"][0]["format"] == "wav"

@@ -71,6 +71,13 @@ from auditor.sources.base import SourceOptions
     "--deep", is_flag=True, help="Sniff every file's content, not only files whose name leaves it open."
 )
 @click.option(
+    "-x",
+    "--one-file-system",
+    is_flag=True,
+    help="Stay on each target's filesystem, like find -xdev; mount points left out are listed in the "
+    "coverage. Pseudo filesystems (/proc, /sys, /dev...) are never walked either way.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -107,6 +114,7 @@ def scan(
     excludes: tuple[str, ...],
     follow_symlinks: bool,
     deep: bool,
+    one_file_system: bool,
     jobs: int,
     quiet: bool,
     profile: str | None,
@@ -142,6 +150,7 @@ def scan(
         jobs=jobs,
         excludes=list(excludes),
         deep=deep,
+        one_file_system=one_file_system,
         as_of=as_of,
         progress=progress,
         s3={"profile": profile, "region": region, "endpoint_url": endpoint_url, "role_arns": list(role_arns)},

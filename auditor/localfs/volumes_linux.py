@@ -9,7 +9,6 @@ means it does not.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import stat
@@ -17,6 +16,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+try:  # POSIX only; without it (Windows) there is no fscrypt to ask about
+    import fcntl
+except ImportError:  # pragma: no cover - depends on the platform
+    fcntl = None  # type: ignore[assignment]
 
 from auditor.localfs.volumes_common import (
     COMMAND_ERRORS,
@@ -350,6 +354,8 @@ def fscrypt_policy(directory: str) -> str | None:
 
     Opening a directory read-only and asking an ioctl changes nothing on disk.
     """
+    if fcntl is None:
+        return None
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         try:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from auditor.models import SEVERITIES
+from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import OutputOptions, write_private
 from auditor.posture import framework_posture, is_active
 
@@ -43,11 +43,7 @@ def to_markdown(result: dict[str, Any], sha256: str | None = None) -> str:
     lines = [f"## {heading} as of {md(result.get('as_of'))}", ""]
     coverage = result.get("coverage") or {}
     if not coverage.get("complete", True):
-        gaps = [
-            g
-            for g in coverage.get("skipped", [])
-            if g.get("reason") not in ("symlink-not-followed", "special-file")
-        ]
+        gaps = [g for g in coverage.get("skipped", []) if g.get("reason") not in INTENTIONAL_SKIPS]
         lines += [f"> **Incomplete audit:** {len(gaps):,} place(s) could not be examined.", ""]
     if breaches:
         lines += [

@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from auditor.models import INTENTIONAL_SKIPS
 from auditor.outputs.base import OutputOptions, write_private
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -118,7 +119,7 @@ def to_sarif(result: dict[str, Any]) -> dict[str, Any]:
     gaps = coverage.get("skipped", [])
     notifications = [
         {
-            "level": "note" if gap.get("reason") in ("symlink-not-followed", "special-file") else "warning",
+            "level": "note" if gap.get("reason") in INTENTIONAL_SKIPS else "warning",
             "message": {
                 "text": f"{gap.get('reason')}: {gap.get('location')}"
                 + (f" ({gap['detail']})" if gap.get("detail") else "")

@@ -25,6 +25,7 @@ class SourceOptions:
     progress: Callable[[Coverage], None] | None = None
     s3: dict[str, Any] = field(default_factory=dict)  # profile, region, endpoint_url, role_arns
     jobs: int = 1  # processes for a local walk; large trees are shared out when > 1
+    one_file_system: bool = False  # a local walk stays on each target's filesystem (find -xdev)
 
 
 class Source(Protocol):

@@ -7,6 +7,7 @@ Every place that cannot be examined becomes a coverage gap with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import multiprocessing
@@ -23,6 +24,7 @@ from auditor.classify import HEAD_BYTES, Classification, classify, embedded_crea
 from auditor.classify.names import NO_SNIFF_EXTENSIONS
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
+from auditor.localfs.filesystems import PSEUDO_FILESYSTEMS, FilesystemTypes
 from auditor.localfs.volumes import VolumeProbe
 from auditor.localfs.volumes_common import RealDirs
 from auditor.models import Artifact, Attribution, Coverage, Gap
@@ -106,6 +108,9 @@ class LocalSource:
             if options.excludes
             else None
         )
+        self._filesystems = FilesystemTypes()
+        self._root_dev = -1  # device of the target being walked; set by scan()
+        self._crossings: dict[int, tuple[str, str] | None] = {}  # device -> (gap reason, detail) or None
 
     # -- walking -------------------------------------------------------------------------------
 
@@ -116,11 +121,34 @@ class LocalSource:
         except OSError as exc:
             coverage.gaps.append(Gap(display_path(root), _gap_for(exc), exc.strerror or str(exc)))
             return
+        self._root_dev = st.st_dev
+        if stat.S_ISLNK(st.st_mode):  # a link given as the target: its destination is what gets read
+            with contextlib.suppress(OSError):
+                self._root_dev = os.stat(root).st_dev
+        fstype = self._filesystems.type_of(self._root_dev)
+        if fstype in PSEUDO_FILESYSTEMS:  # even as a target: reading kernel state is not discreet
+            coverage.gaps.append(Gap(display_path(root), "pseudo-filesystem", _pseudo_detail(fstype)))
+            return
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(root)):
             yield from self._walk(root, coverage)
         else:
             yield from self.examine_file(root, coverage)
         self._report_probe_notes(coverage)
+
+    def _crossing(self, directory: str, st_dev: int) -> Gap | None:
+        """A folder on another filesystem than the target's: a pseudo filesystem is never walked,
+        and with --one-file-system no other filesystem is. The answer is kept per device."""
+        if st_dev not in self._crossings:
+            fstype = self._filesystems.type_of(st_dev)
+            if fstype in PSEUDO_FILESYSTEMS:
+                self._crossings[st_dev] = ("pseudo-filesystem", _pseudo_detail(fstype))
+            elif self.options.one_file_system:
+                what = f"a {fstype} filesystem" if fstype else "another filesystem"
+                self._crossings[st_dev] = ("other-filesystem", f"{what} is mounted here; --one-file-system")
+            else:
+                self._crossings[st_dev] = None
+        crossing = self._crossings[st_dev]
+        return Gap(display_path(directory), *crossing) if crossing else None
 
     def _report_probe_notes(self, coverage: Coverage) -> None:
         """Settings the exposure probe could not read (smb.conf, sync-client files, ancestors) are holes too."""
@@ -207,9 +235,19 @@ class LocalSource:
         deep, exclude = self.options.deep, self._exclude
         coverage.dirs_seen += 1
         try:
-            entries = _list_dir(directory)
+            fd, st_dev = _open_dir(directory)
+            try:
+                # One integer comparison per folder; the mount table only at a mount point.
+                crossing = self._crossing(directory, st_dev) if st_dev != self._root_dev else None
+                entries = _list_dir(fd, directory) if crossing is None else []
+            finally:
+                if fd >= 0:
+                    os.close(fd)
         except OSError as exc:
             coverage.gaps.append(Gap(display_path(directory), _gap_for(exc), exc.strerror or str(exc)))
+            return
+        if crossing is not None:
+            coverage.gaps.append(crossing)
             return
         base = _as_folder(directory)
         rel_prefix = base[len(_as_folder(root)) :]  # "" for the root itself
@@ -475,14 +513,30 @@ def _as_folder(path: str) -> str:
     return path if path.endswith(os.sep) else path + os.sep
 
 
-def _list_dir(directory: str) -> list[os.DirEntry[str]]:
-    """List a directory through an fd opened with O_NOATIME, so listing does not touch its atime."""
+# Listing through a directory fd lets O_NOATIME leave the folder's atime alone. Windows can
+# neither open a folder nor list by fd: there the folder is listed by path (fd -1).
+_LIST_BY_FD = os.scandir in os.supports_fd
+
+
+def _open_dir(directory: str) -> tuple[int, int]:
+    """(fd or -1, st_dev) of a folder about to be listed; the device tells a mount point."""
+    if not _LIST_BY_FD:
+        return -1, os.stat(directory).st_dev
     fd = open_dir_readonly(directory)
     try:
-        with os.scandir(fd) as it:
-            return list(it)
-    finally:
+        return fd, os.fstat(fd).st_dev
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def _list_dir(fd: int, directory: str) -> list[os.DirEntry[str]]:
+    with os.scandir(fd if fd >= 0 else directory) as it:
+        return list(it)
+
+
+def _pseudo_detail(fstype: str | None) -> str:
+    return f"{fstype} filesystem: kernel state, not stored files; never walked"
 
 
 def _kind(entry: os.DirEntry[str]) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from auditor.cli.common import load_inputs
 from auditor.engine import ScanResult, enrich, evaluate
-from auditor.models import Artifact, Coverage, Finding, Gap
+from auditor.models import INTENTIONAL_SKIPS, Artifact, Coverage, Finding, Gap
 from auditor.result import result_to_dict
 from auditor.sources.base import SourceOptions
 from auditor.sources.local import LocalSource, display_path
@@ -404,9 +404,7 @@ class WatchDaemon:
             "seconds": round(time.monotonic() - t0, 3),
             "files_seen": coverage.files_seen,
             "recordings": coverage.recordings,
-            "gaps": len(
-                [g for g in coverage.gaps if g.reason not in ("symlink-not-followed", "special-file")]
-            ),
+            "gaps": len([g for g in coverage.gaps if g.reason not in INTENTIONAL_SKIPS]),
         }
         self._next_rescan = time.monotonic() + self._seconds_to_next_periodic_rescan()
         log.info(
