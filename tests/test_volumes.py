@@ -8,7 +8,7 @@ import shutil
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -463,40 +463,39 @@ def _fscrypt_ioctl(number: int, size: int) -> int:
     return (3 << 30) | (size << 16) | (ord("f") << 8) | number
 
 
-@pytest.mark.skipif(
+NEEDS_LOOP_EXT4 = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mkfs.ext4")),
-    reason="needs root and mkfs.ext4 to mount a real ext4 image with fscrypt",
+    reason="needs root and mkfs.ext4 to mount a real ext4 image",
 )
-def test_real_ext4_without_the_encrypt_feature_says_so_for_the_whole_filesystem(tmp_path: Path) -> None:
+
+
+@contextlib.contextmanager
+def loop_mounted_ext4(tmp_path: Path, feature: str) -> Iterator[Path]:
+    """A real 32 MiB ext4 image with `feature` (e.g. "encrypt" or "^encrypt"), loop-mounted."""
     image, mount_point = tmp_path / "ext4.img", tmp_path / "mnt"
     mount_point.mkdir()
     with open(image, "wb") as handle:
         handle.truncate(32 * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", "-O", "^encrypt", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-O", feature, str(image)], check=True)
     if subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], capture_output=True).returncode:
         pytest.skip("cannot loop-mount here")
     try:
-        with pytest.raises(FscryptUnsupported):
-            fscrypt_policy(str(mount_point))
+        yield mount_point
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
 
 
-@pytest.mark.skipif(
-    not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mkfs.ext4")),
-    reason="needs root and mkfs.ext4 to mount a real ext4 image with fscrypt",
-)
+@NEEDS_LOOP_EXT4
+def test_real_ext4_without_the_encrypt_feature_says_so_for_the_whole_filesystem(tmp_path: Path) -> None:
+    with loop_mounted_ext4(tmp_path, "^encrypt") as mount_point, pytest.raises(FscryptUnsupported):
+        fscrypt_policy(str(mount_point))
+
+
+@NEEDS_LOOP_EXT4
 def test_real_fscrypt_directory_on_a_loop_mounted_ext4(tmp_path: Path) -> None:
     import fcntl
 
-    image, mount_point = tmp_path / "ext4.img", tmp_path / "mnt"
-    mount_point.mkdir()
-    with open(image, "wb") as handle:
-        handle.truncate(32 * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", "-O", "encrypt", str(image)], check=True)
-    if subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], capture_output=True).returncode:
-        pytest.skip("cannot loop-mount here")
-    try:
+    with loop_mounted_ext4(tmp_path, "encrypt") as mount_point:
         encrypted_dir, plain_dir = mount_point / "enc", mount_point / "plain"
         encrypted_dir.mkdir()
         plain_dir.mkdir()
@@ -529,8 +528,6 @@ def test_real_fscrypt_directory_on_a_loop_mounted_ext4(tmp_path: Path) -> None:
         assert fscrypt_policy(str(plain_dir)) is None
         again = probe.for_path(str(encrypted_dir / "b.wav"), st_dev)
         assert (again.encrypted, again.method) == (True, "fscrypt")
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
 
 
 @pytest.mark.skipif(
