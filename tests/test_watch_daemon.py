@@ -295,3 +295,30 @@ def test_a_poller_that_cannot_read_its_share_is_reported_until_it_can(tmp_path: 
         assert any(g.reason == "watch-path-unreadable" for g in daemon.health.gaps())
         emitter._take_snapshot = working  # type: ignore[attr-defined]
         wait_for(lambda: daemon.health.state == "healthy", what="recovery once the share is back")
+
+
+def test_the_status_file_says_caught_up_without_waiting_for_a_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the daemon's own thread writes the status once it runs: a write from the starting
+    thread that lands late must not put back "catch-up not finished" for a heartbeat's time."""
+    import threading
+
+    from auditor.watch import daemon as daemon_module
+
+    real_write = daemon_module.write_atomic
+
+    def slow_from_the_starting_thread(path: Path, text: str) -> None:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.5)  # long enough for the catch-up scan of an empty tree to finish first
+        real_write(path, text)
+
+    monkeypatch.setattr(daemon_module, "write_atomic", slow_from_the_starting_thread)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    settings = make_settings(tmp_path, tree)
+    with running(settings):
+        status_file = settings.state_dir / "status.json"
+        wait_for(lambda: status_file.exists() and json.loads(status_file.read_text())["health"]["caught_up"])
+        time.sleep(0.8)  # past any late write from the starting thread
+        assert json.loads(status_file.read_text())["health"]["caught_up"] is True

@@ -131,9 +131,11 @@ class WatchDaemon:
             for root in self.roots:
                 self._note_incidents(self.supervisor.watch_root(root))
             self._request_rescan("catch-up")
+            # Written before the loop starts: from then on only the loop writes the status, so a
+            # late write from here can never put back "catch-up not finished" over a newer one.
+            self._write_status()
             self._thread = threading.Thread(target=self._loop, name="auditor-watch", daemon=True)
             self._thread.start()
-            self._write_status()
         except BaseException:
             self.supervisor.stop()
             self.settle.stop()
