@@ -206,7 +206,8 @@ def phases_child(root: str, config: str) -> None:
     started = time.perf_counter()
     from auditor import engine
     from auditor.cli.common import load_inputs, no_cyclic_gc
-    from auditor.result import dumps, result_to_dict
+    from auditor.outputs.base import write_private
+    from auditor.result import iter_json, result_to_dict
     from auditor.sources.base import SourceOptions
     from auditor.sources.local import LocalSource
 
@@ -240,8 +241,10 @@ def phases_child(root: str, config: str) -> None:
         marks.append(("walk and sniff (listing, 4 KiB heads, classify)", time.perf_counter(), peak_mb()))
         data = result_to_dict(result)
         marks.append(("result to dict", time.perf_counter(), peak_mb()))
-        text = dumps(data)
-        marks.append((f"JSON text ({len(text) / 1e6:.0f} MB)", time.perf_counter(), peak_mb()))
+        out = Path(config).with_name("phases.json")
+        write_private(out, iter_json(data))  # as `-o scan.json` writes it: streamed, fsync'd
+        size_mb = out.stat().st_size / 1e6
+        marks.append((f"JSON written ({size_mb:.0f} MB)", time.perf_counter(), peak_mb()))
     previous, phases = started, []
     for name, at, rss in marks:
         if name.startswith("walk"):  # what is left of the scan loop once the wrapped parts are out
@@ -378,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", type=Path, help="tree location (default: a temp dir named by the parameters)"
     )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each command (median reported)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs of each command (best and median reported)"
+    )
     parser.add_argument(
         "--no-breakdown", action="store_true", help="skip the in-process run timing each phase"
     )
