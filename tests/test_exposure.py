@@ -295,6 +295,20 @@ def test_web_root_by_path_and_through_a_symlink(tmp_path: Path, home: Path) -> N
     assert exposure_probe.exposures(str(other), make_file(other)) == []
 
 
+def test_the_walks_folder_hint_gives_the_same_answer(tmp_path: Path, home: Path) -> None:
+    """The walk passes each file's folder along; the answers must be those worked out from the path."""
+    www, dropbox = tmp_path / "www", home / "Dropbox"
+    (tmp_path / "shortcut").symlink_to(www)
+    files = [www / "uploads" / "s.wav", dropbox / "clients" / "c.wav", tmp_path / "plain" / "p.wav"]
+    stats = {f: make_file(f, 0o644) for f in files}
+    via_link = tmp_path / "shortcut" / "uploads" / "s.wav"
+    for path, st in [*stats.items(), (via_link, stats[files[0]])]:
+        from_path = probe(home, web_roots=[www]).exposures(str(path), st)
+        hinted = probe(home, web_roots=[www]).exposures(str(path), st, directory=str(path.parent))
+        assert hinted == from_path, path
+    assert kinds(probe(home, web_roots=[www]).exposures(str(via_link), stats[files[0]])) == ["web-root"]
+
+
 SMB_CONF = """\
 [global]
    workgroup = CLINIC

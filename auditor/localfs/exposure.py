@@ -183,10 +183,16 @@ class ExposureProbe:
         self._group_names: dict[int, str | None] = {}
         self._owner_homes: dict[int, str | None] = {}
 
-    def exposures(self, path: str, st: os.stat_result) -> list[Exposure]:
-        given = os.path.normpath(os.path.abspath(path))
-        real_dir = self._real_dir(os.path.dirname(given))
-        real = os.path.join(real_dir, os.path.basename(given))
+    def exposures(self, path: str, st: os.stat_result, *, directory: str | None = None) -> list[Exposure]:
+        """How `path` (whose stat is `st`) is exposed. `directory`, its folder as an absolute normalised
+        path, saves the path arithmetic when the caller (the walk) already has it."""
+        if directory is None:
+            given = os.path.normpath(os.path.abspath(path))
+            directory = os.path.dirname(given)
+        else:
+            given = path
+        real_dir = self._real_dir(directory)
+        real = os.path.join(real_dir, given[len(directory) :].lstrip(os.sep))
         found: list[Exposure] = []
         if self._posix_permissions:
             found += self._permission_exposures(real_dir, st)

@@ -58,12 +58,16 @@ class VolumeProbe:
             backing_file_volume=self._backing_file_volume,
         )
 
-    def for_path(self, path: str, st_dev: int) -> VolumeEncryption:
-        """The encryption at rest of the volume holding `path` (whose stat gave `st_dev`)."""
-        return self._for_path(path, st_dev, depth=0)
+    def for_path(self, path: str, st_dev: int, *, directory: str | None = None) -> VolumeEncryption:
+        """The encryption at rest of the volume holding `path` (whose stat gave `st_dev`).
+        `directory`, the file's folder as an absolute normalised path, saves working it out again
+        when the caller (the walk) already has it."""
+        return self._for_path(path, st_dev, depth=0, directory=directory)
 
-    def _for_path(self, path: str, st_dev: int, depth: int) -> VolumeEncryption:
-        real_dir = self._real_dir(os.path.dirname(os.path.abspath(path)))
+    def _for_path(self, path: str, st_dev: int, depth: int, directory: str | None = None) -> VolumeEncryption:
+        if directory is None:
+            directory = os.path.dirname(os.path.abspath(path))
+        real_dir = self._real_dir(directory)
         for root in self._trusted:
             if is_within(real_dir, root):
                 return encrypted("trusted-volume", f"trusted: {root}")

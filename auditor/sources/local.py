@@ -399,17 +399,18 @@ class LocalSource:
                 )
             except (ValueError, IndexError, OverflowError):  # a corrupt header is not a reason to stop
                 artifact.embedded_created = None
-        self._encryption_facts(artifact, path, st, cls)
-        artifact.exposures = self.exposure.exposures(path, st)
+        directory = path[: len(path) - len(name) - 1] or os.sep  # `path` is always folder + sep + name
+        self._encryption_facts(artifact, path, directory, st, cls)
+        artifact.exposures = self.exposure.exposures(path, st, directory=directory)
         artifact.facts["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
         artifact.facts["uid"] = st.st_uid
         artifact.facts["gid"] = st.st_gid
         return artifact
 
     def _encryption_facts(
-        self, artifact: Artifact, path: str, st: os.stat_result, cls: Classification
+        self, artifact: Artifact, path: str, directory: str, st: os.stat_result, cls: Classification
     ) -> None:
-        volume = self.volumes.for_path(path, st.st_dev)
+        volume = self.volumes.for_path(path, st.st_dev, directory=directory)
         artifact.facts["volume"] = {
             "encrypted": volume.encrypted,
             "method": volume.method,
