@@ -357,11 +357,15 @@ files whose name leaves them open (~6% here: extension-less, .zip, .tmp, .dat, .
 folders, so per-folder caches rarely hit), and encoding ~40,000 findings (about 1.2 KB each, since
 each carries its controls and remediation). History on this tree: 10.3x find (first version),
 9.0x (walker without per-entry path functions), 3.4x (parallel walk, compact JSON encoded per
-item by the C encoder, shared real-path cache, no cyclic GC during a scan), about 2.5x (the scan's
+item by the C encoder, shared real-path cache, no cyclic GC during a scan), 2.4-2.9x (the scan's
 objects frozen before the collector comes back on, which had spent ~0.2 s walking them once more
 at exit; fscrypt asked once per filesystem that lacks it instead of an open and two ioctls per
-folder). This machine's page cache is trimmed within seconds (DAMON), so single runs vary by
-about 20%: compare best-of figures, and re-run before reading anything into a 0.1x change."""
+folder). The spread is this shared 2-core host: in its busy spells every command needs ~30% more
+CPU, and the scan, using both cores, loses more wall time than find, using one. Its page cache is
+also trimmed within seconds (DAMON). Compare best-of figures from one run, and re-run before
+reading anything into a 0.1x change. Tried and left out: no readahead on sniffed files
+(POSIX_FADV_RANDOM) made a cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date
+reads then each wait for the disk."""
 
 
 def write_section(text: str) -> None:
