@@ -132,10 +132,9 @@ class Gap:
     detail: str = ""
 
 
-# Skips the user asked for, or of things that cannot hold a recording (FIFOs, sockets, devices):
-# listed in coverage, but they do not make the audit incomplete.
-# Places left out by design or by the user's choice: listed in the coverage, yet the audit of
-# what was asked for is complete. Every other gap reason makes the audit incomplete.
+# Places left out by the user's choice (links not followed, --one-file-system) or that cannot hold
+# a stored recording (FIFOs, sockets, devices, pseudo filesystems): listed in the coverage, but
+# they do not make the audit incomplete. Every other gap reason does.
 INTENTIONAL_SKIPS: frozenset[str] = frozenset(
     {"symlink-not-followed", "special-file", "pseudo-filesystem", "other-filesystem"}
 )

@@ -53,8 +53,9 @@ class FilesystemTypes:
         self._by_device: dict[int, str] | None = None
 
     def type_of(self, st_dev: int) -> str | None:
-        """ "ext4", "proc", ...; None when the device is not in the mount table (or there is none).
-        A device mounted several times (bind mounts) has one type; the first line wins."""
+        """The type of the filesystem on device `st_dev` ("ext4", "proc", ...), or None when the
+        device is not in the mount table (or there is none). A device mounted several times (bind
+        mounts) has one type; the first line wins."""
         if self._by_device is None:
             self._by_device = {}
             try:
