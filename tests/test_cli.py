@@ -235,3 +235,42 @@ def test_scan_collector_pause_leaves_the_collector_on_and_the_scan_objects_froze
     finally:
         gc.unfreeze()  # other tests run in this process
         gc.enable()
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [("session.m4a.gpg", 0), ("session.wav", 1)])
+def test_the_process_ends_fast_with_the_right_code_and_everything_flushed(
+    tmp_path: Path, fixture: str, expected: int
+) -> None:
+    """`auditor scan` as a process skips freeing its results at exit (os._exit): the exit code,
+    the whole summary on a piped stdout, and the reports must all still be there."""
+    root = tmp_path / "practice"
+    place(root, f"C-1001_2026-11-10_supervision.{fixture.split('.', 1)[1]}", fixture)
+    out, html = tmp_path / "r.json", tmp_path / "r.html"
+    cfg = _config(tmp_path)
+    res = run_module("scan", root, "--config", cfg, "--as-of", "2026-11-20", "-o", out, "-o", html)
+    assert res.returncode == expected, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("recording-auditor ") and lines[-2:] == [f"wrote {out}", f"wrote {html}"]
+    assert json.loads(out.read_text())["summary"]["recordings"] == 1
+    assert html.read_text().rstrip().endswith("</html>")
+    # The same command through `auditor report` (a saved result) ends the same way.
+    again = run_module("report", out, "-o", tmp_path / "again.json")
+    assert again.returncode == expected, again.stderr
+    assert again.stdout.splitlines()[-1] == f"wrote {tmp_path / 'again.json'}"
+
+
+def test_results_are_kept_for_a_fast_exit_only_by_the_console_entry_point() -> None:
+    from auditor.cli import process_exit
+
+    process_exit.keep_until_exit(object())  # in-process use (tests, a library): freed as usual
+    assert process_exit._kept == []
+    with process_exit.keeping():  # as while main() runs a command
+        kept = object()
+        process_exit.keep_until_exit(kept)
+    assert process_exit._kept == [kept]
+    process_exit.keep_until_exit(object())  # and only then
+    assert process_exit._kept == [kept]
+    process_exit._kept.clear()  # this process must end as usual
+    with pytest.raises(SystemExit) as exit_info:
+        process_exit.exit_process(3)  # nothing kept: an ordinary exit
+    assert exit_info.value.code == 3

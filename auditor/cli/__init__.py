@@ -7,6 +7,7 @@ import sys
 import click
 
 from auditor import __version__
+from auditor.cli import process_exit
 from auditor.cli.report import report
 from auditor.cli.rules_cmd import rules
 from auditor.cli.scan import scan
@@ -32,14 +33,32 @@ cli.add_command(status)
 
 def main() -> None:
     """The console entry point. Click's own handling would exit 1 on Ctrl-C, which CI reads as
-    "findings"; an interrupted audit exits 130, like any interrupted command."""
+    "findings"; an interrupted audit exits 130, like any interrupted command.
+
+    It ends the process (see process_exit): in-process, call it only for a command that fails."""
+    with process_exit.keeping():
+        code = _run()
+    process_exit.exit_process(code)
+
+
+def _run() -> int:
     try:
         code = cli.main(prog_name="auditor", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except SystemExit as exc:  # the commands end with sys.exit(code)
+        return _exit_code(exc)
     except (click.exceptions.Abort, KeyboardInterrupt):
         # Outputs are written to a temporary file and renamed, so none is ever left half-written.
         click.echo("auditor: interrupted (no report is left half-written)", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return exc.exit_code
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What the interpreter would have made of sys.exit(x): None is 0, a message is printed and 1."""
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    print(exc.code, file=sys.stderr)
+    return 1

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from auditor.cli import process_exit
 from auditor.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -106,4 +107,5 @@ def report(
     )
     written, failed = publish(data, settings)
     print_summary(data, written)
+    process_exit.keep_until_exit(data)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from auditor.cli import process_exit
 from auditor.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -163,4 +164,5 @@ def scan(
         data = result_to_dict(result)
         written, failed = publish(data, settings)
     print_summary(data, written)
+    process_exit.keep_until_exit(result, data)  # freeing them is the process's last act anyway
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
