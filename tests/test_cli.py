@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import sys
 from pathlib import Path
@@ -183,10 +184,15 @@ def test_report_rerenders_a_saved_result(tmp_path: Path) -> None:
 def test_no_registry_is_reported_as_a_coverage_gap(tmp_path: Path) -> None:
     root = _practice(tmp_path)
     out = tmp_path / "r.json"
-    run_cli("scan", "-q", root, "-o", out, "--fail-on", "none")
+    (root / "locked").mkdir(mode=0o000)  # plus a real hole, when not root
+    res = run_cli("scan", "-q", root, "-o", out, "--fail-on", "none")
     cov = json.loads(out.read_text())["coverage"]
     assert cov["complete"] is False
     assert cov["skipped"][0]["reason"] == "consent-not-checked"
+    # The terminal says how many gaps and of which kinds, not only that there are some.
+    expected = "consent-not-checked 1" + ("" if os.geteuid() == 0 else ", permission-denied 1")
+    assert f"gap(s) in the audit ({expected})" in res.output
+    os.chmod(root / "locked", 0o700)
 
 
 def test_interrupted_scan_exits_130_not_1(

@@ -7,6 +7,7 @@ import functools
 import gc
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -162,6 +163,8 @@ def print_summary(result: dict[str, Any], written: list[Path]) -> None:
         click.echo(f"  {cat:<14} {n:,}")
     gaps = [g for g in cov["skipped"] if g["reason"] not in INTENTIONAL_SKIPS]
     if gaps:
-        click.echo(f"INCOMPLETE: {len(gaps):,} place(s) could not be examined; see the coverage section.")
+        reasons = Counter(g["reason"] for g in gaps)
+        why = ", ".join(f"{reason} {n:,}" for reason, n in reasons.most_common())
+        click.echo(f"INCOMPLETE: {len(gaps):,} gap(s) in the audit ({why}); see the coverage section.")
     for path in written:
         click.echo(f"wrote {path}")
