@@ -159,7 +159,10 @@ def run_scan(
     registry: ConsentRegistry | None,
     as_of: date,
     options: SourceOptions,
+    on_judged: Callable[[Artifact, list[Finding]], None] | None = None,
 ) -> ScanResult:
+    """Scan every target. `on_judged` sees each artifact with its findings as soon as the rules
+    have judged it (e.g. to build the result's dicts while the walk goes on)."""
     started = datetime.now(UTC)
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
     result.registry_source = str(registry.source) if registry else None
@@ -185,6 +188,9 @@ def run_scan(
         for artifact in sources[scheme].scan(target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
-            result.findings.extend(evaluate_bound(artifact, bound, coverage))
+            findings = evaluate_bound(artifact, bound, coverage)
+            result.findings.extend(findings)
+            if on_judged is not None:
+                on_judged(artifact, findings)
     result.finished = datetime.now(UTC)
     return result

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 from auditor.engine import ScanResult
 from auditor.errors import InputError
-from auditor.models import SEVERITIES, Artifact
+from auditor.models import SEVERITIES, Artifact, Finding
 
 SCHEMA_VERSION = 1
 
@@ -75,9 +75,35 @@ def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) 
     }
 
 
-def result_to_dict(result: ScanResult) -> dict[str, Any]:
-    findings = [f.to_dict() for f in result.findings]
-    recordings = [artifact_to_dict(a) for a in result.recordings]
+class ResultParts:
+    """The result's long lists as dicts: findings, recordings, buckets.
+
+    Built with add() while the scan runs (run_scan's on_judged), that work overlaps the walk on a
+    large tree instead of waiting for its end; or all at once from a finished ScanResult."""
+
+    def __init__(self) -> None:
+        self.findings: list[dict[str, Any]] = []
+        self.recordings: list[dict[str, Any]] = []
+        self.buckets: list[dict[str, Any]] = []
+
+    def add(self, artifact: Artifact, findings: list[Finding]) -> None:
+        (self.recordings if artifact.kind == "recording" else self.buckets).append(artifact_to_dict(artifact))
+        self.findings.extend(f.to_dict() for f in findings)
+
+    @classmethod
+    def of(cls, result: ScanResult) -> ResultParts:
+        parts = cls()
+        parts.findings = [f.to_dict() for f in result.findings]
+        parts.recordings = [artifact_to_dict(a) for a in result.recordings]
+        parts.buckets = [artifact_to_dict(b) for b in result.buckets]
+        return parts
+
+
+def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict[str, Any]:
+    """`parts`, when given, must have been built by add() for every artifact of `result`."""
+    if parts is None:
+        parts = ResultParts.of(result)
+    findings, recordings = parts.findings, parts.recordings
     rules = [
         {
             "id": a.rule.id,
@@ -107,7 +133,7 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "summary": summarise(findings, recordings),
         "findings": findings,
         "recordings": recordings,
-        "buckets": [artifact_to_dict(b) for b in result.buckets],
+        "buckets": parts.buckets,
         "coverage": result.coverage.to_dict(),
         # The limits the audit applied, so reports can draw ages against them.
         "retention": {

@@ -60,3 +60,35 @@ def test_streamed_json_round_trips_slices_and_odd_strings() -> None:
     import hashlib
 
     assert json_sha256(data) == hashlib.sha256(raw).hexdigest()
+
+
+def test_result_built_while_scanning_equals_the_one_built_after(tmp_path: Path) -> None:
+    """`auditor scan` builds the result's dicts as artifacts are judged; they must be exactly the
+    dicts built from the finished scan, in the same order."""
+    import importlib.util
+    from datetime import date
+
+    from auditor.cli.common import load_inputs
+    from auditor.engine import run_scan
+    from auditor.result import ResultParts, result_to_dict
+    from auditor.sources.base import SourceOptions
+
+    spec = importlib.util.spec_from_file_location("demo", REPO / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    practice = tmp_path / "practice"
+    demo.build_practice(practice)
+    config, registry, ruleset = load_inputs(demo.write_policy(tmp_path, practice), None, ())
+    parts = ResultParts()
+    result = run_scan(
+        [str(practice)],
+        config=config,
+        ruleset=ruleset,
+        registry=registry,
+        as_of=date(2026, 11, 22),
+        options=SourceOptions(),
+        on_judged=parts.add,
+    )
+    assert len(parts.findings) > 10 and len(parts.recordings) == len(result.recordings)
+    assert result_to_dict(result, parts) == result_to_dict(result)

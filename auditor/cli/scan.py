@@ -28,7 +28,7 @@ from auditor.cli.report import publishing_options
 from auditor.engine import run_scan, scheme_of
 from auditor.errors import InputError
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
-from auditor.result import result_to_dict
+from auditor.result import ResultParts, result_to_dict
 from auditor.sources.base import SourceOptions
 
 
@@ -157,11 +157,18 @@ def scan(
         s3={"profile": profile, "region": region, "endpoint_url": endpoint_url, "role_arns": list(role_arns)},
     )
     with no_cyclic_gc():
+        parts = ResultParts()  # built as the artifacts are judged, not all after the walk
         result = run_scan(
-            list(targets), config=config, ruleset=ruleset, registry=registry, as_of=as_of, options=options
+            list(targets),
+            config=config,
+            ruleset=ruleset,
+            registry=registry,
+            as_of=as_of,
+            options=options,
+            on_judged=parts.add,
         )
         progress.done()
-        data = result_to_dict(result)
+        data = result_to_dict(result, parts)
         written, failed = publish(data, settings)
     print_summary(data, written)
     process_exit.keep_until_exit(result, data)  # freeing them is the process's last act anyway
