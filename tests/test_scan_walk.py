@@ -396,3 +396,19 @@ def test_scan_works_where_posix_only_modules_and_fd_listing_are_missing(tmp_path
     result = json.loads(out.read_text())
     assert [Path(r["location"]).name for r in result["recordings"]] == ["session.wav"]
     assert result["recordings"][0]["format"] == "wav"
+
+
+def test_key_material_beside_an_encrypted_recording_is_found_and_each_file_read_once(tmp_path: Path) -> None:
+    from auditor.classify import HEAD_BYTES
+
+    place(tmp_path, "s.m4a.gpg", "session.m4a.gpg")
+    place(tmp_path, "secring", "pgp-private-key.asc")  # sniffed (no extension): key material
+    place(tmp_path, "client.pem", "pem-private-key.pem")  # sniffed: key material
+    place(tmp_path, "age-identity.txt", "age-identity.txt")  # settled by name, read for the key check
+    (tmp_path / "private.pem").write_text("not a key, just a note\n")  # sniffed, key-like name, no key
+    (tmp_path / "notes.txt").write_text("a note")  # neither sniffed nor key-like: never opened
+    coverage = Coverage()
+    [artifact] = LocalSource(Config(), SourceOptions()).scan(str(tmp_path), coverage)
+    assert artifact.facts["keys_beside"] == ["age-identity.txt", "client.pem", "secring"]
+    read = ["s.m4a.gpg", "secring", "client.pem", "age-identity.txt", "private.pem"]
+    assert coverage.bytes_read == sum(min((tmp_path / n).stat().st_size, HEAD_BYTES) for n in read)

@@ -328,7 +328,7 @@ class LocalSource:
                 sniffed.append(item)
         recordings = [s for s in sniffed if s.artifact is not None]
         if any(s.cls.kind == "encrypted" for s in recordings):
-            self._note_keys_beside(directory, files, sniffed, recordings, coverage)
+            self._note_keys_beside(directory, files, candidates, sniffed, recordings, coverage)
         for s in recordings:
             assert s.artifact is not None
             coverage.recordings += 1
@@ -337,6 +337,8 @@ class LocalSource:
     def _examine(
         self, path: str, name: str, relpath: str, root: str, names: Container[str], coverage: Coverage
     ) -> _Sniffed | None:
+        """Sniff one file: a _Sniffed for a recording or key material, None for anything else
+        (and for a file that cannot be read, which becomes a gap)."""
         try:
             fd, st = open_readonly(path, follow_symlinks=self.options.follow_symlinks)
         except OSError as exc:
@@ -352,6 +354,8 @@ class LocalSource:
                 reader = FdRangeReader(fd, st.st_size)
                 artifact = self._artifact(path, name, relpath, root, st, head, cls, reader, names, coverage)
                 coverage.bytes_read += reader.bytes_read
+            if artifact is None and cls.kind != "key":
+                return None  # most sniffed files: nothing more to say about them
             return _Sniffed(name, path, relpath, cls, artifact)
         except OSError as exc:
             coverage.gaps.append(Gap(display_path(path), _gap_for(exc), exc.strerror or str(exc)))
@@ -454,13 +458,16 @@ class LocalSource:
         self,
         directory: str,
         files: list[str],
+        candidates: list[str],
         sniffed: list[_Sniffed],
         recordings: list[_Sniffed],
         coverage: Coverage,
     ) -> None:
-        """HIPAA's safe harbor needs the key kept apart: record key material found in the same folder."""
+        """HIPAA's safe harbor needs the key kept apart: record key material found in the same folder.
+        The candidates were sniffed already (their key material is in `sniffed`): only the rest
+        with a key-like name are read here."""
         keys = {s.name for s in sniffed if s.cls.kind == "key"}
-        looked = {s.name for s in sniffed}
+        looked = set(candidates)
         for name in files:
             if name in looked or not _KEY_NAME.search(name):
                 continue
