@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 from auditor.engine import ScanResult
 from auditor.errors import InputError
 from auditor.models import SEVERITIES, Artifact, Finding
+from auditor.rules.registry import ActiveRule
 
 SCHEMA_VERSION = 1
 
@@ -99,24 +100,26 @@ class ResultParts:
         return parts
 
 
+def active_rule_to_dict(a: ActiveRule) -> dict[str, Any]:
+    """One entry of the result's "rules": a rule as this audit applied it."""
+    return {
+        "id": a.rule.id,
+        "category": a.rule.category,
+        "severity": a.severity,
+        "title": a.rule.title,
+        "description": a.rule.description,
+        "controls": list(a.controls),
+        "remediation": a.rule.remediation,
+        "pack": a.pack,
+    }
+
+
 def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict[str, Any]:
     """`parts`, when given, must have been built by add() for every artifact of `result`."""
     if parts is None:
         parts = ResultParts.of(result)
     findings, recordings = parts.findings, parts.recordings
-    rules = [
-        {
-            "id": a.rule.id,
-            "category": a.rule.category,
-            "severity": a.severity,
-            "title": a.rule.title,
-            "description": a.rule.description,
-            "controls": list(a.controls),
-            "remediation": a.rule.remediation,
-            "pack": a.pack,
-        }
-        for a in result.ruleset.active
-    ]
+    rules = [active_rule_to_dict(a) for a in result.ruleset.active]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": result.tool,

@@ -29,7 +29,7 @@ from auditor.config import Config  # noqa: E402
 from auditor.models import make_fingerprint  # noqa: E402
 from auditor.outputs.base import OutputOptions  # noqa: E402
 from auditor.outputs.html import write  # noqa: E402
-from auditor.result import dumps, summarise  # noqa: E402
+from auditor.result import active_rule_to_dict, dumps, summarise  # noqa: E402
 from auditor.rules.registry import load_ruleset  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
@@ -48,20 +48,7 @@ STARTED = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 def _rules() -> list[dict[str, Any]]:
     ruleset = load_ruleset(Config(), ())
-    return [
-        {
-            "id": a.rule.id,
-            "category": a.rule.category,
-            "severity": a.severity,
-            "title": a.rule.title,
-            "description": a.rule.description,
-            "controls": list(a.controls),
-            "remediation": a.rule.remediation,
-            "pack": a.pack,
-        }
-        for a in ruleset.active
-        if "recording" in a.rule.applies_to
-    ]
+    return [active_rule_to_dict(a) for a in ruleset.active if "recording" in a.rule.applies_to]
 
 
 def _finding(rule: dict[str, Any], rec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
