@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from auditor.localfs.volumes_linux import parse_mountinfo
+from auditor.localfs.volumes_linux import read_mountinfo
 
 # Never holding stored recordings; autofs is here because entering it mounts network shares.
 PSEUDO_FILESYSTEMS: frozenset[str] = frozenset(
@@ -59,9 +59,9 @@ class FilesystemTypes:
         if self._by_device is None:
             self._by_device = {}
             try:
-                text = self._mountinfo.read_bytes().decode("utf-8", "surrogateescape")
-            except OSError:
-                text = ""
-            for mount in parse_mountinfo(text):
+                mounts = read_mountinfo(self._mountinfo)
+            except OSError:  # no mount table (not Linux): types unknown, only --one-file-system applies
+                mounts = []
+            for mount in mounts:
                 self._by_device.setdefault(os.makedev(*mount.dev), mount.fstype)
         return self._by_device.get(st_dev)

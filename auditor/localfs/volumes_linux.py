@@ -78,6 +78,11 @@ def unescape_mount_field(field: str) -> str:
     return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
+def read_mountinfo(path: Path) -> list[MountEntry]:
+    """The mount table at `path` (e.g. /proc/self/mountinfo). Raises OSError when it cannot be read."""
+    return parse_mountinfo(path.read_bytes().decode("utf-8", "surrogateescape"))
+
+
 def parse_mountinfo(text: str) -> list[MountEntry]:
     """Parse /proc/PID/mountinfo; lines that do not have the documented shape are skipped."""
     mounts = []
@@ -475,13 +480,12 @@ class LinuxVolumes:
     def _mount_table(self) -> list[MountEntry]:
         if self._mounts is None:
             try:
-                text = self._mountinfo_path.read_bytes().decode("utf-8", "surrogateescape")
+                self._mounts = read_mountinfo(self._mountinfo_path)
             except OSError as exc:
                 self._mountinfo_error = (
                     f"mount table {self._mountinfo_path} unreadable: {exc.strerror or exc}"
                 )
-                text = ""
-            self._mounts = parse_mountinfo(text)
+                self._mounts = []
         return self._mounts
 
     def _device_volume(self, mount: MountEntry | None, st_dev: int, depth: int) -> VolumeEncryption:
