@@ -11,6 +11,7 @@ have age       || need+=(age)
 have openssl   || need+=(openssl)
 have zip       || need+=(zip)
 have chromium  || need+=(chromium)
+have pdftoppm  || need+=(poppler-utils)   # print-to-PDF pages of the report, as PNG
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing system packages: ${need[*]}" >&2
 SUDO=""
