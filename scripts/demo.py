@@ -125,21 +125,28 @@ def main() -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     practice = out / "practice"
+    step(f"building the sample practice in {practice}")
     build_practice(practice)
     config = write_policy(out, practice)
     html, js = out / "report.html", out / "report.json"
     cmd = [sys.executable, "-m", "auditor", "scan", str(practice), "--config", str(config)]
     cmd += ["-o", str(html), "-o", str(js), "--fail-on", "none"]
+    step("scanning it")
     print("$ auditor scan", practice, "--config", config, "-o", html, "-o", js, flush=True)
     code = subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if code != 0:
         return code
-    print()
+    step(f"reports written to {out}")
     print(f"Sample practice: {practice}")
     print(f"HTML report:     {html}")
     print(f"JSON result:     {js}")
     print(f"Open it:         xdg-open {html}   (or any browser; it works offline)")
     return 0
+
+
+def step(what: str) -> None:
+    """One line per step, in the same form as the Makefile's, so a first run is never silent."""
+    print(f"demo: {what}", flush=True)
 
 
 if __name__ == "__main__":
