@@ -12,7 +12,6 @@ table; a full run writes it under "## Report" in docs/benchmarks.md.
 from __future__ import annotations
 
 import random
-import re
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from benchdoc import write_section  # noqa: E402  (bench/ is the script's folder)
 
 from auditor import __version__  # noqa: E402
 from auditor.config import Config  # noqa: E402
@@ -272,13 +273,7 @@ def write_docs(rows: list[dict[str, Any]]) -> None:
         "(50 by default) is ever in the DOM, so the browser's cost grows with parsing the JSON, not with "
         "drawing rows.\n"
     )
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Report\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    doc.write_text(text, encoding="utf-8")
+    write_section(section)
     print(f"wrote the Report section of {doc}")
 
 

@@ -38,6 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchdoc import write_section  # bench/ is the script's own folder
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -184,18 +186,6 @@ def scan(url: str) -> tuple[float, dict[str, int], int, int]:
     return elapsed, dict(coverage.api_calls), recordings, coverage.files_seen
 
 
-def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## S3"), None)
-    if start is None:
-        DOC.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    DOC.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""), encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--objects", type=int, default=100_000)
@@ -306,7 +296,7 @@ def main() -> int:
             "(three clients, three account-level and twelve bucket-level calls). moto, not the scanner, sets "
             "the absolute times: about 0.4 s per page of 1,000 keys.\n"
         )
-        write_doc(section)
+        write_section(section)
         print(f"\nwrote {DOC.relative_to(REPO)} (section S3)")
     return 0 if all(ok for _, _, ok in checks) else 1
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdoc import write_section
 from gen_tree import DEFAULT_ENTRIES, TreeInfo, ensure_tree
 
 MAX_TIME_RATIO = 3.0
@@ -41,10 +42,6 @@ MAX_BYTES_PER_CANDIDATE = 8 * 1024
 MAX_RSS_MB = 300.0
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 SECTION = "## Scan"
-DOCS_INTRO = (
-    "# Benchmarks\n\nFigures from the benchmarks in `bench/` (how to run them: `bench/README.md`). "
-    "Each section is written by its own benchmark after a full run and names the machine it ran on.\n"
-)
 # The generator names some recordings C-NNNN_YYYY-MM-DD_...; attributing them is part of the work.
 CONFIG = """\
 version: 1
@@ -366,19 +363,6 @@ also trimmed within seconds (DAMON). Compare best-of figures from one run, and r
 reading anything into a 0.1x change. Tried and left out: no readahead on sniffed files
 (POSIX_FADV_RANDOM) made a cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date
 reads then each wait for the disk."""
-
-
-def write_section(text: str) -> None:
-    """Replace (or add) the "## Scan" section of docs/benchmarks.md, leaving the rest as it is."""
-    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else DOCS_INTRO
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + 1)
-        rest = current[following + 1 :] if following != -1 else ""
-        updated = current[: start + 1] + text + ("\n" + rest if rest else "")
-    DOCS.write_text(updated, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

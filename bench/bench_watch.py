@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchdoc import write_section  # bench/ is the script's own folder
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "media" / "session.amr"
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -199,19 +201,6 @@ def table(runs: list[tuple[list[Row], float, str]], args: argparse.Namespace) ->
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Replace (or add) the "## Watch" section of docs/benchmarks.md, leaving the rest as it is."""
-    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + 1)
-        tail = current[following:] if following != -1 else "\n"
-        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
-    DOCS.write_text(updated, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -233,7 +222,7 @@ def main() -> int:
     print(result)
     if not args.no_write:
         about = ", ".join(f"{k} {v}" for k, v in machine().items())
-        write_docs(
+        write_section(
             f"{SECTION}\n\n"
             f"`python bench/bench_watch.py` (`--settle {args.settle}`; {about}). Latency runs from the moment "
             "a recording's copy is closed to its first line in the `--events` file; recordings are "
