@@ -29,9 +29,7 @@ def make_demo(clone: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH"))}
     # The user's python3, not the test venv's: a new user has no venv yet.
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
-    return subprocess.run(
-        ["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
-    )
+    return subprocess.run(["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
