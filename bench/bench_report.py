@@ -22,6 +22,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # benchdoc, also when imported as bench.bench_report
 
 from benchdoc import write_section  # noqa: E402  (bench/ is the script's folder)
 
