@@ -20,8 +20,19 @@ pytestmark = pytest.mark.slow
 
 
 def fresh_clone(dest: Path) -> Path:
-    """The committed tree, as `git clone` gives it (no .venv, no build/, no node_modules)."""
-    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(dest)], check=True, timeout=120)
+    """The committed tree, as `git clone` gives it (no .venv, no build/, no node_modules). A checkout
+    that is not a git repository (an unpacked archive) is copied without what the Makefile builds."""
+    is_repo = (
+        subprocess.run(["git", "-C", str(REPO), "rev-parse", "--git-dir"], capture_output=True).returncode
+        == 0
+    )
+    if is_repo:
+        subprocess.run(
+            ["git", "clone", "-q", "--no-hardlinks", str(REPO), str(dest)], check=True, timeout=120
+        )
+    else:
+        built = shutil.ignore_patterns(".venv", "build", "node_modules", "__pycache__", ".*_cache")
+        shutil.copytree(REPO, dest, ignore=built, symlinks=True)
     return dest
 
 
