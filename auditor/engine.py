@@ -106,8 +106,39 @@ def bind_rules(
     ]
 
 
-def evaluate_bound(artifact: Artifact, bound: Iterable[BoundRule], coverage: Coverage) -> list[Finding]:
-    findings: list[Finding] = []
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule that raised on an artifact: it could not judge it, which is a hole, not a pass."""
+
+    rule: str
+    error: str  # "TypeError: ..."
+
+    def gap(self, location: str) -> Gap:
+        return Gap(location, "rule-error", f"{self.rule}: {self.error}")
+
+
+@dataclass
+class Judgement:
+    """What the rules made of one artifact: its findings, and the rules that failed on it.
+
+    A finding of a failed rule is unknown, neither present nor absent: whoever keeps findings
+    open across runs (the watch daemon) must keep that rule's earlier findings as they were."""
+
+    location: str
+    findings: list[Finding] = field(default_factory=list)
+    failures: list[RuleFailure] = field(default_factory=list)
+
+    @property
+    def failed_rules(self) -> frozenset[str]:
+        return frozenset(f.rule for f in self.failures)
+
+    def gaps(self) -> list[Gap]:
+        return [f.gap(self.location) for f in self.failures]
+
+
+def judge(artifact: Artifact, bound: Iterable[BoundRule]) -> Judgement:
+    """Run every bound rule that applies to `artifact`; a rule that raises is a failure, and the rest go on."""
+    judgement = Judgement(artifact.location)
     for item in bound:
         active = item.active
         rule = active.rule
@@ -115,7 +146,7 @@ def evaluate_bound(artifact: Artifact, bound: Iterable[BoundRule], coverage: Cov
             continue
         try:
             for hit in rule.evaluate(artifact, item.ctx):
-                findings.append(
+                judgement.findings.append(
                     Finding(
                         rule=rule.id,
                         category=rule.category,
@@ -130,25 +161,32 @@ def evaluate_bound(artifact: Artifact, bound: Iterable[BoundRule], coverage: Cov
                     )
                 )
         except Exception as exc:  # one faulty rule must not stop the audit; the hole is reported
-            coverage.gaps.append(
-                Gap(artifact.location, "rule-error", f"{rule.id}: {type(exc).__name__}: {exc}")
+            judgement.failures.append(RuleFailure(rule.id, f"{type(exc).__name__}: {exc}"))
+    return judgement
+
+
+def evaluate_bound(artifact: Artifact, bound: Iterable[BoundRule], coverage: Coverage) -> list[Finding]:
+    """judge(), with the failed rules recorded as coverage gaps: what a scan needs."""
+    judgement = judge(artifact, bound)
+    coverage.gaps += judgement.gaps()
+    return judgement.findings
+
+
+def ruleset_gaps(ruleset: RuleSet, registry: ConsentRegistry | None) -> list[Gap]:
+    """Holes that come from the rules themselves, whatever is scanned: rules that failed to load,
+    and rules that cannot judge without a consent registry when there is none."""
+    gaps = [Gap(ep_name, "rule-load-error", error) for ep_name, error in ruleset.load_errors]
+    needs_registry = sorted(a.rule.id for a in ruleset.active if a.rule.requires_registry)
+    if registry is None and needs_registry:
+        # Without a registry, consent cannot be shown either way: say so rather than look clean.
+        gaps.append(
+            Gap(
+                "consent registry",
+                "consent-not-checked",
+                f"no consent registry given; not evaluated: {', '.join(needs_registry)}",
             )
-    return findings
-
-
-def evaluate(
-    artifact: Artifact,
-    rules: Iterable[ActiveRule],
-    *,
-    as_of: date,
-    now: datetime,
-    config: Config,
-    registry: ConsentRegistry | None,
-    coverage: Coverage,
-) -> list[Finding]:
-    """Judge one artifact (e.g. one file a watch event named)."""
-    bound = bind_rules(rules, as_of=as_of, now=now, config=config, registry=registry)
-    return evaluate_bound(artifact, bound, coverage)
+        )
+    return gaps
 
 
 def run_scan(
@@ -167,18 +205,7 @@ def run_scan(
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
     result.registry_source = str(registry.source) if registry else None
     coverage = result.coverage
-    for ep_name, error in ruleset.load_errors:
-        coverage.gaps.append(Gap(ep_name, "rule-load-error", error))
-    needs_registry = sorted(a.rule.id for a in ruleset.active if a.rule.requires_registry)
-    if registry is None and needs_registry:
-        # Without a registry, consent cannot be shown either way: say so rather than look clean.
-        coverage.gaps.append(
-            Gap(
-                "consent registry",
-                "consent-not-checked",
-                f"no consent registry given; not evaluated: {', '.join(needs_registry)}",
-            )
-        )
+    coverage.gaps += ruleset_gaps(ruleset, registry)
     bound = bind_rules(ruleset.active, as_of=as_of, now=started, config=config, registry=registry)
     sources: dict[str, Source] = {}
     for target in targets:

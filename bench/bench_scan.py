@@ -207,7 +207,8 @@ def phases_child(root: str, config: str) -> None:
     that do them (one that no longer exists is simply not split out)."""
     started = time.perf_counter()
     from auditor import engine
-    from auditor.cli.common import load_inputs, no_cyclic_gc
+    from auditor.cli.common import no_cyclic_gc
+    from auditor.inputs import load_inputs
     from auditor.outputs.base import write_private
     from auditor.result import iter_json, result_to_dict
     from auditor.sources.base import SourceOptions

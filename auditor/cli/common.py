@@ -1,4 +1,4 @@
-"""Pieces shared by the subcommands: loading inputs, input-error handling, progress, the summary."""
+"""Pieces shared by the subcommands: input-error handling, common options, progress, the summary."""
 
 from __future__ import annotations
 
@@ -15,12 +15,9 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from auditor.config import Config, load_config
-from auditor.consent.registry import ConsentRegistry, load_registry
 from auditor.errors import InputError
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
 from auditor.publish import check_outputs
-from auditor.rules.registry import RuleSet, load_ruleset
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,23 +81,6 @@ def rules_option(func: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         help="Add a rule pack (repeatable).",
     )(func)
-
-
-def load_inputs(
-    config_path: Path | None, consent_path: Path | None, extra_packs: tuple[Path, ...] = ()
-) -> tuple[Config, ConsentRegistry | None, RuleSet]:
-    """Config, consent registry and rules: all validated before anything is scanned or written."""
-    if config_path is not None and not config_path.is_file():
-        raise InputError(config_path, "config file not found")
-    config = load_config(config_path)
-    registry_path = consent_path or config.consent_registry
-    registry = None
-    if registry_path is not None:
-        if not Path(registry_path).is_file():
-            raise InputError(registry_path, "consent registry not found")
-        registry = load_registry(Path(registry_path))
-    ruleset = load_ruleset(config, extra_packs)
-    return config, registry, ruleset
 
 
 @contextlib.contextmanager

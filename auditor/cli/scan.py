@@ -17,7 +17,6 @@ from auditor.cli.common import (
     config_option,
     consent_option,
     input_errors_exit_2,
-    load_inputs,
     no_cyclic_gc,
     parse_as_of,
     print_summary,
@@ -27,6 +26,7 @@ from auditor.cli.common import (
 from auditor.cli.report import publishing_options
 from auditor.engine import run_scan, scheme_of
 from auditor.errors import InputError
+from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
 from auditor.sources.base import SourceOptions

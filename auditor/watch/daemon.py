@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.cli.common import load_inputs
-from auditor.engine import ScanResult, enrich, evaluate
+from auditor.engine import BoundRule, ScanResult, bind_rules, enrich, judge
+from auditor.inputs import load_inputs
 from auditor.models import INTENTIONAL_SKIPS, Artifact, Coverage, Finding, Gap
 from auditor.result import result_to_dict
 from auditor.sources.base import SourceOptions
@@ -310,25 +310,23 @@ class WatchDaemon:
         )
         return LocalSource(self.config, options)
 
-    def _judge(self, artifact: Artifact, coverage: Coverage) -> None:
-        before = len(coverage.gaps)
-        as_of = date.today()
-        enrich(artifact, self.registry, as_of)
-        findings = evaluate(
-            artifact,
+    def _bind_rules(self) -> list[BoundRule]:
+        """The rules for one batch or one rescan, bound once: as of today, discovered now."""
+        return bind_rules(
             self.ruleset.active,
-            as_of=as_of,
+            as_of=date.today(),
             now=datetime.now(UTC),
             config=self.config,
             registry=self.registry,
-            coverage=coverage,
         )
-        failed_rules = frozenset(
-            g.detail.split(":", 1)[0] for g in coverage.gaps[before:] if g.reason == "rule-error"
-        )
-        self._events += self.ledger.apply(artifact.location, findings, failed_rules)
+
+    def _judge(self, artifact: Artifact, bound: list[BoundRule], coverage: Coverage) -> None:
+        enrich(artifact, self.registry, date.today())
+        judgement = judge(artifact, bound)
+        coverage.gaps += judgement.gaps()
+        self._events += self.ledger.apply(artifact.location, judgement.findings, judgement.failed_rules)
         if self.report is not None:
-            self._live[artifact.location] = findings
+            self._live[artifact.location] = judgement.findings
             self._artifacts[artifact.location] = artifact
 
     def _clear(self, location: str) -> None:
@@ -348,8 +346,9 @@ class WatchDaemon:
             if os.path.isdir(folder) and not os.path.islink(folder):
                 files += walk_files(self.scope, folder, out)
         examine_files(self._new_source(), self.scope, files, self.settings.deep, out)
+        bound = self._bind_rules()
         for artifact in out.artifacts:
-            self._judge(artifact, out.coverage)
+            self._judge(artifact, bound, out.coverage)
         found = {a.location for a in out.artifacts}
         for location in out.looked_at - found:
             if not out.unknown(location):
@@ -382,10 +381,11 @@ class WatchDaemon:
         self._touched_during_rescan = set()
         self._rescanning = True
         source = self._new_source(progress=lambda _coverage: self._interleave())
+        bound = self._bind_rules()
         try:
             for root in self.roots:
                 for artifact in source.scan(root, coverage):
-                    self._judge(artifact, coverage)
+                    self._judge(artifact, bound, coverage)
                     seen.add(artifact.location)
                     self._interleave()
         except _Aborted:
