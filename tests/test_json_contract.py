@@ -68,8 +68,8 @@ def test_result_built_while_scanning_equals_the_one_built_after(tmp_path: Path) 
     import importlib.util
     from datetime import date
 
-    from auditor.inputs import load_inputs
     from auditor.engine import run_scan
+    from auditor.inputs import load_inputs
     from auditor.result import ResultParts, result_to_dict
     from auditor.sources.base import SourceOptions
 
