@@ -47,6 +47,7 @@ class ExposureConfig:
     web_roots: list[Path] = field(default_factory=list)
     network_shares: list[Path] = field(default_factory=list)
     broad_groups: list[str] = field(default_factory=list)
+    authorised_readers: list[str] = field(default_factory=list)  # accounts that may read recordings
 
 
 @dataclass
@@ -143,6 +144,7 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
             web_roots=paths(exposure.get("web_roots", [])),
             network_shares=paths(exposure.get("network_shares", [])),
             broad_groups=list(exposure.get("broad_groups", [])),
+            authorised_readers=list(exposure.get("authorised_readers", [])),
         ),
         rules=RulesConfig(
             packs=paths(rules.get("packs", [])),

@@ -21,6 +21,33 @@ MEDIA = Path(__file__).parent / "fixtures" / "media"
 REPO = Path(__file__).resolve().parent.parent
 
 
+# A practice machine with two clinicians, whatever accounts the test host has: world-readable
+# recordings then reach another person, as the tests that expect a breach assume. Tests of the
+# single-user rule point AUDITOR_PASSWD_FILE (or the probe's source) elsewhere.
+TWO_CLINICIANS = (
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "alice:x:1000:1000:Alice Clinician:/home/alice:/bin/bash\n"
+    "bob:x:1001:1001:Bob Clinician:/home/bob:/usr/bin/zsh\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _two_clinician_machine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from auditor.localfs.accounts import PASSWD_FILE_ENV
+
+    passwd = tmp_path_factory.mktemp("accounts") / "passwd"
+    passwd.write_text(TWO_CLINICIANS)
+    before = os.environ.get(PASSWD_FILE_ENV)
+    os.environ[PASSWD_FILE_ENV] = str(passwd)
+    yield passwd
+    if before is None:
+        os.environ.pop(PASSWD_FILE_ENV, None)
+    else:
+        os.environ[PASSWD_FILE_ENV] = before
+
+
 @pytest.fixture
 def media() -> Path:
     return MEDIA

@@ -67,7 +67,12 @@ def test_world_readable_file_under_traversable_directories(open_tree: Path, home
     os.chmod(recording.parent, 0o755)
     found = probe(home).exposures(str(recording), st)
     assert kinds(found) == ["world-readable"]
-    assert found[0].evidence == {"mode": "0644", "directory": str(recording.parent)}
+    assert found[0].evidence == {
+        "mode": "0644",
+        "directory": str(recording.parent),
+        "other_accounts": ["alice", "bob"],  # the two-clinician passwd of conftest
+        "other_accounts_count": 2,
+    }
 
 
 def test_not_world_readable_without_the_read_bit(open_tree: Path, home: Path) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.localfs.accounts import NAMES_KEPT, HumanAccounts
 from auditor.localfs.syncfolders import SyncFolders, SyncRoot
 from auditor.localfs.volumes_common import RealDirs, is_within, read_small_text
 from auditor.models import Exposure
@@ -154,12 +155,16 @@ class ExposureProbe:
         web_roots: Sequence[Path] = (),
         network_shares: Sequence[Path] = (),
         broad_groups: Sequence[str] = (),
+        authorised_readers: Sequence[str] = (),
         home: Path | None = None,
         smb_conf: Path = Path("/etc/samba/smb.conf"),
         exports: Path = Path("/etc/exports"),
         real_dirs: RealDirs | None = None,
+        accounts: HumanAccounts | None = None,
     ) -> None:
         self.notes: list[str] = []
+        self._accounts = accounts or HumanAccounts(authorised=authorised_readers)
+        self._accounts_noted = False
         self._posix_permissions = os.name == "posix"
         self._broad_groups = frozenset(broad_groups)
         self._web_roots = [_both_forms(str(p)) for p in web_roots]
@@ -220,11 +225,18 @@ class ExposureProbe:
         found = []
         mode = st.st_mode
         if mode & stat.S_IROTH and self._traversable_by_others(real_dir):
+            others = self._other_accounts(st.st_uid)
             found.append(
                 Exposure(
                     "world-readable",
                     f"mode {stat.S_IMODE(mode):04o}: any local user can read it",
-                    {"mode": f"{stat.S_IMODE(mode):04o}", "directory": real_dir},
+                    {
+                        "mode": f"{stat.S_IMODE(mode):04o}",
+                        "directory": real_dir,
+                        # Who besides the owner has an account here; None = could not be read.
+                        "other_accounts": None if others is None else others[:NAMES_KEPT],
+                        "other_accounts_count": None if others is None else len(others),
+                    },
                 )
             )
         group = self._group_name(st.st_gid)
@@ -243,6 +255,16 @@ class ExposureProbe:
                 )
             )
         return found
+
+    def _other_accounts(self, owner_uid: int) -> list[str] | None:
+        others = self._accounts.others_than(owner_uid)
+        if others is None and not self._accounts_noted:
+            self._accounts_noted = True
+            self.notes.append(
+                f"cannot list the accounts on this machine ({self._accounts.problem}); world-readable "
+                "recordings are presumed readable by other people"
+            )
+        return others
 
     def _dir_stat(self, directory: str) -> os.stat_result | None:
         result = self._dir_stats.get(directory)

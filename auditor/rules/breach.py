@@ -12,18 +12,21 @@ from datetime import timedelta
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import key_kept_apart
+from auditor.rules.helpers import key_kept_apart, reaches_other_people
 
 HIPAA_NOTICE = timedelta(days=60)  # 164.404: individuals, without unreasonable delay and within 60 days
 GDPR_NOTICE = timedelta(hours=72)  # Art 33: the supervisory authority, within 72 hours
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
-    if not artifact.exposures or key_kept_apart(artifact):
+    # World-readable with no other human account on the machine discloses nothing yet: that is
+    # recording-readable-by-others alone, until a second account appears.
+    reaching = [e for e in artifact.exposures if reaches_other_people(e)]
+    if not reaching or key_kept_apart(artifact):
         return
     discovered = ctx.now
     evidence = {
-        "exposures": [{"kind": e.kind, "detail": e.detail} for e in artifact.exposures],
+        "exposures": [{"kind": e.kind, "detail": e.detail} for e in reaching],
         "encryption": artifact.encryption,
         "safe_harbor": False,
         "discovered_at": discovered.isoformat(),
@@ -49,8 +52,9 @@ RULE = Rule(
     severity="critical",
     title="Unsecured recording exposed: breach assessment required",
     description=(
-        "A recording that others can reach (world/group readable, cloud-synced, web root or share, public bucket) "
-        "and that is not content-encrypted with the key kept apart is unsecured PHI. HIPAA presumes a breach "
+        "A recording that other people can reach (world-readable on a machine where another human account exists, "
+        "group-readable by a broad group, cloud-synced, web root or share, public bucket) and that is not "
+        "content-encrypted with the key kept apart is unsecured PHI. HIPAA presumes a breach "
         "(164.402) and GDPR requires notice to the authority within 72 hours (Art 33)."
     ),
     remediation=(

@@ -19,6 +19,15 @@ def exposures_of(artifact: Artifact, kinds: Iterable[str]) -> list[Exposure]:
     return [e for e in artifact.exposures if e.kind in wanted]
 
 
+def reaches_other_people(exposure: Exposure) -> bool:
+    """Whether an exposure discloses the recording to someone besides its owner. World-readable on a
+    machine with no other human account reaches nobody yet (see localfs/accounts.py); an unknown
+    account list keeps the presumption that it does."""
+    if exposure.kind == "world-readable":
+        return exposure.evidence.get("other_accounts_count") != 0
+    return True
+
+
 def key_kept_apart(artifact: Artifact) -> bool:
     """HHS safe harbor needs the key kept apart from the data: no key material beside the file."""
     return artifact.content_encrypted and not artifact.facts.get("keys_beside")

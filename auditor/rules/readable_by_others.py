@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
@@ -15,7 +16,27 @@ KINDS = (
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
-    yield from exposure_hits(artifact, ctx, KINDS)
+    for hit in exposure_hits(artifact, ctx, KINDS):
+        yield (
+            replace(hit, message=f"{hit.message} {_who_else(hit)}")
+            if hit.discriminator == "world-readable"
+            else hit
+        )
+
+
+def _who_else(hit: Hit) -> str:
+    """Who besides the owner the world-readable bit reaches: it decides whether this is a breach."""
+    count = hit.evidence.get("other_accounts_count")
+    if count is None:
+        return "The accounts on this machine could not be listed, so other people are presumed to reach it."
+    if count == 0:
+        return (
+            "No other human account exists on this machine, so nobody else can open it today: not a breach, "
+            "but it becomes one as soon as another account is added."
+        )
+    named = list(hit.evidence.get("other_accounts") or [])
+    more = f" and {count - len(named)} more" if count > len(named) else ""
+    return f"{count} other account{'s' if count != 1 else ''} can open it: {', '.join(named)}{more}."
 
 
 RULE = Rule(
@@ -23,7 +44,7 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="Recording readable by other local users",
-    description="Other local accounts can read the file: it is world-readable with every parent folder traversable, or group-readable through a group the config lists as too broad.",
+    description="Other local accounts can read the file: it is world-readable with every parent folder traversable, or group-readable through a group the config lists as too broad. World-readable on a machine with no other human account is still reported (high), but is a breach only once another account exists.",
     remediation="Remove the access: `chmod o-rwx,g-rwx FILE` (and tighten the parent folders). Keep recordings in a folder only the clinician's account can open.",
     controls=(
         "HIPAA 164.312(a)(1)",

@@ -101,6 +101,7 @@ class LocalSource:
             web_roots=config.exposure.web_roots,
             network_shares=config.exposure.network_shares,
             broad_groups=config.exposure.broad_groups,
+            authorised_readers=config.exposure.authorised_readers,
             real_dirs=real_dirs,
         )
         self._exclude = (
