@@ -261,6 +261,7 @@ class BucketFacts:
                 else [],
                 "restricted_by": self.neutraliser("RestrictPublicBuckets"),
                 "tls_only": bool(self.policy and self.policy.tls_only(self.name)),
+                "malformed": list(self.policy.malformed) if self.policy else [],
             }
         acl: dict[str, Any] | None = None
         if self.acls_disabled:
@@ -466,10 +467,22 @@ def _policy(facts: BucketFacts, answer: _Answer) -> None:
         return
     facts.policy_present = True
     try:
-        facts.policy = evaluate_policy(answer.response.get("Policy") or "{}")
+        facts.policy = evaluate_policy(answer.response.get("Policy") or "{}", facts.name)
     except PolicyError as exc:
         facts.unknown.add("policy")
         facts.gaps.append(Gap(facts.location, "policy-unreadable", str(exc)))
+        return
+    if facts.policy.malformed:
+        # AWS would have refused this policy; how this store applies it is not known. It was read
+        # the way that exposes the most, and the coverage says the reading is not sure.
+        facts.gaps.append(
+            Gap(
+                facts.location,
+                "policy-malformed",
+                "s3.GetBucketPolicy: the policy breaks AWS's grammar, so how this store applies it is "
+                "not known (read the way that exposes the most): " + "; ".join(facts.policy.malformed),
+            )
+        )
 
 
 def _acl(facts: BucketFacts, answer: _Answer) -> None:
