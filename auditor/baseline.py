@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.contract import load_result, summarise
 from auditor.errors import InputError
-from auditor.result import load_result, summarise
 
 # Evidence that records when the problem was first known; carried over for unchanged findings.
 CLOCK_KEYS: tuple[str, ...] = ("discovered_at", "hipaa_notification_deadline", "gdpr_notification_deadline")

@@ -13,10 +13,10 @@ from typing import Any
 
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.config import ReportConfig
+from auditor.contract import json_sha256, summarise
 from auditor.models import SEVERITIES, severity_at_least
 from auditor.outputs.base import OutputOptions, writer_for
 from auditor.redact import Redactor, redaction_key
-from auditor.result import json_sha256, summarise
 from auditor.suppress import (
     SuppressionFile,
     apply_suppressions,

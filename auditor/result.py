@@ -1,33 +1,23 @@
-"""The JSON contract (docs/json-contract.md): turn a ScanResult into the stable, documented dict.
+"""The builder of the JSON contract (docs/json-contract.md): turn a ScanResult into the stable,
+documented dict.
 
 Every output format renders from this dict, never from the Python objects, so that
-`auditor report RESULT.json` gives exactly what `auditor scan -o` would have given.
+`auditor report RESULT.json` gives exactly what `auditor scan -o` would have given. The pure
+helpers of the contract (its version, summary, bytes and hash) are in `auditor.contract`.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
-import json
 import socket
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-try:  # a fast encoder where its wheels exist; the standard library otherwise
-    import orjson
-except ImportError:  # pragma: no cover - depends on the platform
-    orjson = None  # type: ignore[assignment]
-
+from auditor.contract import SCHEMA_VERSION, summarise
 from auditor.engine import ScanResult
-from auditor.errors import InputError
-from auditor.models import SEVERITIES, Artifact, Finding
+from auditor.models import Artifact, Finding
 from auditor.rules.registry import ActiveRule
-
-SCHEMA_VERSION = 1
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -59,20 +49,6 @@ def artifact_to_dict(a: Artifact) -> dict[str, Any]:
         "exposures": [{"kind": e.kind, "detail": e.detail, "evidence": e.evidence} for e in a.exposures],
         "legal_hold": a.facts.get("legal_hold"),
         "facts": {k: v for k, v in a.facts.items() if k != "legal_hold"},
-    }
-
-
-def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) -> dict[str, Any]:
-    active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
-    flagged = {f["location"] for f in active}
-    by_sev = Counter(f["severity"] for f in active)
-    return {
-        "recordings": len(recordings),
-        "compliant_recordings": sum(1 for r in recordings if r["location"] not in flagged),
-        "findings": len(active),
-        "suppressed": sum(1 for f in findings if f.get("suppressed")),
-        "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
-        "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
     }
 
 
@@ -153,62 +129,3 @@ def _who() -> str:
     except (KeyError, OSError, ImportError):  # no login name anywhere; no pwd module (Windows)
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
-
-
-# Compact, and encoded a slice of a list at a time: a result with 100,000 findings is never held
-# as one giant string. orjson is several times faster than the standard library's encoder; the
-# standard one is the fallback for what orjson refuses (e.g. a lone surrogate from an odd name).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-_SLICE = 2048
-
-
-def _encode(value: Any) -> bytes:
-    if orjson is not None:
-        try:
-            return orjson.dumps(value, default=str)
-        except (orjson.JSONEncodeError, TypeError):
-            pass
-    return _ENCODER.encode(value).encode("utf-8", "backslashreplace")
-
-
-def iter_json(data: dict[str, Any]) -> Iterator[bytes]:
-    """The canonical JSON bytes of a result, in chunks: exactly what a `.json` output holds."""
-    yield b"{"
-    for index, (key, value) in enumerate(data.items()):
-        yield (b"," if index else b"") + _encode(key) + b":"
-        if isinstance(value, list) and len(value) > _SLICE:
-            yield b"["
-            for start in range(0, len(value), _SLICE):
-                encoded = _encode(value[start : start + _SLICE])  # "[...]": keep what is inside
-                yield (b"," if start else b"") + encoded[1:-1]
-            yield b"]"
-        else:
-            yield _encode(value)
-    yield b"}\n"
-
-
-def dumps(data: dict[str, Any]) -> str:
-    return b"".join(iter_json(data)).decode("utf-8")
-
-
-def json_sha256(data: dict[str, Any]) -> str:
-    """SHA-256 of exactly the bytes a `.json` output of `data` holds (`sha256sum result.json`)."""
-    digest = hashlib.sha256()
-    for chunk in iter_json(data):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def load_result(path: Path) -> dict[str, Any]:
-    """Read a saved JSON result for `auditor report`; a file that is not one is an input error."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "recording-auditor":
-        raise InputError(path, "not a recording-auditor JSON result")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(path, f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
-    return data

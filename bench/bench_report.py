@@ -28,10 +28,11 @@ from benchdoc import write_section  # noqa: E402  (bench/ is the script's folder
 
 from auditor import __version__  # noqa: E402
 from auditor.config import Config  # noqa: E402
+from auditor.contract import dumps, summarise  # noqa: E402
 from auditor.models import make_fingerprint  # noqa: E402
 from auditor.outputs.base import OutputOptions  # noqa: E402
 from auditor.outputs.html import write  # noqa: E402
-from auditor.result import active_rule_to_dict, dumps, summarise  # noqa: E402
+from auditor.result import active_rule_to_dict  # noqa: E402
 from auditor.rules.registry import load_ruleset  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)

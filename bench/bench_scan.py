@@ -208,9 +208,10 @@ def phases_child(root: str, config: str) -> None:
     started = time.perf_counter()
     from auditor import engine
     from auditor.cli.common import no_cyclic_gc
+    from auditor.contract import iter_json
     from auditor.inputs import load_inputs
     from auditor.outputs.base import write_private
-    from auditor.result import iter_json, result_to_dict
+    from auditor.result import result_to_dict
     from auditor.sources.base import SourceOptions
     from auditor.sources.local import LocalSource
 

@@ -42,7 +42,7 @@ def test_demo_practice_result_matches_schema_and_tells_the_story(tmp_path: Path)
 def test_streamed_json_round_trips_slices_and_odd_strings() -> None:
     from datetime import UTC, datetime
 
-    from auditor.result import iter_json, json_sha256
+    from auditor.contract import iter_json, json_sha256
 
     findings = [{"rule": "r", "location": f"/p/{i}", "evidence": {"n": i}} for i in range(5000)]
     data = {

@@ -19,9 +19,9 @@ from auditor.cli.common import (
     require_output_formats,
 )
 from auditor.config import load_config
+from auditor.contract import load_result
 from auditor.errors import InputError
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
-from auditor.result import load_result
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -20,7 +20,7 @@ class OutputOptions:
     redaction_key: bytes | None = None
     template_dir: Path | None = None
     title: str | None = None
-    # Set by publish(): SHA-256 of `auditor.result.iter_json(result)`, i.e. of the bytes of any .json
+    # Set by publish(): SHA-256 of `auditor.contract.iter_json(result)`, i.e. of the bytes of any .json
     # written in the same run, and the names of those .json files (the report says how to verify).
     result_sha256: str | None = None
     companion_json: tuple[Path, ...] = ()

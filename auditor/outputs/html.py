@@ -42,7 +42,7 @@ from auditor.outputs.charts import (
 )
 from auditor.posture import framework_posture, is_active
 from auditor.resources import data_dir
-from auditor.result import json_sha256
+from auditor.contract import json_sha256
 
 TEMPLATE = "report.html.j2"
 PAGE_CAP = 200  # rows a server-rendered list shows before pointing at the table or the JSON

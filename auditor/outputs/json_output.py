@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from auditor.contract import iter_json
 from auditor.outputs.base import OutputOptions, write_private
-from auditor.result import iter_json
 
 
 def write(result: dict[str, Any], path: Path, options: OutputOptions) -> None:

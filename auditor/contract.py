@@ -1,0 +1,98 @@
+"""The JSON contract's pure helpers (docs/json-contract.md): its version, the summary, the
+canonical bytes and their hash, and reading a saved result back.
+
+Outputs and `auditor report` need only these, never the engine or the sources: a result dict
+is all they see. The builder that turns a scan into that dict is `auditor.result`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+try:  # a fast encoder where its wheels exist; the standard library otherwise
+    import orjson
+except ImportError:  # pragma: no cover - depends on the platform
+    orjson = None  # type: ignore[assignment]
+
+from auditor.errors import InputError
+from auditor.models import SEVERITIES
+
+SCHEMA_VERSION = 1
+
+
+def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
+    flagged = {f["location"] for f in active}
+    by_sev = Counter(f["severity"] for f in active)
+    return {
+        "recordings": len(recordings),
+        "compliant_recordings": sum(1 for r in recordings if r["location"] not in flagged),
+        "findings": len(active),
+        "suppressed": sum(1 for f in findings if f.get("suppressed")),
+        "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
+        "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
+    }
+
+
+# Compact, and encoded a slice of a list at a time: a result with 100,000 findings is never held
+# as one giant string. orjson is several times faster than the standard library's encoder; the
+# standard one is the fallback for what orjson refuses (e.g. a lone surrogate from an odd name).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_SLICE = 2048
+
+
+def _encode(value: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=str)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return _ENCODER.encode(value).encode("utf-8", "backslashreplace")
+
+
+def iter_json(data: dict[str, Any]) -> Iterator[bytes]:
+    """The canonical JSON bytes of a result, in chunks: exactly what a `.json` output holds."""
+    yield b"{"
+    for index, (key, value) in enumerate(data.items()):
+        yield (b"," if index else b"") + _encode(key) + b":"
+        if isinstance(value, list) and len(value) > _SLICE:
+            yield b"["
+            for start in range(0, len(value), _SLICE):
+                encoded = _encode(value[start : start + _SLICE])  # "[...]": keep what is inside
+                yield (b"," if start else b"") + encoded[1:-1]
+            yield b"]"
+        else:
+            yield _encode(value)
+    yield b"}\n"
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return b"".join(iter_json(data)).decode("utf-8")
+
+
+def json_sha256(data: dict[str, Any]) -> str:
+    """SHA-256 of exactly the bytes a `.json` output of `data` holds (`sha256sum result.json`)."""
+    digest = hashlib.sha256()
+    for chunk in iter_json(data):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """Read a saved JSON result for `auditor report`; a file that is not one is an input error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "recording-auditor":
+        raise InputError(path, "not a recording-auditor JSON result")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(path, f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+    return data
