@@ -1,11 +1,11 @@
 /* recording-auditor report: paged, filterable findings and inventory tables over embedded data.
  *
  * The data (<script type="application/json" id="report-data">) is embedded once and compactly:
+ *   columns      the column maps of the rows below: {findings: {SEV: 0, ...}, recordings: {...},
+ *                suppressions: {...}}; auditor/outputs/html/rows.py defines them, once
  *   strings      every distinct text (locations, messages, evidence JSON ...); rows hold indexes, -1 = none
- *   findings     [severity, rule, category, location, group, message, client, status, suppression,
- *                 evidence, controls, remediation, fingerprint (text), first_seen]
- *   recordings   [location, group, media, encryption state, encryption, client, recorded on,
- *                 age in days, exposures, open findings, worst severity, legal hold, size]
+ *   findings     one row per finding, read by column name through columns.findings
+ *   recordings   one row per recording, read through columns.recordings
  * Only one page of rows is ever in the DOM, so 100,000 findings stay smooth. All text goes in
  * through textContent: nothing from the data is parsed as HTML.
  */
@@ -13,8 +13,9 @@
   "use strict";
   const D = JSON.parse(document.getElementById("report-data").textContent);
   const S = D.strings;
-  const F = { SEV: 0, RULE: 1, CAT: 2, LOC: 3, GROUP: 4, MSG: 5, CLIENT: 6, STATUS: 7, SUP: 8, EV: 9, CTL: 10, REM: 11, FP: 12, FIRST: 13 };
-  const R = { LOC: 0, GROUP: 1, MEDIA: 2, ENC: 3, ENCTXT: 4, CLIENT: 5, REC: 6, AGE: 7, EXP: 8, OPEN: 9, WORST: 10, HOLD: 11, SIZE: 12 };
+  const F = D.columns.findings;
+  const R = D.columns.recordings;
+  const SUP = D.columns.suppressions;
   const PAGE_SIZES = [25, 50, 100, 250];
   const PRINT_LIMIT = 1000;
 
@@ -227,7 +228,7 @@
     add("Fingerprint", el("code", "hash", r[F.FP] || "—"));
     if (r[F.SUP] >= 0) {
       const s = D.suppressions[r[F.SUP]];
-      add("Suppressed", vis(s[0]) + (s[1] ? " (until " + s[1] + ")" : "") + (s[2] ? " — " + vis(s[4] || "") + " line " + s[2] : ""));
+      add("Suppressed", vis(s[SUP.REASON]) + (s[SUP.EXPIRES] ? " (until " + s[SUP.EXPIRES] + ")" : "") + (s[SUP.LINE] ? " — " + vis(s[SUP.FILE] || "") + " line " + s[SUP.LINE] : ""));
     } else if (r[F.FP] && D.statuses[r[F.STATUS]] !== "resolved") {
       add("To accept it", el("pre", "snippet", "# .auditor-ignore.yaml\nsuppressions:\n  - fingerprint: " + r[F.FP] + "\n    reason: <why this is accepted, who approved it>\n    expires: <YYYY-MM-DD>"));
     }

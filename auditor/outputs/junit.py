@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.models import SEVERITIES
 from auditor.outputs.base import OutputOptions, write_private
-from auditor.outputs.html import Places
+from auditor.outputs.places import Places
 from auditor.posture import is_active
 
 FAILURE_LINES = 500  # findings listed per failing case; the count is always complete

@@ -1,0 +1,188 @@
+"""The template's variables: every section of the report worked out from the result dict."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+from markupsafe import Markup
+
+from auditor.contract import json_sha256
+from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
+from auditor.outputs.base import OutputOptions
+from auditor.outputs.html.charts import report_charts
+from auditor.outputs.html.environment import asset, content_security_policy, logo, optional_asset
+from auditor.outputs.html.rows import F, embedded_data
+from auditor.outputs.html.text import script_json
+from auditor.outputs.places import Places
+from auditor.posture import framework_posture, is_active
+
+PAGE_CAP = 200  # rows a server-rendered list shows before pointing at the table or the JSON
+
+
+def build_context(result: dict[str, Any], options: OutputOptions, env: Environment) -> dict[str, Any]:
+    places = Places(result)
+    summary = result.get("summary") or {}
+    findings = result.get("findings", [])
+    active = [f for f in findings if is_active(f)]
+    css = asset(env, "report.css") + optional_asset(env, "brand.css")
+    js = asset(env, "report.js")
+    data = embedded_data(result, places)
+    sha256 = options.result_sha256 or json_sha256(result)
+    coverage = result.get("coverage") or {}
+    return {
+        "result": result,
+        "title": options.title or (result.get("report") or {}).get("title") or _default_title(result),
+        "meta": _meta(result, sha256, options),
+        "summary": summary,
+        "compliance_pct": _pct(summary.get("compliant_recordings", 0), summary.get("recordings", 0)),
+        "coverage": _coverage(coverage),
+        "breaches": _breaches(active, places),
+        "posture": framework_posture(result),
+        "charts": report_charts(result, summary, places),
+        "legal_holds": _legal_holds(result),
+        "suppressions": _suppressions(result, findings),
+        "baseline": result.get("baseline"),
+        "retention": result.get("retention"),
+        "trend": result.get("trend") or [],
+        "redaction": result.get("redaction"),
+        "filters": _filters(data),
+        "data_json": script_json(data),
+        "css": Markup(css),
+        "js": Markup(js),
+        "csp": content_security_policy(css, js),
+        "logo": logo(options.template_dir),
+        "severities": SEVERITIES,
+        "counts": {
+            "findings": len(findings),
+            "active": len(active),
+            "resolved": sum(1 for f in findings if f.get("status") == "resolved"),
+            "new": sum(1 for f in active if f.get("status") == "new"),
+        },
+    }
+
+
+def _default_title(result: dict[str, Any]) -> str:
+    org = result.get("organisation")
+    return f"{org} — recording audit" if org else "Recording audit"
+
+
+def _pct(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+def _meta(result: dict[str, Any], sha256: str, options: OutputOptions) -> dict[str, Any]:
+    started, finished = result.get("started"), result.get("finished")
+    duration = None
+    if started and finished:
+        try:
+            duration = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+        except ValueError:
+            duration = None
+    return {
+        "organisation": result.get("organisation"),
+        "run_by": result.get("run_by"),
+        "as_of": result.get("as_of"),
+        "started": started,
+        "finished": finished,
+        "duration": duration,
+        "targets": result.get("targets", []),
+        "tool": result.get("tool", {}),
+        "rule_packs": result.get("rule_packs", []),
+        "config": result.get("config"),
+        "consent_registry": result.get("consent_registry"),
+        "sha256": sha256,
+        "json_files": [p.name for p in options.companion_json],
+    }
+
+
+def _coverage(coverage: dict[str, Any]) -> dict[str, Any]:
+    by_reason: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for gap in coverage.get("skipped", []):
+        by_reason[gap.get("reason", "unknown")].append(gap)
+    groups: list[dict[str, Any]] = [
+        {
+            "reason": reason,
+            "intentional": reason in INTENTIONAL_SKIPS,
+            "count": len(gaps),
+            "examples": gaps[:PAGE_CAP],
+        }
+        for reason, gaps in sorted(
+            by_reason.items(), key=lambda kv: (kv[0] in INTENTIONAL_SKIPS, -len(kv[1]))
+        )
+    ]
+    holes = sum(int(g["count"]) for g in groups if not g["intentional"])
+    return {**coverage, "groups": groups, "holes": holes, "complete": coverage.get("complete", holes == 0)}
+
+
+def _breaches(active: Iterable[dict[str, Any]], places: Places) -> dict[str, Any]:
+    rows = []
+    for f in active:
+        if f.get("category") != "breach":
+            continue
+        ev = f.get("evidence") or {}
+        rows.append(
+            {
+                "location": f.get("location"),
+                "group": places.group(f.get("location", "")),
+                "client": f.get("client"),
+                "severity": f.get("severity"),
+                "status": f.get("status"),
+                "message": f.get("message"),
+                "exposures": ev.get("exposures") or [],
+                "discovered_at": ev.get("discovered_at"),
+                "hipaa": ev.get("hipaa_notification_deadline"),
+                "gdpr": ev.get("gdpr_notification_deadline"),
+                "fingerprint": f.get("fingerprint"),
+            }
+        )
+    rows.sort(key=lambda r: (str(r["gdpr"] or ""), str(r["location"])))
+    earliest = {
+        key: min((str(r[key]) for r in rows if r[key]), default=None)
+        for key in ("discovered_at", "hipaa", "gdpr")
+    }
+    return {"count": len(rows), "rows": rows[:PAGE_CAP], "earliest": earliest}
+
+
+def _legal_holds(result: dict[str, Any]) -> dict[str, Any]:
+    held = [
+        {
+            "location": r.get("location"),
+            "client": (r.get("legal_hold") or {}).get("client") or r.get("client"),
+            "reason": (r.get("legal_hold") or {}).get("reason"),
+            "until": (r.get("legal_hold") or {}).get("until"),
+        }
+        for r in result.get("recordings", [])
+        if (r.get("legal_hold") or {}).get("in_force")
+    ]
+    held.sort(key=lambda h: (str(h["client"]), str(h["location"])))
+    return {"count": len(held), "rows": held[: PAGE_CAP * 5]}
+
+
+def _suppressions(result: dict[str, Any], findings: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    suppressed = [f for f in findings if f.get("suppressed") and f.get("status") != "resolved"]
+    info = result.get("suppressions") or {}
+    return {
+        "file": info.get("file"),
+        "entries": info.get("entries", []),
+        "count": len(suppressed),
+        "rows": suppressed[:PAGE_CAP],
+        "expired": [e for e in info.get("entries", []) if e.get("expired")],
+    }
+
+
+def _filters(data: dict[str, Any]) -> dict[str, Any]:
+    strings = data["strings"]
+    group, client = F["GROUP"], F["CLIENT"]
+    groups = sorted({strings[row[group]] for row in data["findings"] if row[group] >= 0})
+    clients = sorted({strings[row[client]] for row in data["findings"] if row[client] >= 0})
+    return {
+        "rules": [(r["id"], r["title"]) for r in data["rules"]],
+        "categories": sorted(data["categories"]),
+        "groups": groups[:500],
+        "clients": clients[:2000],
+        "has_status": any(row[F["STATUS"]] for row in data["findings"]),
+    }
