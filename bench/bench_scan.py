@@ -213,7 +213,7 @@ def phases_child(root: str, config: str) -> None:
     from auditor.outputs.base import write_private
     from auditor.result import result_to_dict
     from auditor.sources.base import SourceOptions
-    from auditor.sources.local import LocalSource
+    from auditor.sources.local import Examiner
 
     def peak_mb() -> float:
         # VmHWM starts afresh at exec; ru_maxrss would carry over the forking bench's own peak.
@@ -228,7 +228,7 @@ def phases_child(root: str, config: str) -> None:
         )
 
     inside: dict[str, float] = {}
-    _time_calls(LocalSource, "_artifact", "recording facts (volume, exposure, sidecar, dates)", inside)
+    _time_calls(Examiner, "_artifact", "recording facts (volume, exposure, sidecar, dates)", inside)
     _time_calls(engine, "enrich", "rules (enrich and evaluate)", inside)
     _time_calls(engine, "evaluate_bound", "rules (enrich and evaluate)", inside)
     config_obj, registry, ruleset = load_inputs(Path(config), None, ())

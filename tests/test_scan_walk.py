@@ -17,9 +17,10 @@ import pytest
 
 from auditor.config import Config
 from auditor.models import Coverage
-from auditor.sources import local as local_source
 from auditor.sources.base import SourceOptions
 from auditor.sources.local import LocalSource
+from auditor.sources.local import examiner as local_examiner
+from auditor.sources.local import source as local_source
 from tests.conftest import MEDIA, place, run_module, scan_json
 
 
@@ -141,14 +142,14 @@ def test_exclude_globs(tmp_path: Path) -> None:
 def test_file_vanishing_mid_scan_is_a_gap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     place(tmp_path, "stays.wav", "session.wav")
     doomed = place(tmp_path, "goes.wav", "session.wav")
-    real_open = local_source.open_readonly
+    real_open = local_examiner.open_readonly
 
     def delete_then_open(path: str, **kw: bool):  # type: ignore[no-untyped-def]
         if path == str(doomed):
             os.unlink(doomed)  # the file really disappears between listing and opening
         return real_open(path, **kw)
 
-    monkeypatch.setattr(local_source, "open_readonly", delete_then_open)
+    monkeypatch.setattr(local_examiner, "open_readonly", delete_then_open)
     found, cov = _scan(tmp_path)
     assert [Path(p).name for p in found] == ["stays.wav"]
     assert [(Path(g.location).name, g.reason) for g in cov.gaps] == [("goes.wav", "vanished")]
@@ -385,8 +386,8 @@ def test_scan_works_where_posix_only_modules_and_fd_listing_are_missing(tmp_path
         "    sys.modules[name] = None\n"
         "os.supports_fd.discard(os.scandir)\n"
         "from auditor.cli import main\n"
-        "from auditor.sources import local\n"
-        "assert not local._LIST_BY_FD\n"
+        "from auditor.sources.local import walker\n"
+        "assert not walker._LIST_BY_FD\n"
         f"sys.argv = ['auditor', 'scan', '-q', {str(tmp_path / 'practice')!r}, '-o', {str(out)!r}, "
         "'--fail-on', 'none']\n"
         "main()\n"

@@ -6,6 +6,8 @@ files whose extension settles that they are documents, code, images or archives.
 
 from __future__ import annotations
 
+import re
+
 # Extensions that settle a file is NOT media, a transcript, encrypted or key material.
 # Anything else (media, crypto, neutral .dat/.bin/.tmp/.raw, unknown, no extension) is sniffed.
 # .zip stays out on purpose: a password-protected zip of recordings is what we look for.
@@ -34,6 +36,12 @@ NO_SNIFF_EXTENSIONS: frozenset[str] = frozenset(
         "iso", "dmg", "deb", "rpm", "apk", "msi", "whl", "egg",
     }
 )  # fmt: skip
+
+# Names worth a look beside an encrypted recording: is its key lying right there? Such files
+# are read for key material even when their extension would not otherwise be sniffed (.txt).
+KEY_LIKE_NAME = re.compile(
+    r"(\.key|\.pem|identity|secret|private|secring|keys?\.txt)$|^\.?age", re.IGNORECASE
+)
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
     {"wav", "wave", "bwf", "rf64", "mp3", "m4a", "m4b", "aac", "ogg", "oga", "opus", "flac", "amr",

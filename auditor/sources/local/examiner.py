@@ -1,0 +1,280 @@
+"""The local examiner: sniff a folder's candidate files and turn recordings into artifacts with facts.
+
+Only files whose name leaves it open (see auditor.classify.needs_sniff) are opened, read-only,
+for a few KiB. A recording's facts come from its content (format, embedded date, content
+encryption), its sidecar, its volume (encryption at rest) and its exposure (permissions, sync
+folders, shares). Every file that cannot be read becomes a coverage gap with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, parse_sidecar
+from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created, needs_sniff
+from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS
+from auditor.config import Config
+from auditor.localfs.exposure import ExposureProbe
+from auditor.localfs.volumes import VolumeProbe
+from auditor.localfs.volumes_common import RealDirs
+from auditor.models import Artifact, Attribution, Coverage, Gap
+from auditor.paths import display_path
+from auditor.sources.local.walker import Folder, as_folder, gap_for
+from auditor.sources.reader import FdRangeReader, open_readonly
+
+EMBEDDED_DATE_BUDGET = 4096  # with HEAD_BYTES this keeps every candidate within 8 KiB
+
+
+def _name_leaves_it_open(name: str) -> bool:
+    """needs_sniff() for a bare file name; its common case inline, as it runs once per file walked."""
+    dot = name.rfind(".")
+    if dot <= 0 or "\\" in name:
+        return needs_sniff(name)
+    return name[dot + 1 :].lower() not in NO_SNIFF_EXTENSIONS
+
+
+@dataclass
+class _Sniffed:
+    name: str
+    path: str
+    relpath: str
+    cls: Classification
+    artifact: Artifact | None  # set for recordings
+
+
+class Examiner:
+    """Examines files of local folders; holds the volume and exposure probes and their caches."""
+
+    def __init__(self, config: Config, *, follow_symlinks: bool = False, deep: bool = False) -> None:
+        self.config = config
+        self.follow_symlinks = follow_symlinks
+        self.deep = deep  # sniff every file, not only those whose name leaves it open
+        real_dirs = RealDirs()  # both probes resolve each folder's real path: do it once
+        self.volumes = VolumeProbe(trusted_volumes=config.encryption.trusted_volumes, real_dirs=real_dirs)
+        self.exposure = ExposureProbe(
+            sync_folders=config.exposure.sync_folders,
+            web_roots=config.exposure.web_roots,
+            network_shares=config.exposure.network_shares,
+            broad_groups=config.exposure.broad_groups,
+            authorised_readers=config.exposure.authorised_readers,
+            real_dirs=real_dirs,
+        )
+
+    def examine_folder(self, folder: Folder, root: str, coverage: Coverage) -> Iterator[Artifact]:
+        """The recordings among a walked folder's files."""
+        files = folder.files
+        candidates = files if self.deep else [n for n in files if _name_leaves_it_open(n)]
+        if candidates:
+            yield from self._examine_dir_files(
+                folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage
+            )
+
+    def examine_files(
+        self, directory: str, names: list[str], coverage: Coverage, root: str | None = None
+    ) -> Iterator[Artifact]:
+        """Some files of one folder (watch events, a file target), with the walk's checks; the folder is
+        listed once, for their sidecars and for key material lying beside encrypted ones."""
+        directory = os.path.abspath(directory)
+        coverage.files_seen += len(names)
+        try:
+            neighbours = set(os.listdir(directory))
+        except OSError:
+            neighbours = set(names)
+        wanted = set(names)
+        files = names + [n for n in neighbours if n not in wanted and KEY_LIKE_NAME.search(n)]
+        root = root or directory
+        rel_dir = os.path.relpath(directory, root)
+        rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
+        candidates = [n for n in names if n in neighbours]
+        yield from self._examine_dir_files(
+            directory, root, rel_prefix, candidates, files, neighbours, coverage
+        )
+
+    def report_probe_notes(self, coverage: Coverage) -> None:
+        """Settings the exposure probe could not read (smb.conf, sync-client files, ancestors) are holes too."""
+        while self.exposure.notes:
+            note = self.exposure.notes.pop(0)
+            coverage.gaps.append(Gap("exposure checks", "exposure-check-incomplete", note))
+
+    def _examine_dir_files(
+        self,
+        directory: str,
+        root: str,
+        rel_prefix: str,
+        candidates: list[str],
+        files: list[str],
+        names: Container[str],
+        coverage: Coverage,
+    ) -> Iterator[Artifact]:
+        """Sniff `candidates` (names in `directory`, whose relative path starts `rel_prefix`)."""
+        base = as_folder(directory)
+        sniffed: list[_Sniffed] = []
+        for name in candidates:
+            item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
+            if item is not None:
+                sniffed.append(item)
+        recordings = [s for s in sniffed if s.artifact is not None]
+        if any(s.cls.kind == "encrypted" for s in recordings):
+            self._note_keys_beside(directory, files, candidates, sniffed, recordings, coverage)
+        for s in recordings:
+            assert s.artifact is not None
+            coverage.recordings += 1
+            yield s.artifact
+
+    def _examine(
+        self, path: str, name: str, relpath: str, root: str, names: Container[str], coverage: Coverage
+    ) -> _Sniffed | None:
+        """Sniff one file: a _Sniffed for a recording or key material, None for anything else
+        (and for a file that cannot be read, which becomes a gap)."""
+        try:
+            fd, st = open_readonly(path, follow_symlinks=self.follow_symlinks)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(path), gap_for(exc), exc.strerror or str(exc)))
+            return None
+        try:
+            coverage.candidates += 1
+            head = os.read(fd, HEAD_BYTES)
+            coverage.bytes_read += len(head)
+            cls = classify(head, name)
+            artifact = None
+            if cls.kind in ("media", "transcript", "encrypted"):
+                reader = FdRangeReader(fd, st.st_size)
+                artifact = self._artifact(path, name, relpath, root, st, head, cls, reader, names, coverage)
+                coverage.bytes_read += reader.bytes_read
+            if artifact is None and cls.kind != "key":
+                return None  # most sniffed files: nothing more to say about them
+            return _Sniffed(name, path, relpath, cls, artifact)
+        except OSError as exc:
+            coverage.gaps.append(Gap(display_path(path), gap_for(exc), exc.strerror or str(exc)))
+            return None
+        finally:
+            os.close(fd)
+
+    def _artifact(
+        self,
+        path: str,
+        name: str,
+        relpath: str,
+        root: str,
+        st: os.stat_result,
+        head: bytes,
+        cls: Classification,
+        reader: FdRangeReader,
+        names: Container[str],
+        coverage: Coverage,
+    ) -> Artifact | None:
+        sidecar = self._sidecar(path, name, names, coverage)
+        attribution = attribute(relpath, self.config.attribution.patterns, sidecar=sidecar)
+        # An encrypted blob is a recording when its inner name says so or attribution ties it to a session.
+        if cls.kind == "encrypted" and cls.inner_media is None and not attribution.client:
+            return None
+        location = display_path(path)
+        artifact = Artifact(
+            kind="recording",
+            location=location,
+            source="local",
+            target=display_path(root),
+            relpath=display_path(relpath),
+            size=st.st_size,
+            mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+            media=cls.media if cls.kind != "encrypted" else cls.inner_media,
+            format=cls.format,
+            attribution=attribution,
+        )
+        if cls.kind == "encrypted":
+            artifact.facts["inner_name"] = cls.inner_name and display_path(cls.inner_name)
+        else:
+            try:
+                artifact.embedded_created = embedded_created(
+                    cls.format or "", head, reader, EMBEDDED_DATE_BUDGET
+                )
+            except (ValueError, IndexError, OverflowError):  # a corrupt header is not a reason to stop
+                artifact.embedded_created = None
+        directory = path[: len(path) - len(name) - 1] or os.sep  # `path` is always folder + sep + name
+        self._encryption_facts(artifact, path, directory, st, cls)
+        artifact.exposures = self.exposure.exposures(path, st, directory=directory)
+        artifact.facts["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
+        artifact.facts["uid"] = st.st_uid
+        artifact.facts["gid"] = st.st_gid
+        return artifact
+
+    def _encryption_facts(
+        self, artifact: Artifact, path: str, directory: str, st: os.stat_result, cls: Classification
+    ) -> None:
+        volume = self.volumes.for_path(path, st.st_dev, directory=directory)
+        artifact.facts["volume"] = {
+            "encrypted": volume.encrypted,
+            "method": volume.method,
+            "detail": volume.detail,
+        }
+        if cls.kind == "encrypted":
+            artifact.encrypted = True
+            artifact.encryption = f"content:{cls.format}"
+        elif volume.encrypted:
+            artifact.encrypted = True
+            artifact.encryption = f"volume:{volume.method}"
+        elif volume.encrypted is False:
+            artifact.encrypted = False
+            artifact.encryption = "none"
+        else:
+            artifact.encrypted = None
+            artifact.encryption = "unknown"
+
+    def _sidecar(self, path: str, name: str, names: Container[str], coverage: Coverage) -> Attribution | None:
+        for suffix in (".meta.yaml", ".meta.json"):
+            if name + suffix not in names:
+                continue
+            sidecar_path = path + suffix
+            try:
+                fd, _ = open_readonly(sidecar_path, follow_symlinks=self.follow_symlinks)
+                try:
+                    raw = os.read(fd, SIDECAR_MAX_BYTES + 1)
+                finally:
+                    os.close(fd)
+                coverage.bytes_read += len(raw)
+                if len(raw) > SIDECAR_MAX_BYTES:
+                    raise SidecarError(f"larger than {SIDECAR_MAX_BYTES} bytes")
+                return parse_sidecar(raw.decode("utf-8", "replace"), json_format=suffix.endswith("json"))
+            except OSError as exc:
+                coverage.gaps.append(Gap(display_path(sidecar_path), gap_for(exc), exc.strerror or str(exc)))
+            except SidecarError as exc:
+                coverage.gaps.append(Gap(display_path(sidecar_path), "sidecar-invalid", str(exc)))
+        return None
+
+    def _note_keys_beside(
+        self,
+        directory: str,
+        files: list[str],
+        candidates: list[str],
+        sniffed: list[_Sniffed],
+        recordings: list[_Sniffed],
+        coverage: Coverage,
+    ) -> None:
+        """HIPAA's safe harbor needs the key kept apart: record key material found in the same folder.
+        The candidates were sniffed already (their key material is in `sniffed`): only the rest
+        with a key-like name are read here."""
+        keys = {s.name for s in sniffed if s.cls.kind == "key"}
+        looked = set(candidates)
+        for name in files:
+            if name in looked or not KEY_LIKE_NAME.search(name):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                fd, _ = open_readonly(path, follow_symlinks=self.follow_symlinks)
+                try:
+                    head = os.read(fd, HEAD_BYTES)
+                finally:
+                    os.close(fd)
+            except OSError:
+                continue  # not a reason for a gap: the file itself is not a recording
+            coverage.bytes_read += len(head)
+            if classify(head, name).kind == "key":
+                keys.add(name)
+        if keys:
+            for s in recordings:
+                if s.cls.kind == "encrypted" and s.artifact is not None:
+                    s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)

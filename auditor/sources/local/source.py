@@ -1,0 +1,135 @@
+"""The local-disk source: walk each target (walker) and examine what it holds (examiner).
+
+Large trees are shared out to forked workers (`--jobs`): the parent walks breadth-first until
+the frontier is wide enough, then hands chunks of folders out in order, so the output order is
+deterministic. Each worker gets the source through the pool's initializer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from auditor.config import Config
+from auditor.models import Artifact, Coverage, Gap
+from auditor.paths import display_path
+from auditor.sources.base import SourceOptions
+from auditor.sources.local.examiner import Examiner
+from auditor.sources.local.walker import Visited, Walker
+
+# Parallel walk: how wide the breadth-first frontier gets before it is shared out, and into
+# how many chunks per worker (small chunks balance uneven subtrees).
+FRONTIER_PER_JOB = 64
+CHUNKS_PER_JOB = 16
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+
+
+class LocalSource:
+    def __init__(self, config: Config, options: SourceOptions) -> None:
+        self.config = config
+        self.options = options
+        self.walker = Walker(
+            excludes=options.excludes,
+            follow_symlinks=options.follow_symlinks,
+            one_file_system=options.one_file_system,
+        )
+        self.examiner = Examiner(config, follow_symlinks=options.follow_symlinks, deep=options.deep)
+
+    def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
+        root = os.path.abspath(target)
+        st = self.walker.open_root(root, coverage)
+        if st is None:
+            return
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(root)):
+            yield from self._walk(root, coverage)
+        else:
+            yield from self.examine_file(root, coverage)
+        self.examiner.report_probe_notes(coverage)
+
+    def examine_file(self, path: str, coverage: Coverage, root: str | None = None) -> Iterator[Artifact]:
+        """One file on its own (a file target, or a watch event under `root`): the same checks as in a walk."""
+        parent, name = os.path.split(os.path.abspath(path))
+        yield from self.examiner.examine_files(parent, [name], coverage, root=root)
+
+    def examine_files(
+        self, directory: str, names: list[str], coverage: Coverage, root: str | None = None
+    ) -> Iterator[Artifact]:
+        """Some files of one folder (watch events), with the walk's checks (Examiner.examine_files)."""
+        yield from self.examiner.examine_files(directory, names, coverage, root=root)
+
+    # -- walking -------------------------------------------------------------------------------
+
+    def _walk(self, root: str, coverage: Coverage) -> Iterator[Artifact]:
+        jobs = self.options.jobs
+        # Links can join subtrees, so a walk that follows them stays in one process (one `visited`).
+        if jobs > 1 and not self.options.follow_symlinks and _CAN_FORK:
+            yield from self._walk_parallel(root, jobs, coverage)
+            return
+        for folder in self.walker.walk(root, coverage):
+            yield from self.examiner.examine_folder(folder, root, coverage)
+            self._progress(coverage)
+
+    def _visit(
+        self, directory: str, root: str, push: Callable[[str], None], visited: Visited, coverage: Coverage
+    ) -> Iterator[Artifact]:
+        """List one folder (pushing its subfolders) and examine its files."""
+        folder = self.walker.visit(directory, root, push, visited, coverage)
+        if folder is not None:
+            yield from self.examiner.examine_folder(folder, root, coverage)
+            self._progress(coverage)
+
+    def _progress(self, coverage: Coverage) -> None:
+        if self.options.progress:  # once per folder; the callback itself throttles how often it prints
+            self.options.progress(coverage)
+
+    def _walk_parallel(self, root: str, jobs: int, coverage: Coverage) -> Iterator[Artifact]:
+        """Breadth-first here until there are enough folders to share out, then forked workers
+        walk those subtrees. A small tree never gets that wide and is walked here alone."""
+        visited: Visited = set()
+        frontier: deque[str] = deque([root])
+        while frontier and len(frontier) < FRONTIER_PER_JOB * jobs:
+            yield from self._visit(frontier.popleft(), root, frontier.append, visited, coverage)
+        if not frontier:
+            return
+        folders = list(frontier)
+        # Many small chunks, taken in order: balanced work, and a deterministic output order.
+        size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
+        chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
+        # Forked, so the initializer's arguments reach the workers as they are, without pickling.
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_start_worker, initargs=(self, root)) as pool:
+            for artifacts, part in pool.imap(_walk_chunk, chunks):
+                coverage.merge(part)
+                self._progress(coverage)
+                yield from artifacts
+
+
+# In a worker process only: the source and root it was started with (by _start_worker).
+_worker: tuple[LocalSource, str] | None = None
+
+
+def _start_worker(source: LocalSource, root: str) -> None:
+    global _worker
+    source.options.progress = None  # the parent reports progress as chunks come back
+    _worker = (source, root)
+
+
+def _walk_chunk(folders: list[str]) -> tuple[list[Artifact], Coverage]:
+    """In a worker: walk the subtrees below `folders` with the source it was started with."""
+    assert _worker is not None, "only called in workers started by _start_worker"
+    source, root = _worker
+    coverage = Coverage()
+    artifacts: list[Artifact] = []
+    stack = list(reversed(folders))
+    visited: Visited = set()
+    while stack:
+        directory = stack.pop()
+        try:
+            artifacts.extend(source._visit(directory, root, stack.append, visited, coverage))
+        except Exception as exc:  # a bug must not lose the rest of the chunk silently
+            coverage.gaps.append(Gap(display_path(directory), "scan-error", f"{type(exc).__name__}: {exc}"))
+    source.examiner.report_probe_notes(coverage)
+    return artifacts, coverage
