@@ -17,8 +17,9 @@ from pathlib import Path
 
 from auditor.localfs.accounts import NAMES_KEPT, HumanAccounts
 from auditor.localfs.syncfolders import SyncFolders, SyncRoot
-from auditor.localfs.volumes_common import RealDirs, is_within, read_small_text
+from auditor.localfs.volumes_common import RealDirs, read_small_text
 from auditor.models import Exposure
+from auditor.paths import within
 
 try:  # POSIX only; on Windows permission bits say nothing about who can read a file
     import grp
@@ -45,7 +46,7 @@ class Share:
     def contains(self, path: str) -> bool:
         """Whether the file at `path` lies inside the shared directory."""
         if "*" not in self.path:
-            return is_within(path, self.path)
+            return within(path, self.path)
         pattern = Path(self.path).parts
         parts = Path(path).parts[:-1]  # the file's directory must match every pattern component
         return len(parts) >= len(pattern) and all(
@@ -206,7 +207,7 @@ class ExposureProbe:
             for root in self._sync.matches(_unique(given, real), self._owner_home(st))
         ]
         for configured, real_root in self._web_roots:
-            if is_within(real, real_root) or is_within(given, configured):
+            if within(real, real_root) or within(given, configured):
                 found.append(
                     Exposure(
                         "web-root",

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.localfs.volumes_common import is_within, read_small_text
+from auditor.localfs.volumes_common import read_small_text
+from auditor.paths import within
 
 SETTINGS_MAX_BYTES = 256 * 1024  # client settings files are a few KiB; never read more than this
 
@@ -190,7 +191,7 @@ class SyncFolders:
             declared += self._settings_of(home)
         if owner_home:
             declared += self._settings_of(owner_home)
-        found = [root for root in declared if any(is_within(p, root.folder) for p in paths)]
+        found = [root for root in declared if any(within(p, root.folder) for p in paths)]
         for path in paths:
             found += folder_name_roots(path)
         best: dict[str, SyncRoot] = {}

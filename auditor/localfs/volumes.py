@@ -21,11 +21,11 @@ from auditor.localfs.volumes_common import (
     RealDirs,
     VolumeEncryption,
     encrypted,
-    is_within,
     run_command,
     unknown,
 )
 from auditor.localfs.volumes_linux import MAX_STACK_DEPTH, LinuxVolumes
+from auditor.paths import within
 
 __all__ = ["ENCRYPTING_METHODS", "CommandRunner", "VolumeEncryption", "VolumeProbe"]
 
@@ -69,7 +69,7 @@ class VolumeProbe:
             directory = os.path.dirname(os.path.abspath(path))
         real_dir = self._real_dir(directory)
         for root in self._trusted:
-            if is_within(real_dir, root):
+            if within(real_dir, root):
                 return encrypted("trusted-volume", f"trusted: {root}")
         if self._platform == "darwin":
             return self._macos(real_dir)

@@ -90,14 +90,6 @@ def read_small_text(path: Path, limit: int, notes: list[str], what: str) -> str 
     return raw.decode("utf-8", "surrogateescape")
 
 
-def is_within(path: str, root: str) -> bool:
-    """True when `path` is `root` or below it; both absolute and normalised the same way."""
-    if path == root:
-        return True
-    prefix = root if root.endswith(os.sep) else root + os.sep
-    return path.startswith(prefix)
-
-
 class RealDirs:
     """Real paths of directories, shared by the probes and built from the parent's real path.
 

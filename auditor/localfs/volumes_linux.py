@@ -27,10 +27,10 @@ from auditor.localfs.volumes_common import (
     CommandRunner,
     VolumeEncryption,
     encrypted,
-    is_within,
     not_encrypted,
     unknown,
 )
+from auditor.paths import within
 
 # Filesystems that are themselves an encryption layer, whatever they are stacked on.
 ENCRYPTING_FILESYSTEMS = {
@@ -121,7 +121,7 @@ def find_mount(mounts: list[MountEntry], real_path: str, st_dev: int) -> MountEn
 def _longest_prefix(mounts: list[MountEntry], real_path: str) -> MountEntry | None:
     best: MountEntry | None = None
     for mount in mounts:
-        if is_within(real_path, mount.mount_point) and (
+        if within(real_path, mount.mount_point) and (
             best is None or len(mount.mount_point) >= len(best.mount_point)
         ):
             best = mount

@@ -7,23 +7,18 @@ finding would open on an event and resolve on the next rescan, over and over.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from auditor.classify import needs_sniff
 from auditor.models import Artifact, Coverage, Gap
-from auditor.sources.local import LocalSource, display_path
+from auditor.paths import compile_excludes, display_path, excluded_below, within
+from auditor.sources.local import LocalSource
 
 # Gaps that mean "we could not look", so what was found there before still stands.
 UNKNOWN_STATE_GAPS = frozenset({"permission-denied", "os-error", "symlink-loop"})
-
-
-def within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class Scope:
@@ -33,23 +28,14 @@ class Scope:
         absolute = sorted({os.path.abspath(r) for r in roots}, key=len)
         # A root inside another root is already watched through the outer one.
         self.roots = [r for i, r in enumerate(absolute) if not any(within(r, o) for o in absolute[:i])]
-        self._exclude = (
-            re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in excludes)) if excludes else None
-        )
+        self._exclude = compile_excludes(excludes)
 
     def root_of(self, path: str) -> str | None:
         return next((r for r in sorted(self.roots, key=len, reverse=True) if within(path, r)), None)
 
     def excluded(self, path: str, root: str) -> bool:
         """As in the walk: an entry is skipped when its name or its path relative to the root matches."""
-        if self._exclude is None or path == root:
-            return False
-        rel = os.path.relpath(path, root)
-        parts = rel.split(os.sep)
-        return any(
-            self._exclude.match(parts[i]) or self._exclude.match(os.sep.join(parts[: i + 1]))
-            for i in range(len(parts))
-        )
+        return excluded_below(self._exclude, path, root)
 
 
 @dataclass

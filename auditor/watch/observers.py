@@ -41,6 +41,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from auditor.paths import within
 from auditor.watch.settle import ARRIVED, ATTRIB, CLOSED, GONE, WRITTEN
 
 log = logging.getLogger(__name__)
@@ -279,9 +280,9 @@ class WatchSupervisor:
     def poll_subtree(self, root: str, path: str, error: OSError) -> list[Incident]:
         """A subfolder inotify could not watch: poll it (once, at its topmost failing folder)."""
         with self._lock:
-            if any(_within(path, polled) for polled in self.trees if self.trees[polled].polling):
+            if any(within(path, polled) for polled in self.trees if self.trees[polled].polling):
                 return []
-            for inner in [p for p in self.trees if p != path and _within(p, path) and self.trees[p].polling]:
+            for inner in [p for p in self.trees if p != path and within(p, path) and self.trees[p].polling]:
                 self.trees.pop(inner).stop()
                 self.why_polled.pop(inner, None)
                 self.degraded.pop(inner, None)
@@ -390,10 +391,6 @@ class WatchSupervisor:
             for tree in self.trees.values():
                 tree.stop()
             self.trees.clear()
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _limit_text(exc: OSError) -> str:

@@ -10,8 +10,6 @@ hygiene facts. Every call that is refused becomes a coverage gap and the scan go
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,10 +26,11 @@ from botocore.exceptions import (
 )
 
 from auditor.classify import classify, needs_sniff
-from auditor.classify.names import basename
+from auditor.classify.names import KEY_LIKE_NAME, basename
 from auditor.config import Config
 from auditor.errors import InputError
 from auditor.models import Artifact, Coverage, Exposure, Gap
+from auditor.paths import compile_excludes
 from auditor.sources.base import SourceOptions
 from auditor.sources.s3 import lifecycle
 from auditor.sources.s3.bucket_facts import AccountFacts, BucketFacts, BucketMissing, account_facts, gather
@@ -50,8 +49,6 @@ from auditor.sources.s3.permissions import denied
 
 BUCKET_WORKERS = 8  # buckets whose facts are gathered at once
 PROGRESS_EVERY = 1000
-# Names worth a look beside an encrypted recording: is its key right there? (as the local source)
-KEY_NAME = re.compile(r"(\.key|\.pem|identity|secret|private|secring|keys?\.txt)$|^\.?age", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -114,11 +111,7 @@ class S3Source:
         self._account_facts: dict[int, AccountFacts] = {}
         self._owned: dict[int, dict[str, datetime | None] | None] = {}
         self._reported: set[str] = set()
-        self._exclude = (
-            re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in options.excludes))
-            if options.excludes
-            else None
-        )
+        self._exclude = compile_excludes(options.excludes)
 
     # -- targets -------------------------------------------------------------------------------
 
@@ -275,7 +268,7 @@ class S3Source:
                 if entry.size == 0 or entry.key.endswith("/"):
                     continue  # folder placeholders and empty objects hold nothing
                 if not (self.options.deep or needs_sniff(name)):
-                    if KEY_NAME.search(name):
+                    if KEY_LIKE_NAME.search(name):
                         tally.key_like[_folder(entry.key)].append(entry)
                     continue
                 pending.append(pool.submit(examine, scan, entry))
