@@ -122,6 +122,31 @@ def test_hostile_names_are_escaped_and_embedded_json_cannot_close_the_script(sca
     assert any(s.endswith("quote\"d 'name'.m4a") for s in data["strings"])
 
 
+def test_embedded_rows_carry_their_column_maps_and_the_script_reads_them(scanned: dict[str, Any]) -> None:
+    """Columns are defined once (Python) and travel with the data; report.js has no positions of its own."""
+    html, result = scanned["html"], json.loads(scanned["json_path"].read_text())
+    data = json.loads(_between(html, '<script type="application/json" id="report-data">', "</script>"))
+    columns = data["columns"]
+    for table in ("findings", "recordings"):
+        assert sorted(columns[table].values()) == list(range(len(columns[table])))
+        assert data[table] and all(len(row) == len(columns[table]) for row in data[table])
+    F, R = columns["findings"], columns["recordings"]
+    strings = data["strings"]
+    by_fingerprint = {f["fingerprint"]: f for f in result["findings"]}
+    assert len(data["findings"]) == len(by_fingerprint)
+    for row in data["findings"]:
+        finding = by_fingerprint[row[F["FP"]]]
+        assert strings[row[F["LOC"]]] == finding["location"]
+        assert data["severities"][row[F["SEV"]]] == finding["severity"]
+        assert data["rules"][row[F["RULE"]]]["id"] == finding["rule"]
+        assert strings[row[F["MSG"]]] == finding["message"]
+    sizes = {r["location"]: r["size"] for r in result["recordings"]}
+    assert {strings[row[R["LOC"]]]: row[R["SIZE"]] for row in data["recordings"]} == sizes
+    script = _between(html, "<script>", "</script>")
+    assert "D.columns.findings" in script and "D.columns.recordings" in script
+    assert not re.search(r"\bF\s*=\s*\{", script)  # no second, positional map
+
+
 def test_script_json_escapes_separators_and_markup() -> None:
     text = script_json({"a": "</script><b>&\u2028\u2029"})
     assert "</script>" not in text and "\u2028" not in text and "\u2029" not in text and "&" not in text
