@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MARKER = ".bench-tree.json"  # written last: a tree without it is incomplete
 DEFAULT_ENTRIES = 1_000_000
 DEFAULT_RECORDING_RATIO = 0.01
@@ -35,9 +35,20 @@ MAX_DEPTH = 5  # below a home folder
 CACHE_GROWTH = 0.3  # caches hold many files but fewer folders than documents or code do
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "media"
 
+
 # Real recordings among the fixtures: every session* file (media, transcripts, encrypted
-# recordings whose inner name says so) and the password-protected zip of a session.
-RECORDING_FIXTURES = [*sorted(p.name for p in FIXTURES.glob("session*")), "encrypted.zip"]
+# recordings whose inner name says so) that a default scan reads by its name, and the
+# password-protected zip of a session.
+def _read_by_default(name: str) -> bool:
+    from auditor.classify import needs_sniff
+
+    return needs_sniff(name)
+
+
+RECORDING_FIXTURES = [
+    *sorted(p.name for p in FIXTURES.glob("session*") if _read_by_default(p.name)),
+    "encrypted.zip",
+]
 _ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc", ".age", ".enc", ".zip")
 
 # What each kind of folder holds: (extension, weight); "" is a file without extension and

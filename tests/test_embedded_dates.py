@@ -78,6 +78,37 @@ def test_wav_bext_origination_date_and_time() -> None:
     assert found == datetime.fromisoformat(f"{SET['WAV_DATE']}T{SET['WAV_TIME']}").replace(tzinfo=UTC)
 
 
+def test_avi_info_icrd() -> None:
+    found, reader = created((MEDIA / "session-dated.avi").read_bytes())
+    assert found == datetime.fromisoformat(SET["AVI_DATE"]).replace(tzinfo=UTC)
+    assert 0 < reader.bytes_read <= 4096  # the INFO list sits after hdrl, past the head
+
+
+def test_avi_camera_idit_when_there_is_no_icrd() -> None:
+    original = (MEDIA / "session.avi").read_bytes()
+    hdrl_at = original.index(b"LIST") + 8
+    idit = _chunk(b"IDIT", b"MON MAR 04 17:30:05 2024\n\x00")
+    hdrl_size = struct.unpack_from("<I", original, hdrl_at - 4)[0]
+    patched = bytearray(original[: hdrl_at + 4] + idit + original[hdrl_at + 4 :])
+    struct.pack_into("<I", patched, hdrl_at - 4, hdrl_size + len(idit))
+    struct.pack_into("<I", patched, 4, len(patched) - 8)
+    found, _ = created(bytes(patched))
+    assert found == datetime(2024, 3, 4, 17, 30, 5, tzinfo=UTC)
+    assert created(original)[0] is None
+
+
+def test_asf_file_properties_creation_date() -> None:
+    found, reader = created((MEDIA / "session-dated.wma").read_bytes())
+    assert found == iso(SET["WMA_DATE"])
+    assert reader.reads == []  # the header object is in the head
+
+
+def test_asf_without_a_date_says_none_not_1970() -> None:
+    data = (MEDIA / "session.wma").read_bytes()
+    assert b"\x00\x80\x3e\xd5\xde\xb1\x9d\x01" in data  # ffmpeg writes the Unix epoch as FILETIME
+    assert created(data)[0] is None
+
+
 @pytest.mark.parametrize("name", ["session.mp3", "session-id3v24.mp3"])  # ID3v2.3 TYER+TDAT, v2.4 TDRC
 def test_id3_dates(name: str) -> None:
     found, _ = created((MEDIA / name).read_bytes())
@@ -86,7 +117,17 @@ def test_id3_dates(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["session.wav", "session-rf64.wav", "session.mkv", "session-bare.mp3", "session.m4a", "session.flac"],
+    [
+        "session.wav",
+        "session-rf64.wav",
+        "session.mkv",
+        "session-bare.mp3",
+        "session.m4a",
+        "session.flac",
+        "session.avi",
+        "session.wmv",
+        "session-audio.mp4",
+    ],
 )
 def test_undated_fixtures_give_none(name: str) -> None:
     found, reader = created((MEDIA / name).read_bytes())

@@ -4,9 +4,18 @@ The caller reads the first HEAD_BYTES of a file (only for names where needs_snif
 calls classify(); for media, embedded_created() can then read the container's own creation time.
 """
 
-from auditor.classify.dates import RangeReader, embedded_created
-from auditor.classify.model import HEAD_BYTES, Classification
+from auditor.classify.dates import embedded_created
+from auditor.classify.model import HEAD_BYTES, LOOK_FURTHER_BUDGET, Classification
 from auditor.classify.names import needs_sniff
+from auditor.classify.ranges import RangeReader
 from auditor.classify.sniff import classify
 
-__all__ = ["HEAD_BYTES", "Classification", "RangeReader", "classify", "embedded_created", "needs_sniff"]
+__all__ = [
+    "HEAD_BYTES",
+    "LOOK_FURTHER_BUDGET",
+    "Classification",
+    "RangeReader",
+    "classify",
+    "embedded_created",
+    "needs_sniff",
+]

@@ -170,7 +170,9 @@ def _armored_pgp_is_encrypted(text: bytes) -> bool:
     return not signed_or_plain
 
 
-def _encrypted(fmt: str, name: str, inner: str | None = None) -> Classification:
+def encrypted_classification(fmt: str, name: str, inner: str | None = None) -> Classification:
+    """An encrypted file of format fmt; what it holds comes from its inner name (or `name` minus
+    its encryption suffixes)."""
     inner_name = inner if inner is not None else strip_crypto_suffixes(name)
     inner_media = media_for_extension(extension(inner_name)) if inner_name else None
     return Classification(
@@ -182,47 +184,23 @@ def _encrypted(fmt: str, name: str, inner: str | None = None) -> Classification:
     )
 
 
-def _zip_encrypted_entry(head: bytes) -> str | None:
-    """Name of the first encrypted entry in the local headers within head (a media one preferred)."""
-    pos = 0
-    first_encrypted: str | None = None
-    while head.startswith(b"PK\x03\x04", pos) and pos + 30 <= len(head):
-        flags = int.from_bytes(head[pos + 6 : pos + 8], "little")
-        compressed = int.from_bytes(head[pos + 18 : pos + 22], "little")
-        name_len = int.from_bytes(head[pos + 26 : pos + 28], "little")
-        extra_len = int.from_bytes(head[pos + 28 : pos + 30], "little")
-        raw_name = head[pos + 30 : pos + 30 + name_len]
-        if flags & 0x0001 and raw_name:
-            entry = raw_name.decode("utf-8" if flags & 0x0800 else "cp437", "replace")
-            if media_for_extension(extension(entry)):
-                return entry
-            first_encrypted = first_encrypted or entry
-        if flags & 0x0008:  # sizes follow the data: cannot hop to the next header
-            break
-        pos += 30 + name_len + extra_len + compressed
-    return first_encrypted
-
-
 def classify_crypto(head: bytes, name: str) -> Classification | None:
     """Encrypted file or key material, or None if head is neither."""
     if head.startswith(_AGE_BINARY):
-        return _encrypted("age", name)
+        return encrypted_classification("age", name)
     if head.startswith(_OPENSSL_SALTED):
-        return _encrypted("openssl-salted", name)
-    if head.startswith(b"PK\x03\x04"):
-        entry = _zip_encrypted_entry(head)
-        return _encrypted("zip-encrypted", name, inner=entry) if entry is not None else None
+        return encrypted_classification("openssl-salted", name)
     if head[:1] and head[0] & 0x80:
         if is_openpgp_encrypted(head):
-            return _encrypted("openpgp", name)
+            return encrypted_classification("openpgp", name)
         if _is_openpgp_secret_key(head):
             return Classification(kind="key", media=None, format="pgp-private-key")
         return None
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(_PGP_MESSAGE):
-        return _encrypted("openpgp-armored", name) if _armored_pgp_is_encrypted(text) else None
+        return encrypted_classification("openpgp-armored", name) if _armored_pgp_is_encrypted(text) else None
     if text.startswith(_AGE_ARMOR):
-        return _encrypted("age-armored", name)
+        return encrypted_classification("age-armored", name)
     if any(hint in head for hint in _KEY_HINTS):
         for pattern, key_format in _KEY_PATTERNS:
             if pattern.search(head):

@@ -8,92 +8,48 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from auditor.classify import ebml, isobmff
+from auditor.classify.ranges import Bytes, RangeReader
 
 _MP4_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 _MATROSKA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 _ISO_FORMATS = frozenset({"mp4", "m4a", "mov", "3gp"})
 _MATROSKA_FORMATS = frozenset({"webm", "matroska"})
-
-
-class RangeReader(Protocol):
-    size: int
-
-    def read(self, offset: int, length: int) -> bytes: ...  # the caller accounts the bytes read
-
-
-class _Source:
-    """Bytes of the file: from the head when they are in it, otherwise from the reader within budget."""
-
-    def __init__(self, head: bytes, reader: RangeReader | None, budget: int) -> None:
-        self.head = head
-        self.reader = reader
-        self.budget = budget
-        self.size = reader.size if reader is not None else len(head)
-
-    def get(self, offset: int, length: int) -> bytes | None:
-        """Exactly `length` bytes at offset, or None (past the end, or over budget)."""
-        if length <= 0 or offset < 0 or offset + length > self.size:
-            return None
-        if offset + length <= len(self.head):
-            return self.head[offset : offset + length]
-        if self.reader is None or length > self.budget:
-            return None
-        self.budget -= length
-        data = self.reader.read(offset, length)
-        return data if len(data) == length else None
+_ASF_FORMATS = frozenset({"wma", "wmv", "asf"})
 
 
 def embedded_created(
     fmt: str, head: bytes, reader: RangeReader | None, budget: int = 4096
 ) -> datetime | None:
     """The container's own creation time (UTC), or None when it has none, says 0, or is out of reach."""
-    source = _Source(bytes(head), reader, budget)
+    source = Bytes(bytes(head), reader, budget)
     if fmt in _ISO_FORMATS:
         return _mp4_created(source)
     if fmt in _MATROSKA_FORMATS:
         return _matroska_created(source.head)
     if fmt == "wav":
         return _wav_created(source)
+    if fmt == "avi":
+        return _avi_created(source)
+    if fmt in _ASF_FORMATS:
+        return _asf_created(source)
     if fmt in ("mp3", "aac") and source.head.startswith(b"ID3"):
         return _id3_created(source)
     return None
 
 
 # --- MP4 / MOV / M4A / 3GP: moov/mvhd creation_time (seconds since 1904) --------------------------
-# The walks below need no iteration cap: every step moves forward by at least 8 bytes, and each
-# step outside the head costs budget, so they end within len(head)/8 + budget/8 steps.
+def _mp4_created(source: Bytes) -> datetime | None:
+    moov = isobmff.top_level(source, b"moov")
+    return _mvhd_created(source, moov) if moov is not None else None
 
 
-def _box_at(source: _Source, offset: int, end: int) -> isobmff.Box | None:
-    header = source.get(offset, 8)
-    if header is None:
-        return None
-    if header[0:4] == b"\x00\x00\x00\x01":  # 64-bit size: need the full 16-byte header
-        header = source.get(offset, 16)
-        if header is None:
-            return None
-    return isobmff.parse_box_header(header, offset, end)
-
-
-def _mp4_created(source: _Source) -> datetime | None:
-    pos = 0
-    while True:
-        box = _box_at(source, pos, source.size)
-        if box is None:
-            return None
-        if box.type == b"moov":
-            return _mvhd_created(source, box)
-        pos += box.size
-
-
-def _mvhd_created(source: _Source, moov: isobmff.Box) -> datetime | None:
+def _mvhd_created(source: Bytes, moov: isobmff.Box) -> datetime | None:
     pos = moov.start + moov.header
     end = moov.start + moov.size
     while pos < end:
-        child = _box_at(source, pos, end)
+        child = isobmff.box_at(source, pos, end)
         if child is None:
             return None
         if child.type == b"mvhd":
@@ -142,7 +98,7 @@ def _date_from_text(text: str) -> datetime | None:
         return None
 
 
-def _wav_created(source: _Source) -> datetime | None:
+def _wav_created(source: Bytes) -> datetime | None:
     riff = source.get(0, 12)
     if riff is None or riff[8:12] != b"WAVE":
         return None
@@ -191,6 +147,93 @@ def _icrd(list_body: bytes) -> datetime | None:
     return None
 
 
+# --- AVI: LIST/INFO/ICRD, else the IDIT chunk cameras write into hdrl ------------------------------
+_IDIT_TEXT = re.compile(
+    r"\s*(?:[A-Za-z]{3}\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _avi_created(source: Bytes) -> datetime | None:
+    riff = source.get(0, 12)
+    if riff is None or riff[8:12] != b"AVI ":
+        return None
+    idit: datetime | None = None
+    pos = 12
+    while True:
+        header = source.get(pos, 12)
+        if header is None:
+            break
+        chunk_id, size = header[0:4], int.from_bytes(header[4:8], "little")
+        body = pos + 8
+        if chunk_id == b"LIST" and header[8:12] == b"INFO" and size <= _MAX_LIST_READ:
+            listed = source.get(body, size)
+            found = _icrd(listed) if listed else None
+            if found is not None:
+                return found
+        elif chunk_id == b"LIST" and header[8:12] == b"hdrl" and idit is None:
+            idit = _idit(source, body + 4, body + size)
+        pos = body + size + (size & 1)
+    return idit
+
+
+def _idit(source: Bytes, pos: int, end: int) -> datetime | None:
+    """The IDIT (digitization time) chunk among hdrl's children, as Canon, Nikon and Fuji write it:
+    "MON JAN 02 10:00:00 2023" (ctime) or "2023:01:02 10:00:00"."""
+    while pos + 8 <= end:
+        header = source.get(pos, 8)
+        if header is None:
+            return None
+        size = int.from_bytes(header[4:8], "little")
+        if header[0:4] == b"IDIT" and 0 < size <= 64:
+            text = (source.get(pos + 8, size) or b"").split(b"\x00", 1)[0].decode("latin-1")
+            match = _IDIT_TEXT.match(text)
+            if match is None:
+                return _date_from_text(text)
+            month, day, hour, minute, second, year = match.groups()
+            if month.lower() not in _MONTHS:
+                return None
+            try:
+                return datetime(int(year), _MONTHS.index(month.lower()) + 1, int(day), int(hour), int(minute),
+                                int(second), tzinfo=UTC)  # fmt: skip
+            except ValueError:
+                return None
+        pos += 8 + size + (size & 1)
+    return None
+
+
+# --- ASF (WMA/WMV): File Properties Object, creation date (FILETIME, 100 ns since 1601) ------------
+_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+_FILETIME_UNIX_EPOCH = 116444736000000000  # what muxers write when they know no date
+
+
+def _asf_created(source: Bytes) -> datetime | None:
+    header = source.get(0, 30)  # Header Object: GUID, 64-bit size, object count, 2 reserved bytes
+    if header is None:
+        return None
+    end = min(source.size, int.from_bytes(header[16:24], "little"))
+    pos = 30
+    while pos + 24 <= end:
+        child = source.get(pos, 24)
+        if child is None:
+            return None
+        size = int.from_bytes(child[16:24], "little")
+        if child[0:16] == _ASF_FILE_PROPERTIES:
+            # File ID (16 bytes) and File Size (8) come first, then Creation Date.
+            stamp = source.get(pos + 48, 8)
+            if stamp is None:
+                return None
+            ticks = int.from_bytes(stamp, "little")
+            if ticks in (0, _FILETIME_UNIX_EPOCH):
+                return None
+            return _after_epoch(_FILETIME_EPOCH, seconds=ticks / 10_000_000)
+        if size < 24:
+            return None
+        pos += size
+    return None
+
+
 # --- ID3v2 (MP3): v2.3 TYER+TDAT+TIME, v2.4 TDRC --------------------------------------------------
 _ID3_DATE_FRAMES = frozenset({b"TDRC", b"TYER", b"TDAT", b"TIME", b"TYE", b"TDA", b"TIM"})
 _ID3_V22_NAMES = {b"TYE": b"TYER", b"TDA": b"TDAT", b"TIM": b"TIME"}
@@ -206,7 +249,7 @@ def _id3_text(frame: bytes) -> str:
     return frame[1:].decode(codec, "replace").replace("\x00", "").strip()
 
 
-def _id3_created(source: _Source) -> datetime | None:
+def _id3_created(source: Bytes) -> datetime | None:
     header = source.head[:10]
     if len(header) < 10:
         return None

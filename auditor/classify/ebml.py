@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auditor.classify.ranges import Bytes
+
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _EBML = 0x1A45DFA3
 _DOCTYPE = 0x4282
@@ -65,6 +67,7 @@ class MatroskaHead:
     date_utc_ns: int | None = None  # nanoseconds since 2001-01-01T00:00:00Z
     seen_info: bool = False
     seen_tracks: bool = False
+    tracks_complete: bool = False  # the whole Tracks element lay inside the head
 
 
 def parse_head(head: bytes) -> MatroskaHead | None:
@@ -110,7 +113,9 @@ def _walk(buf: bytes, pos: int, end: int, found: MatroskaHead, depth: int) -> bo
             if not _walk(buf, body, min(body_end, limit), found, depth + 1):
                 return False
             found.seen_info |= element_id == _INFO
-            found.seen_tracks |= element_id == _TRACKS
+            if element_id == _TRACKS:
+                found.seen_tracks = True
+                found.tracks_complete = size >= 0 and body_end <= limit
             if found.seen_info and found.seen_tracks:
                 return False  # all we use is known: skip the rest (tags, cues, ...)
         elif element_id == _EBML and depth == 0:
@@ -130,4 +135,68 @@ def _doctype(buf: bytes, pos: int, end: int) -> str | None:
         if element_id == _DOCTYPE:
             return buf[body : body + size].rstrip(b"\x00").decode("ascii", "replace")
         pos = body + size
+    return None
+
+
+def _element_at(source: Bytes, pos: int) -> tuple[int, int, int] | None:
+    """_element() for an element header that may lie beyond the head (at most 12 bytes read)."""
+    if pos + 2 <= len(source.head):
+        header = _element(source.head, pos)
+        if header is not None:
+            return header
+    data = source.upto(pos, 12)
+    if data is None:
+        return None
+    header = _element(data, 0)
+    return (header[0], pos + header[1], header[2]) if header is not None else None
+
+
+def track_types(source: Bytes) -> list[int] | None:
+    """Every TrackType of the Segment's Tracks, hopping element headers through source (so the
+    Tracks element may run past the head); None when they could not all be read."""
+    header = _element_at(source, 0)
+    if header is None or header[0] != _EBML or header[2] < 0:
+        return None
+    segment = _element_at(source, header[1] + header[2])
+    if segment is None or segment[0] != _SEGMENT:
+        return None
+    segment_end = source.size if segment[2] < 0 else min(source.size, segment[1] + segment[2])
+    pos = segment[1]
+    while pos < segment_end:
+        child = _element_at(source, pos)
+        if child is None or child[2] < 0 or child[0] == _CLUSTER:
+            return None  # Tracks must come before the media data to be found this way
+        element_id, body, size = child
+        if element_id == _TRACKS:
+            return _entries_track_types(source, body, body + size)
+        pos = body + size
+    return None
+
+
+def _entries_track_types(source: Bytes, pos: int, end: int) -> list[int] | None:
+    types: list[int] = []
+    while pos < end:
+        entry = _element_at(source, pos)
+        if entry is None or entry[2] < 0:
+            return None
+        element_id, body, size = entry
+        if element_id == _TRACK_ENTRY:
+            track_type = _track_type(source, body, body + size)
+            if track_type is None:
+                return None
+            types.append(track_type)
+        pos = body + size
+    return types
+
+
+def _track_type(source: Bytes, pos: int, end: int) -> int | None:
+    while pos < end:
+        child = _element_at(source, pos)
+        if child is None or child[2] < 0:
+            return None
+        element_id, body, size = child
+        if element_id == _TRACK_TYPE:
+            value = source.get(body, size) if 0 < size <= 8 else None
+            return int.from_bytes(value, "big") if value is not None else None
+        pos = body + size  # CodecPrivate and the like: hopped, never read
     return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from auditor.classify.ranges import Bytes
+
 
 class Box(NamedTuple):
     type: bytes
@@ -82,23 +84,69 @@ def ftyp_brands(head: bytes) -> tuple[bytes, list[bytes]] | None:
     return major, compatible
 
 
-_CONTAINERS = frozenset({b"moov", b"trak", b"mdia"})
+_TRACK_PATH = (b"moov", b"trak", b"mdia")  # moov/trak/mdia/hdlr names each track's media
 
 
-def handler_types(head: bytes) -> set[bytes]:
-    """Track handler types (b'vide', b'soun', ...) of the tracks whose hdlr lies inside head."""
+def box_at(source: Bytes, offset: int, end: int) -> Box | None:
+    """The box whose header starts at offset (before end), read through source; None if unreadable."""
+    header = source.get(offset, 8)
+    if header is None:
+        return None
+    if header[0:4] == b"\x00\x00\x00\x01":  # 64-bit size: need the full 16-byte header
+        header = source.get(offset, 16)
+        if header is None:
+            return None
+    box = parse_box_header(header, offset, end)
+    return box if box is not None and offset + box.size <= end else None
+
+
+def top_level(source: Bytes, box_type: bytes) -> Box | None:
+    """The first top-level box of that type, found by hopping box headers (never reading bodies).
+
+    No iteration cap is needed: every step moves forward by at least 8 bytes, and each step
+    outside the head costs budget, so the walk ends within len(head)/8 + budget/8 steps."""
+    pos = 0
+    while True:
+        box = box_at(source, pos, source.size)
+        if box is None:
+            return None
+        if box.type == box_type:
+            return box
+        pos += box.size
+
+
+def track_handlers(source: Bytes) -> tuple[set[bytes], bool]:
+    """Handler types (b'vide', b'soun', ...) of the movie's tracks, and whether every track was seen.
+
+    Reads moov/trak/mdia/hdlr wherever moov lies: in the head for "faststart" files, after the
+    media data for files written the way phones and voice recorders write them."""
+    moov = top_level(source, b"moov")
+    if moov is None:
+        return set(), False
     found: set[bytes] = set()
-    _collect_handlers(head, 0, len(head), found, depth=0)
-    return found
+    complete = _collect_handlers(source, moov, 1, found)
+    return found, complete
 
 
-def _collect_handlers(head: bytes, start: int, end: int, found: set[bytes], depth: int) -> None:
-    for box in iter_boxes(head, start, end):
-        body = box.start + box.header
-        if box.type == b"hdlr" and depth == 3:  # moov/trak/mdia/hdlr
+def _collect_handlers(source: Bytes, parent: Box, depth: int, found: set[bytes]) -> bool:
+    """Visit parent's children down to hdlr; False when some child could not be read (budget, damage)."""
+    pos = parent.start + parent.header
+    end = parent.start + parent.size
+    while pos + 8 <= end:
+        box = box_at(source, pos, end)
+        if box is None:
+            return False
+        if depth == len(_TRACK_PATH) and box.type == b"hdlr":
             # full box: version+flags (4), pre_defined (4), handler_type (4)
-            handler = head[body + 8 : body + 12]
-            if len(handler) == 4:
-                found.add(handler)
-        elif box.type in _CONTAINERS and depth < 3:
-            _collect_handlers(head, body, min(box.start + box.size, len(head)), found, depth + 1)
+            handler = source.get(box.start + box.header + 8, 4)
+            if handler is None:
+                return False
+            found.add(handler)
+            return True  # one handler per track
+        if depth < len(_TRACK_PATH) and box.type == _TRACK_PATH[depth]:
+            if not _collect_handlers(source, box, depth + 1, found):
+                return False
+            if depth > 1:
+                return True  # this track's mdia (or its trak's) is done; only moov holds several
+        pos += box.size
+    return depth != len(_TRACK_PATH)  # an mdia without hdlr leaves that track unknown

@@ -44,14 +44,17 @@ KEY_LIKE_NAME = re.compile(
 )
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {"wav", "wave", "bwf", "rf64", "mp3", "m4a", "m4b", "aac", "ogg", "oga", "opus", "flac", "amr",
-     "awb", "aif", "aiff", "aifc", "caf", "wma", "weba", "mka", "mp2", "spx", "ac3", "3ga"}
+    {"wav", "wave", "bwf", "rf64", "w64", "mp3", "m4a", "m4b", "aac", "ogg", "oga", "opus", "flac",
+     "amr", "awb", "aif", "aiff", "aifc", "caf", "wma", "weba", "mka", "mp2", "spx", "ac3", "eac3",
+     "ec3", "dts", "au", "snd", "voc", "loas", "latm", "3ga", "dss", "ds2"}
 )  # fmt: skip
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
     {"mp4", "m4v", "mov", "qt", "3gp", "3g2", "webm", "mkv", "wmv", "asf", "avi", "ogv", "mts",
-     "m2ts", "ts", "mpg", "mpeg", "flv", "f4v"}
+     "m2ts", "m2t", "ts", "mpg", "mpeg", "vob", "flv", "f4v"}
 )  # fmt: skip
-TRANSCRIPT_EXTENSIONS: frozenset[str] = frozenset({"vtt", "webvtt", "srt"})
+TRANSCRIPT_EXTENSIONS: frozenset[str] = frozenset(
+    {"vtt", "webvtt", "srt", "sbv", "ttml", "dfxp", "ass", "ssa"}
+)
 
 # Suffixes that wrap a file in encryption; stripped (repeatedly) to find the inner name.
 CRYPTO_SUFFIXES: frozenset[str] = frozenset({"gpg", "pgp", "asc", "age", "enc", "aes", "ssl"})
