@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.contract import load_result, summarise
 from auditor.errors import InputError
+from auditor.rules.breach import restamp
 
 # Evidence that records when the problem was first known; carried over for unchanged findings.
 CLOCK_KEYS: tuple[str, ...] = ("discovered_at", "hipaa_notification_deadline", "gdpr_notification_deadline")
@@ -82,20 +83,11 @@ def _keep_clock(finding: dict[str, Any], before: dict[str, Any]) -> None:
     old, new = before.get("evidence") or {}, finding.get("evidence") or {}
     if not all(key in old for key in CLOCK_KEYS) or "discovered_at" not in new:
         return
-    message = finding.get("message", "")
-    stamp_now, stamp_then = _stamp(new["discovered_at"]), _stamp(old["discovered_at"])
-    if stamp_now and stamp_then:
-        finding["message"] = message.replace(stamp_now, stamp_then)
-    for key in CLOCK_KEYS:
-        new[key] = old[key]
-
-
-def _stamp(value: Any) -> str | None:
-    """The discovery time as the breach message prints it (`2026-11-22 05:11 UTC`)."""
     try:
-        return f"{datetime.fromisoformat(str(value)):%Y-%m-%d %H:%M} UTC"
+        discovered = datetime.fromisoformat(str(old["discovered_at"]))
     except ValueError:
-        return None
+        return
+    restamp(finding, discovered)
 
 
 def _point(result: dict[str, Any]) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class Config:
     version: int = 1
     organisation: str | None = None
     consent_registry: Path | None = None
+    state_dir: Path | None = None  # the breach register's folder, shared by scan and watch
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     attribution: AttributionConfig = field(default_factory=AttributionConfig)
     consent: ConsentConfig = field(default_factory=ConsentConfig)
@@ -121,10 +122,12 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
         return [_resolve(base, value) for value in values]
 
     registry = data.get("consent_registry")
+    state_dir = data.get("state_dir")
     return Config(
         version=data["version"],
         organisation=data.get("organisation"),
         consent_registry=_resolve(base, registry) if registry is not None else None,
+        state_dir=_resolve(base, state_dir) if state_dir is not None else None,
         retention=RetentionConfig(
             default_days=_whole(retention.get("default_days", defaults.retention.default_days)),
             by_purpose={purpose: _whole(days) for purpose, days in retention.get("by_purpose", {}).items()},

@@ -6,7 +6,7 @@ names, and only then are outputs written, so every format shows the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ class PublishSettings:
     baseline_sha256: str = ""
     redactor: Redactor | None = None  # --redact
     new_only: bool = False  # --new-only: only findings new since the baseline can fail CI
+    # --state: tell the breach register what this audit saw (after the baseline, before redaction)
+    record_breaches: Callable[[dict[str, Any]], None] | None = None
 
 
 def publish_settings(
@@ -98,13 +100,15 @@ def gate(result: dict[str, Any], fail_on: str, new_only: bool = False) -> bool:
 
 
 def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
-    """Suppress, compare with the baseline, summarise, redact: in that order, in place."""
+    """Suppress, compare with the baseline, record breaches, summarise, redact: in that order, in place."""
     if settings.suppressions is not None:
         apply_suppressions(result, settings.suppressions)
     if settings.baseline is not None:
         apply_baseline(
             result, settings.baseline, source=settings.baseline_source, sha256=settings.baseline_sha256
         )
+    if settings.record_breaches is not None:
+        settings.record_breaches(result)
     result["summary"] = summarise(result["findings"], result["recordings"])
     if settings.redactor is not None:
         settings.redactor.redact(result)

@@ -2,7 +2,8 @@
 
 What is replaced (docs/report.md, "Redaction"):
 
-* every client id (a recording's client and participants, legal-hold and evidence clients) and
+* every client id (a recording's client and participants, legal-hold and evidence clients, the
+  breach register's clients) and
   every consent id, wherever it appears, including inside messages;
 * every path component *below* a scan target: file names and folder names (practices file by
   client name). The target itself (`/srv/therapy`, `s3://bucket/prefix`) stays readable, so the
@@ -219,7 +220,7 @@ def _identities(result: dict[str, Any]) -> tuple[set[str], set[str]]:
             for key, item in value.items():
                 if key in _CLIENT_KEYS and isinstance(item, str) and item:
                     clients.add(item)
-                elif key == "participants" and isinstance(item, list):
+                elif key in ("participants", "clients") and isinstance(item, list):
                     clients.update(str(p) for p in item if p)
                 elif key == "consent_id" and isinstance(item, str) and item:
                     consents.add(item)
@@ -232,6 +233,7 @@ def _identities(result: dict[str, Any]) -> tuple[set[str], set[str]]:
 
     for key in ("findings", "recordings", "buckets"):
         walk(result.get(key, []))
+    walk((result.get("breach_register") or {}).get("breaches", []))  # may name recordings not seen now
     return clients, consents
 
 
@@ -272,6 +274,9 @@ def _paths(result: dict[str, Any], bases: list[str]) -> Iterator[str]:
     for gap in coverage.get("skipped", []):
         if gap.get("location"):
             yield str(gap["location"])
+    for breach in (result.get("breach_register") or {}).get("breaches", []):
+        if breach.get("location"):
+            yield str(breach["location"])
     prefixes = tuple(base + "/" for base in bases)
     if prefixes:
         yield from _strings_under(result, prefixes)

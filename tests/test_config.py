@@ -85,6 +85,7 @@ def test_shipped_example_loads_with_paths_relative_to_it() -> None:
     config = load_config(EXAMPLES / "auditor.yaml")
     assert config.organisation == "Riverside Counselling"
     assert config.consent_registry == EXAMPLES / "consent.yaml"
+    assert config.state_dir == EXAMPLES / "state"
     assert config.retention.default_days == 90
     assert config.retention.by_purpose == {"supervision": 30, "training": 180, "legal": None}
     assert config.encryption.trusted_volumes == [Path("/srv/secure")]
@@ -106,6 +107,7 @@ def test_every_key_reaches_the_dataclasses(tmp_path: Path, monkeypatch: pytest.M
         version: 1
         organisation: Example
         consent_registry: ../registry/consent.csv
+        state_dir: ~/state
         retention:
           default_days: null
           by_purpose: {supervision: 30, legal: null}
@@ -121,6 +123,7 @@ def test_every_key_reaches_the_dataclasses(tmp_path: Path, monkeypatch: pytest.M
           web_roots: [/var/www]
           network_shares: [./shares/../smb]
           broad_groups: [users]
+          authorised_readers: [bob]
         rules:
           packs: [packs/extra.yaml]
           disable: [recording-web-root]
@@ -133,6 +136,8 @@ def test_every_key_reaches_the_dataclasses(tmp_path: Path, monkeypatch: pytest.M
     )
     config = load_config(path)
     assert config.consent_registry == tmp_path / "registry" / "consent.csv"
+    assert config.state_dir == tmp_path / "home" / "state"
+    assert config.exposure.authorised_readers == ["bob"]
     assert config.retention.default_days is None
     assert config.retention.by_purpose == {"supervision": 30, "legal": None}
     assert config.consent.withdrawal_grace_days == 0

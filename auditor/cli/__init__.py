@@ -8,6 +8,7 @@ import click
 
 from auditor import __version__
 from auditor.cli import process_exit
+from auditor.cli.breach import breach
 from auditor.cli.report import report
 from auditor.cli.rules_cmd import rules
 from auditor.cli.scan import scan
@@ -29,6 +30,7 @@ cli.add_command(report)
 cli.add_command(rules)
 cli.add_command(watch)
 cli.add_command(status)
+cli.add_command(breach)
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from auditor.breach.observe import record_result
 from auditor.cli import process_exit
+from auditor.cli.breach import open_register, state_option
 from auditor.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -102,6 +104,7 @@ from auditor.sources.base import SourceOptions
     metavar="ARN",
     help="Assume this IAM role for s3:// targets (repeatable: one per account; all go into one report).",
 )
+@state_option
 @publishing_options
 @input_errors_exit_2
 def scan(
@@ -122,6 +125,7 @@ def scan(
     region: str | None,
     endpoint_url: str | None,
     role_arns: tuple[str, ...],
+    state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
     ignore_path: Path | None,
@@ -145,6 +149,9 @@ def scan(
         redact=redact,
         new_only=new_only,
     )
+    register = open_register(state_dir, config, create=True)  # before the scan: a bad one exits 2 now
+    if register is not None:
+        settings.record_breaches = lambda data: record_result(register, data)
     progress = Progress(enabled=not quiet)
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
@@ -170,6 +177,8 @@ def scan(
         progress.done()
         data = result_to_dict(result, parts)
         written, failed = publish(data, settings)
+    if register is not None:
+        register.close()
     print_summary(data, written)
     process_exit.keep_until_exit(result, data)  # freeing them is the process's last act anyway
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

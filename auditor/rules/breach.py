@@ -8,7 +8,8 @@ reach the file, because the system decrypts for them. The clocks run from discov
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
@@ -16,6 +17,33 @@ from auditor.rules.helpers import key_kept_apart, reaches_other_people
 
 HIPAA_NOTICE = timedelta(days=60)  # 164.404: individuals, without unreasonable delay and within 60 days
 GDPR_NOTICE = timedelta(hours=72)  # Art 33: the supervisory authority, within 72 hours
+
+
+def clock_evidence(discovered: datetime) -> dict[str, str]:
+    """The discovery time and the two notification deadlines that run from it."""
+    return {
+        "discovered_at": discovered.isoformat(),
+        "hipaa_notification_deadline": (discovered + HIPAA_NOTICE).isoformat(),
+        "gdpr_notification_deadline": (discovered + GDPR_NOTICE).isoformat(),
+    }
+
+
+def stamp(discovered: datetime) -> str:
+    """The discovery time as the message prints it (`2026-11-22 05:11 UTC`)."""
+    return f"{discovered:%Y-%m-%d %H:%M} UTC"
+
+
+def restamp(finding: dict[str, Any], discovered: datetime) -> None:
+    """Move a breach finding's clock (evidence and message) to an earlier known discovery: a rescan,
+    a baseline or the breach register must never restart the law's clock."""
+    evidence = finding.setdefault("evidence", {})
+    try:
+        before = datetime.fromisoformat(str(evidence.get("discovered_at")))
+    except ValueError:
+        before = None
+    if before is not None and "message" in finding:
+        finding["message"] = finding["message"].replace(stamp(before), stamp(discovered))
+    evidence.update(clock_evidence(discovered))
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -29,9 +57,7 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         "exposures": [{"kind": e.kind, "detail": e.detail} for e in reaching],
         "encryption": artifact.encryption,
         "safe_harbor": False,
-        "discovered_at": discovered.isoformat(),
-        "hipaa_notification_deadline": (discovered + HIPAA_NOTICE).isoformat(),
-        "gdpr_notification_deadline": (discovered + GDPR_NOTICE).isoformat(),
+        **clock_evidence(discovered),
     }
     why = (
         "key material lies beside the encrypted file"
@@ -41,7 +67,7 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
     yield Hit(
         f"Unsecured PHI exposure: the recording is reachable by others and {why}. Presumed a breach unless a "
         f"risk assessment shows a low probability of compromise. Notify per HIPAA within 60 days and GDPR within "
-        f"72 hours of discovery ({discovered:%Y-%m-%d %H:%M} UTC).",
+        f"72 hours of discovery ({stamp(discovered)}).",
         evidence,
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
+from auditor.breach.register import time_left
 from auditor.contract import json_sha256
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import OutputOptions
@@ -40,7 +41,7 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
         "summary": summary,
         "compliance_pct": _pct(summary.get("compliant_recordings", 0), summary.get("recordings", 0)),
         "coverage": _coverage(coverage),
-        "breaches": _breaches(active, places),
+        "breaches": _breaches(result, active, places),
         "posture": framework_posture(result),
         "charts": report_charts(result, summary, places),
         "legal_holds": _legal_holds(result),
@@ -118,7 +119,10 @@ def _coverage(coverage: dict[str, Any]) -> dict[str, Any]:
     return {**coverage, "groups": groups, "holes": holes, "complete": coverage.get("complete", holes == 0)}
 
 
-def _breaches(active: Iterable[dict[str, Any]], places: Places) -> dict[str, Any]:
+def _breaches(result: dict[str, Any], active: Iterable[dict[str, Any]], places: Places) -> dict[str, Any]:
+    register = result.get("breach_register")
+    if register:  # the register's list: every breach not closed, contained ones included
+        return _register_breaches(register, places)
     rows = []
     for f in active:
         if f.get("category") != "breach":
@@ -137,14 +141,55 @@ def _breaches(active: Iterable[dict[str, Any]], places: Places) -> dict[str, Any
                 "hipaa": ev.get("hipaa_notification_deadline"),
                 "gdpr": ev.get("gdpr_notification_deadline"),
                 "fingerprint": f.get("fingerprint"),
+                "id": None,  # register-only columns
+                "gdpr_left": None,
+                "hipaa_left": None,
             }
         )
     rows.sort(key=lambda r: (str(r["gdpr"] or ""), str(r["location"])))
-    earliest = {
+    return {"count": len(rows), "rows": rows[:PAGE_CAP], "earliest": _earliest(rows), "register": None}
+
+
+def _register_breaches(register: dict[str, Any], places: Places) -> dict[str, Any]:
+    rows = []
+    for b in register.get("breaches") or []:
+        clocks = b.get("clocks") or {}
+        rows.append(
+            {
+                "location": b.get("location"),
+                "group": places.group(b.get("location", "")),
+                "client": ", ".join(b.get("clients") or []) or None,
+                "status": b.get("status"),
+                "exposed": b.get("exposed"),
+                "id": b.get("id"),
+                "exposures": b.get("exposures") or [],
+                "discovered_at": b.get("first_discovered"),
+                "hipaa": clocks.get("hipaa_deadline"),
+                "gdpr": clocks.get("gdpr_deadline"),
+                "hipaa_left": time_left(int(clocks.get("hipaa_seconds_left", 0))),
+                "gdpr_left": time_left(int(clocks.get("gdpr_seconds_left", 0))),
+            }
+        )
+    rows.sort(key=lambda r: (str(r["gdpr"] or ""), str(r["location"])))
+    exposed = sum(1 for r in rows if r["exposed"])
+    return {
+        "count": len(rows),
+        "rows": rows[:PAGE_CAP],
+        "earliest": _earliest(rows),
+        "register": {
+            "file": register.get("file"),
+            "as_of": register.get("as_of"),
+            "exposed": exposed,
+            "contained": len(rows) - exposed,
+        },
+    }
+
+
+def _earliest(rows: list[dict[str, Any]]) -> dict[str, str | None]:
+    return {
         key: min((str(r[key]) for r in rows if r[key]), default=None)
         for key in ("discovered_at", "hipaa", "gdpr")
     }
-    return {"count": len(rows), "rows": rows[:PAGE_CAP], "earliest": earliest}
 
 
 def _legal_holds(result: dict[str, Any]) -> dict[str, Any]:
