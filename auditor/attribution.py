@@ -8,7 +8,6 @@ file has a fresh mtime but keeps its embedded date, which is why the embedded da
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -16,32 +15,47 @@ from typing import Any
 
 import yaml
 
+from auditor.limits import SIDECAR
 from auditor.models import Artifact, Attribution
+from auditor.safeparse import (
+    BaseLoader,
+    LimitError,
+    ParseError,
+    check_size,
+    check_yaml,
+    decode_text,
+    load_json,
+)
 
 SIDECAR_SUFFIXES: tuple[str, ...] = (".meta.yaml", ".meta.json")
-SIDECAR_MAX_BYTES = 64 * 1024  # a sidecar is a few lines; anything bigger is not one of ours
-# libyaml's safe loader when PyYAML was built with it: ten times faster, same safety.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SIDECAR_MAX_BYTES = SIDECAR.max_bytes  # a sidecar is a few lines; anything bigger is not one of ours
 _SIDECAR_KEYS = frozenset({"client", "session_date", "purpose", "participants", "consent_id"})
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class SidecarError(ValueError):
     """A sidecar that cannot be used; it becomes a coverage gap, never a crash."""
 
 
-def parse_sidecar(text: str, *, json_format: bool) -> Attribution:
-    try:
-        data = json.loads(text) if json_format else yaml.load(text, Loader=_SAFE_LOADER)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise SidecarError(f"not valid {'JSON' if json_format else 'YAML'}: {exc}") from exc
+def parse_sidecar(raw: bytes | str, *, json_format: bool) -> Attribution:
+    """The attribution a sidecar gives; SidecarError for anything else (the caller records a gap).
+
+    Sidecars lie in the scanned tree, where anyone may have written them, so they are held to
+    auditor/limits.py's SIDECAR limits (64 KiB, 8 levels, no YAML aliases at all) and must be
+    UTF-8 text.
+    """
+    data = _load_sidecar(raw, json_format)
     if not isinstance(data, dict):
         raise SidecarError("must be a mapping with client, session_date, purpose, participants")
     unknown = set(data) - _SIDECAR_KEYS
     if unknown:
-        raise SidecarError(f"unknown key(s): {', '.join(sorted(map(str, unknown)))}")
+        raise SidecarError(f"unknown key(s): {', '.join(sorted(map(repr, unknown)))}")
     participants = data.get("participants") or []
-    if not isinstance(participants, list) or not all(isinstance(p, str | int) for p in participants):
+    if not isinstance(participants, list) or not all(_is_id(p) for p in participants):
         raise SidecarError("participants must be a list of client ids")
+    for key in ("client", "purpose", "consent_id"):
+        if data.get(key) is not None and not _is_id(data[key]):
+            raise SidecarError(f"{key} must be text")
     return Attribution(
         client=_opt_str(data.get("client")),
         session_date=_opt_date(data.get("session_date"), "session_date"),
@@ -50,6 +64,40 @@ def parse_sidecar(text: str, *, json_format: bool) -> Attribution:
         consent_id=_opt_str(data.get("consent_id")),
         source="sidecar",
     )
+
+
+def _load_sidecar(raw: bytes | str, json_format: bool) -> Any:
+    kind = "JSON" if json_format else "YAML"
+    try:
+        if json_format:
+            return load_json(raw, SIDECAR)
+        text = decode_text(raw) if isinstance(raw, bytes) else raw
+        check_size(len(text.encode("utf-8", "surrogatepass")), SIDECAR)
+        check_yaml(text, SIDECAR, BaseLoader)
+        return yaml.load(text, Loader=BaseLoader)
+    except LimitError as exc:
+        raise SidecarError(_at(exc.line, f"{exc.key}: {exc.message}" if exc.key else exc.message)) from exc
+    except ParseError as exc:  # JSON syntax, or YAML that is not UTF-8
+        raise SidecarError(_at(exc.line, exc.message)) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SidecarError(_at(mark.line + 1 if mark else None, f"not valid YAML: {problem}")) from exc
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # e.g. an unhashable key
+        raise SidecarError(f"not valid {kind}: {exc}") from exc
+
+
+def _at(line: int | None, message: str) -> str:
+    return f"line {line}: {message}" if line is not None else message
+
+
+def _is_id(value: Any) -> bool:
+    """Text or a whole number (YAML reads `client: 1001` as one), and real text: no lone surrogate."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return _SURROGATES.search(value) is None
+    return isinstance(value, int)
 
 
 def from_metadata(meta: Mapping[str, str]) -> Attribution | None:
@@ -144,6 +192,8 @@ def _opt_date(value: Any, key: str) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    if not isinstance(value, str):
+        raise SidecarError(f"{key} must be a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:

@@ -23,19 +23,27 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from auditor import limits as file_limits
 from auditor.errors import InputError
+from auditor.limits import Limits
+from auditor.safeparse import BaseLoader, LimitError, ParseError, check_yaml, decode_text, read_bounded
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 PathTuple = tuple[str | int, ...]
 
+LIMITS_BY_SCHEMA: dict[str, Limits] = {
+    "config": file_limits.CONFIG,
+    "consent": file_limits.REGISTRY_YAML,
+    "rulepack": file_limits.RULE_PACK,
+    "ignore": file_limits.IGNORE_FILE,
+}
+
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-# Use the libyaml parser when PyYAML was built with it (faster); it still reports line marks.
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _DatesAsTextLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+class _DatesAsTextLoader(BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that leaves `2026-09-01` as the string it was written as."""
 
 
@@ -112,44 +120,60 @@ def _validator(schema_name: str) -> Draft202012Validator:
 
 
 def load_yaml_validated(
-    path: str | Path, schema_name: str, *, error_class: type[InputError] = InputError
+    path: str | Path,
+    schema_name: str,
+    *,
+    error_class: type[InputError] = InputError,
+    limits: Limits | None = None,
 ) -> tuple[Any, PositionIndex]:
     """Parse `path`, check it against the named schema, and return its value and key positions.
 
     Raises `error_class` carrying every problem found. Dates are left as strings; convert them
     with `parse_date`.
     """
-    value, index, errors = load_yaml_checked(path, schema_name, error_class=error_class)
+    value, index, errors = load_yaml_checked(path, schema_name, error_class=error_class, limits=limits)
     if errors:
         raise error_class.from_errors(errors)
     return value, index
 
 
 def load_yaml_checked(
-    path: str | Path, schema_name: str, *, error_class: type[InputError] = InputError
+    path: str | Path,
+    schema_name: str,
+    *,
+    error_class: type[InputError] = InputError,
+    limits: Limits | None = None,
 ) -> tuple[Any, PositionIndex, list[InputError]]:
     """Like `load_yaml_validated` but returns the problems instead of raising them.
+
+    The file must keep within `limits` (default: those of its kind, LIMITS_BY_SCHEMA): size,
+    nesting depth and alias expansion, checked before anything is built.
 
     For loaders that add their own (semantic) checks and want to report everything at once;
     such checks must then cope with values the schema rejected. Unreadable files and YAML
     syntax errors still raise, as there is no value to go on with.
     """
     display = str(path)
+    limits = limits or LIMITS_BY_SCHEMA[schema_name]
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise error_class(display, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        text = decode_text(read_bounded(path, limits))
+    except ParseError as exc:
+        raise error_class(display, exc.message, line=exc.line) from exc
     except OSError as exc:
         raise error_class(display, f"cannot read: {exc.strerror or exc}") from exc
 
     loader = _DatesAsTextLoader(text)
     try:
+        # Depth and aliases first, in one streaming pass: the walks below would not survive them.
+        check_yaml(text, limits, _DatesAsTextLoader)
         root = loader.get_single_node()
         if root is None:
             raise error_class(display, "the file is empty; it must be a mapping starting with 'version: 1'")
         index = PositionIndex({(): root.start_mark.line + 1})
         errors = list(_index_nodes(root, (), index, display, error_class))
         value = loader.construct_document(root)
+    except LimitError as exc:
+        raise error_class(display, f"{exc.message} (see docs/limits.md)", line=exc.line, key=exc.key) from exc
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, display, error_class) from exc
     except yaml.YAMLError as exc:

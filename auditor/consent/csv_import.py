@@ -25,6 +25,8 @@ from auditor.consent.registry import (
     parse_strict_date,
 )
 from auditor.errors import RegistryError
+from auditor.limits import REGISTRY_CSV
+from auditor.safeparse import LimitError, read_bounded
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from _csv import Reader as CsvReader
@@ -64,8 +66,11 @@ _COLUMN_OF_FIELD = {
 def load_registry_csv(path: Path) -> ConsentRegistry:
     """Load a CSV registry export; raises RegistryError naming file, line and column of every problem."""
     try:
+        raw = read_bounded(path, REGISTRY_CSV)
         # utf-8-sig drops the byte-order mark that Excel and many EHRs put first.
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
+    except LimitError as exc:
+        raise RegistryError(path, f"{exc.message} (see docs/limits.md)") from exc
     except UnicodeDecodeError as exc:
         raise RegistryError(
             path, f"not UTF-8 text ({exc.reason} at byte {exc.start}); export as 'CSV UTF-8'"

@@ -7,17 +7,18 @@ a reader can tell the two apart. Only small settings files are read, once per ho
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.limits import SETTINGS_JSON
 from auditor.localfs.volumes_common import read_small_text
 from auditor.paths import within
+from auditor.safeparse import ParseError, load_json
 
-SETTINGS_MAX_BYTES = 256 * 1024  # client settings files are a few KiB; never read more than this
+SETTINGS_MAX_BYTES = SETTINGS_JSON.max_bytes  # client settings files are a few KiB; never read more
 
 # macOS File Provider folders under ~/Library/CloudStorage are named "<Client>-<account>".
 _CLOUDSTORAGE_PREFIXES = (
@@ -68,8 +69,8 @@ def dropbox_roots(info_json: Path, notes: list[str]) -> list[SyncRoot]:
     if text is None:
         return []
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = load_json(text, SETTINGS_JSON)
+    except ParseError as exc:
         notes.append(f"{info_json}: not valid JSON ({exc}); ignored")
         return []
     roots = []

@@ -17,15 +17,17 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         return
     # Withdrawal is not retroactive (the recording was lawful), but GDPR Art 17 wants erasure without undue
     # delay, answered within a month (Art 12(3)): the grace period. A legal hold is the Art 17(3)(e) exception.
-    deadline = a.consent.revoked + timedelta(days=ctx.config.consent.withdrawal_grace_days)
-    if ctx.as_of <= deadline or legal_hold_in_force(artifact):
+    # Counted back from as_of, so a withdrawal near year 9999 cannot overflow the date arithmetic.
+    overdue = (ctx.as_of - a.consent.revoked).days - ctx.config.consent.withdrawal_grace_days
+    if overdue <= 0 or legal_hold_in_force(artifact):
         return
+    deadline = ctx.as_of - timedelta(days=overdue)
     evidence = consent_evidence(a, artifact)
     evidence["erase_by"] = deadline.isoformat()
-    evidence["days_overdue"] = (ctx.as_of - deadline).days
+    evidence["days_overdue"] = overdue
     yield Hit(
         f"Client {a.person} withdrew consent on {a.consent.revoked}; the recording should have been erased by "
-        f"{deadline} and is still stored ({(ctx.as_of - deadline).days} days overdue).",
+        f"{deadline} and is still stored ({overdue} days overdue).",
         evidence,
     )
 

@@ -238,7 +238,7 @@ class Examiner:
                 coverage.bytes_read += len(raw)
                 if len(raw) > SIDECAR_MAX_BYTES:
                     raise SidecarError(f"larger than {SIDECAR_MAX_BYTES} bytes")
-                return parse_sidecar(raw.decode("utf-8", "replace"), json_format=suffix.endswith("json"))
+                return parse_sidecar(raw, json_format=suffix.endswith("json"))
             except OSError as exc:
                 coverage.gaps.append(Gap(display_path(sidecar_path), gap_for(exc), exc.strerror or str(exc)))
             except SidecarError as exc:

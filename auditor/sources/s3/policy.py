@@ -35,13 +35,14 @@ deviation listed in `malformed`: the S3 source turns those into a coverage gap o
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from auditor.limits import SETTINGS_JSON
+from auditor.safeparse import load_json
 from auditor.sources.s3.globs import (
     LITERAL_QUESTION,
     LITERAL_STAR,
@@ -302,7 +303,7 @@ class PolicyError(ValueError):
 def parse_policy(document: str | Mapping[str, Any]) -> tuple[list[Statement], list[str]]:
     """The statements the store may apply, and every deviation from AWS's grammar."""
     try:
-        data = json.loads(document) if isinstance(document, str) else document
+        data = load_json(document, SETTINGS_JSON) if isinstance(document, str) else document
     except ValueError as exc:
         raise PolicyError(f"policy is not JSON: {exc}") from exc
     if not isinstance(data, Mapping):
