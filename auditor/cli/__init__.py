@@ -14,6 +14,7 @@ from auditor.cli.rules_cmd import rules
 from auditor.cli.scan import scan
 from auditor.cli.status import status
 from auditor.cli.watch import watch
+from auditor.textsafe import terminal_lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -54,7 +55,7 @@ def _run() -> int:
         click.echo("auditor: interrupted (no report is left half-written)", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        show_click_error(exc)
         return exc.exit_code
 
 
@@ -62,5 +63,13 @@ def _exit_code(exc: SystemExit) -> int:
     """What the interpreter would have made of sys.exit(x): None is 0, a message is printed and 1."""
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0
-    print(exc.code, file=sys.stderr)
+    print(terminal_lines(str(exc.code)), file=sys.stderr)
     return 1
+
+
+def show_click_error(exc: click.ClickException) -> None:
+    """click's own layout (usage, hint, `Error: ...`) with the message made terminal-safe: it
+    quotes what was typed, e.g. a file name holding escape sequences."""
+    message = terminal_lines(exc.format_message())
+    exc.format_message = lambda: message  # type: ignore[method-assign]
+    exc.show()

@@ -18,6 +18,7 @@ import click
 from auditor.errors import InputError
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
 from auditor.publish import check_outputs
+from auditor.textsafe import for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +33,16 @@ def input_errors_exit_2(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"auditor: error: {exc}", err=True)
+            click.echo(input_error_text(exc), err=True)
             sys.exit(EXIT_INPUT)
 
     return cast(F, wrapper)
+
+
+def input_error_text(exc: InputError) -> str:
+    """`auditor: error: file:line: key: message`, one line per problem, each made terminal-safe:
+    keys and file names are what the user (or an attacker) wrote, escape sequences included."""
+    return "auditor: error: " + "\n".join(for_terminal(e.location_text()) for e in exc.errors)
 
 
 def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
@@ -147,4 +154,4 @@ def print_summary(result: dict[str, Any], written: list[Path]) -> None:
         why = ", ".join(f"{reason} {n:,}" for reason, n in reasons.most_common())
         click.echo(f"INCOMPLETE: {len(gaps):,} gap(s) in the audit ({why}); see the coverage section.")
     for path in written:
-        click.echo(f"wrote {path}")
+        click.echo(for_terminal(f"wrote {path}"))

@@ -10,6 +10,7 @@ import click
 from auditor.cli.common import config_option, input_errors_exit_2, rules_option
 from auditor.config import load_config
 from auditor.rules.registry import load_ruleset
+from auditor.textsafe import for_terminal
 
 
 @click.command()
@@ -46,12 +47,14 @@ def rules(config_path: Path | None, rule_packs: tuple[Path, ...], as_json: bool)
         )
         return
     for p in ruleset.packs:
-        click.echo(f"pack {p.name} {p.version}  ({p.path})")
+        click.echo(for_terminal(f"pack {p.name} {p.version}  ({p.path})"))
     click.echo("")
     for a in ruleset.active:
-        click.echo(f"{a.rule.id:<32} {a.severity:<9} {a.rule.category:<14} [{a.pack}] {a.rule.title}")
-        click.echo(f"{'':<32} controls: {', '.join(a.controls)}")
+        click.echo(
+            for_terminal(f"{a.rule.id:<32} {a.severity:<9} {a.rule.category:<14} [{a.pack}] {a.rule.title}")
+        )
+        click.echo(for_terminal(f"{'':<32} controls: {', '.join(a.controls)}"))
     for rid in ruleset.disabled:
-        click.echo(f"{rid:<32} disabled")
+        click.echo(for_terminal(f"{rid:<32} disabled"))
     for ep, err in ruleset.load_errors:
-        click.echo(f"could not load rule plugin {ep}: {err}", err=True)
+        click.echo(for_terminal(f"could not load rule plugin {ep}: {err}"), err=True)

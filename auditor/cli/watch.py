@@ -11,6 +11,7 @@ import click
 
 from auditor.cli.common import EXIT_INPUT, config_option, consent_option, input_errors_exit_2, rules_option
 from auditor.errors import InputError
+from auditor.textsafe import for_terminal
 from auditor.watch.settings import WATCH_LIMIT_ENV, WatchSettings, default_state_dir, parse_duration
 from auditor.watch.state import StateError
 
@@ -182,6 +183,6 @@ def watch(
         daemon = WatchDaemon(settings)
         code = daemon.run_forever()
     except (StateError, OSError) as exc:
-        click.echo(f"auditor: error: {exc}", err=True)
+        click.echo(for_terminal(f"auditor: error: {exc}"), err=True)
         sys.exit(EXIT_INPUT)
     sys.exit(code)

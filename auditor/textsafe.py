@@ -1,0 +1,91 @@
+"""Text that leaves the tool, made safe for where it goes: one place, one set of rules.
+
+Names and sidecars come from the scanned tree, so they are whatever an attacker wrote:
+
+- **Lone surrogates.** A file name that is not UTF-8 reaches Python as "surrogate escapes"
+  (os.fsdecode), and a JSON sidecar may spell `"\\ud800"`. Neither can be written as UTF-8, so
+  strict JSON encoders fail and Chromium aborts on them. `lossless` gives them one documented
+  representation, the same in every format (docs/limits.md):
+  a byte that is not UTF-8 becomes `\\xNN` (lowercase hex), any other lone surrogate `\\udNNN`,
+  and backslashes just before such an escape (or before text that looks like one) are
+  doubled, so `from_lossless` always gives the original back.
+- **Terminals.** ANSI and OSC escapes in a name (`\\x1b]0;pwned\\x07` retitles the terminal,
+  `\\x1b[2J` clears it) must never reach a terminal raw. `for_terminal` shows every control
+  character, and the bidirectional overrides that reorder what is shown, as an escape.
+"""
+
+from __future__ import annotations
+
+import re
+
+# What an escape looks like once written: \xNN for a byte 0x80-0xff, \udNNN for a lone surrogate.
+_ESCAPE_SHAPE = r"(?:[xX][89a-fA-F][0-9a-fA-F]|[uU][dD][89a-fA-F][0-9a-fA-F]{2})"
+_SURROGATE = "[\ud800-\udfff]"
+# A lone surrogate, or a run of backslashes that an escape (or escape-like text) follows.
+_TO_ESCAPE = re.compile(rf"{_SURROGATE}|\\+(?={_ESCAPE_SHAPE}|{_SURROGATE})")
+_ESCAPED = re.compile(rf"(\\+)({_ESCAPE_SHAPE})")
+_NEEDS_LOSSLESS = re.compile(rf"{_SURROGATE}|\\")
+
+
+def lossless(text: str) -> str:
+    """`text` as valid Unicode that `from_lossless` turns back into exactly `text`.
+
+    Unchanged unless it holds a lone surrogate or a backslash before escape-like text, so
+    ordinary names, Windows paths and UNC shares (`\\\\server\\share`) read as they are.
+    """
+    if _NEEDS_LOSSLESS.search(text) is None:
+        return text
+    return _TO_ESCAPE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    found = match.group()
+    if found[0] == "\\":
+        return found * 2  # a run of n backslashes before an escape: 2n, so the run's parity tells
+    code = ord(found)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def from_lossless(text: str) -> str:
+    """The inverse of `lossless`: for tools that read a result back and need the exact name."""
+    return _ESCAPED.sub(_unescape, text)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    run, shape = match.groups()
+    literal = "\\" * (len(run) // 2)
+    if len(run) % 2 == 0:
+        return literal + shape  # escape-like text after doubled backslashes
+    value = int(shape[1:], 16)
+    return literal + chr(0xDC00 + value if shape[0] in "xX" else value)
+
+
+# C0 controls, DEL, C1 controls (0x9b is a one-character CSI on some terminals), the line and
+# paragraph separators, and the bidirectional embeddings, overrides and isolates ("Trojan Source").
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def for_terminal(text: str) -> str:
+    """One line of text safe to print: no escape sequence, control character or lone surrogate
+    reaches the terminal raw; each is shown as an escape (`\\x1b`, `\\n`, `\\u202e`, `\\xff`)."""
+    text = lossless(text)
+    if _TERMINAL_UNSAFE.search(text) is None:
+        return text
+    return _TERMINAL_UNSAFE.sub(_terminal_escape, text)
+
+
+def _terminal_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def terminal_lines(text: str) -> str:
+    """A message of several lines (e.g. every problem in a config file), each made safe by
+    `for_terminal`; only the line breaks between them are kept."""
+    return "\n".join(for_terminal(line) for line in text.split("\n"))
