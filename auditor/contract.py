@@ -20,7 +20,9 @@ except ImportError:  # pragma: no cover - depends on the platform
     orjson = None  # type: ignore[assignment]
 
 from auditor.errors import InputError
+from auditor.limits import RESULT_JSON
 from auditor.models import SEVERITIES
+from auditor.safeparse import LimitError, ParseError, load_json, read_bounded
 
 SCHEMA_VERSION = 1
 
@@ -86,11 +88,13 @@ def json_sha256(data: dict[str, Any]) -> str:
 def load_result(path: Path) -> dict[str, Any]:
     """Read a saved JSON result for `auditor report`; a file that is not one is an input error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(read_bounded(path, RESULT_JSON), RESULT_JSON, lone_surrogates=True)
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    except LimitError as exc:
+        raise InputError(path, f"{exc.message} (see docs/limits.md)", line=exc.line) from exc
+    except ParseError as exc:
+        raise InputError(path, exc.message, line=exc.line) from exc
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "recording-auditor":
         raise InputError(path, "not a recording-auditor JSON result")
     if data.get("schema_version") != SCHEMA_VERSION:

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from auditor.limits import MAX_NUMBER_CHARS, Limits
+from auditor.textsafe import lossless
 
 try:
     import orjson
@@ -202,30 +203,65 @@ def _line(event: yaml.Event) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
-def load_json(data: bytes | str, limits: Limits) -> Any:
-    """Parse JSON within `limits`; raises ParseError (LimitError for a limit) with the line."""
+def load_json(data: bytes | str, limits: Limits, *, lone_surrogates: bool = False) -> Any:
+    """Parse JSON within `limits`; raises ParseError (LimitError for a limit) with the line.
+
+    With `lone_surrogates`, `"\\udcff"` escapes (which earlier versions wrote for names that
+    are not UTF-8) are accepted and turned into auditor.textsafe's lossless form, so the value
+    holds valid text only.
+    """
     check_size(len(data), limits)
-    if orjson is not None:
+    if orjson is None:  # pragma: no cover - exercised only without orjson
+        value = _stdlib_load(data, limits)
+    else:
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             if "depth limit" in exc.msg or "recursion" in exc.msg:
                 raise _too_deep(limits, exc.lineno) from exc
-            raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
-    else:  # pragma: no cover - exercised only without orjson
-        try:
-            value = json.loads(data, parse_constant=_refuse_constant)
-        except RecursionError as exc:
-            raise _too_deep(limits, None) from exc
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
-        except ValueError as exc:  # e.g. an integer past Python's digit limit
-            raise ParseError(f"not valid JSON: {exc}") from exc
+            if not (lone_surrogates and "surrogate" in exc.msg):
+                raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
+            value = _stdlib_load(data, limits)
+            check_depth(value, limits)
+            return lossless_strings(value)
     check_depth(value, limits)
     return value
 
 
-def _refuse_constant(name: str) -> Any:  # pragma: no cover - exercised only without orjson
+def _stdlib_load(data: bytes | str, limits: Limits) -> Any:
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise _too_deep(limits, None) from exc
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        raise ParseError(f"not valid JSON: {exc}") from exc
+
+
+def lossless_strings(value: Any) -> Any:
+    """`value` with every string (keys too) in auditor.textsafe's lossless form; without recursion."""
+    if isinstance(value, str):
+        return lossless(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, slot = stack.pop()
+        item = parent[slot]
+        if isinstance(item, str):
+            parent[slot] = lossless(item)
+        elif isinstance(item, list):
+            stack.extend((item, index) for index in range(len(item)))
+        elif isinstance(item, dict):
+            if any(isinstance(key, str) and lossless(key) != key for key in item):
+                item = parent[slot] = {lossless(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            stack.extend((item, key) for key in item)
+    return root[0]
+
+
+def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 

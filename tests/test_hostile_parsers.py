@@ -285,3 +285,62 @@ def test_an_ordinary_sidecar_still_reads() -> None:
         "supervision",
         ["C-1002", "1003"],
     )
+
+
+# --- JSON results read back (auditor report, --baseline) --------------------------------------
+
+
+def saved_result(tmp_path: Path) -> Path:
+    place(tmp_path / "tree", "s.wav", "session.wav")
+    out = tmp_path / "result.json"
+    result = run_cli("scan", "-q", "--fail-on", "none", tmp_path / "tree", "-o", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("depth", [100, 30000], ids=["past-our-limit", "past-orjson's"])
+def test_a_deep_json_result_read_back_exits_2(tmp_path: Path, depth: int) -> None:
+    good = json.loads(saved_result(tmp_path).read_text())
+    text = json.dumps(good)[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(text)
+    for args in (("report", hostile), ("scan", tmp_path / "tree", "--baseline", hostile)):
+        out = one_line_error(run_cli(*args, "-o", tmp_path / "r.html"))
+        assert f"{hostile}" in out and "nested deeper than 64 levels, the limit for a JSON result" in out
+
+
+def test_a_result_with_lone_surrogate_escapes_from_earlier_versions_still_reads(tmp_path: Path) -> None:
+    data = json.loads(saved_result(tmp_path).read_text())
+    data["recordings"][0]["location"] += "\udcff"
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))  # the standard library escapes it: "\udcff"
+    assert "\\udcff" in old.read_text()
+    result = run_cli("report", old, "--fail-on", "none", "-o", tmp_path / "again.json")
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["recordings"][0]["location"].endswith("s.wav\\xff")
+
+
+def test_docs_limits_lists_every_limit_as_the_code_has_it() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines() if line.startswith("| ")}
+    for kind in limits.ALL:
+        row = next((line for name, line in rows.items() if name.split(" (")[0] == kind.what), None)
+        assert row is not None, f"docs/limits.md has no row for {kind.what}"
+        cells = [cell.strip() for cell in row.split("|")[2:5]]
+        aliases = "no aliases" if kind.max_alias_values == 0 else f"{kind.max_alias_values:,} values"
+        assert cells[0] == kind.size_text() and cells[1] == str(kind.max_depth), row
+        assert cells[2].startswith(aliases), row
+    assert f"at most {limits.MAX_NUMBER_CHARS} characters" in doc
+    assert f"at most {limits.MAX_DAYS}" in doc
+
+
+def test_the_config_schema_bounds_every_day_count_by_max_days() -> None:
+    schema = json.loads((Path(limits.__file__).parent / "schemas" / "config.schema.json").read_text())
+    retention = schema["properties"]["retention"]["properties"]
+    bounded = [
+        retention["default_days"],
+        retention["by_purpose"]["additionalProperties"],
+        schema["properties"]["consent"]["properties"]["withdrawal_grace_days"],
+    ]
+    assert [entry["maximum"] for entry in bounded] == [limits.MAX_DAYS] * 3
