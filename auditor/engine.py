@@ -10,20 +10,18 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from importlib.metadata import entry_points
 from typing import Any
 
 from auditor import __version__
 from auditor.attribution import resolve_recorded_at
 from auditor.config import Config
 from auditor.consent.registry import ConsentRegistry
+from auditor.errors import SourceError
 from auditor.models import Artifact, Coverage, Finding, Gap, make_fingerprint
+from auditor.plugins import Plugin, registry
 from auditor.rules.base import RuleContext
 from auditor.rules.registry import ActiveRule, RuleSet
 from auditor.sources.base import Source, SourceOptions
-
-SOURCE_GROUP = "auditor.sources"
-
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -34,11 +32,20 @@ def scheme_of(target: str) -> str:
     return m.group(1).lower() if m else "file"
 
 
-def load_source(scheme: str, config: Config, options: SourceOptions) -> Source:
-    for ep in entry_points(group=SOURCE_GROUP, name=scheme):
-        factory: Callable[[Config, SourceOptions], Source] = ep.load()
-        return factory(config, options)
-    raise LookupError(f"no source handles {scheme}:// targets")
+def source_plugin(target: str) -> Plugin:
+    """The source registered for `target`'s scheme: SourceError when none is, PluginConflict
+    when two distributions claim it."""
+    scheme = scheme_of(target)
+    plugin = registry().get("source", scheme)
+    if plugin is None:
+        known = ", ".join(f"{s}://" if s != "file" else "local paths" for s in registry().names("source"))
+        raise SourceError(target, f"no source handles {scheme}:// targets (installed: {known})")
+    return plugin
+
+
+def open_source(plugin: Plugin, config: Config, options: SourceOptions) -> Source:
+    factory: Callable[[Config, SourceOptions], Source] = plugin.load()
+    return factory(config, options)
 
 
 @dataclass
@@ -55,10 +62,20 @@ class ScanResult:
     coverage: Coverage = field(default_factory=Coverage)
     registry_source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # more top-level keys, e.g. the watch daemon's health
+    sources: list[Plugin] = field(default_factory=list)  # the source plugins that scanned a target
 
     @property
-    def tool(self) -> dict[str, str]:
-        return {"name": "recording-auditor", "version": __version__}
+    def tool(self) -> dict[str, Any]:
+        """The tool and every plugin that took part: the sources that read, the rules that judged."""
+        plugins = [*self.sources, *(a.plugin for a in self.ruleset.active if a.plugin is not None)]
+        return {
+            "name": "recording-auditor",
+            "version": __version__,
+            "plugins": [
+                {"kind": p.kind, "name": p.name, "distribution": p.distribution, "version": p.version}
+                for p in plugins
+            ],
+        }
 
 
 def enrich(artifact: Artifact, registry: ConsentRegistry | None, as_of: date) -> None:
@@ -207,12 +224,15 @@ def run_scan(
     coverage = result.coverage
     coverage.gaps += ruleset_gaps(ruleset, registry)
     bound = bind_rules(ruleset.active, as_of=as_of, now=started, config=config, registry=registry)
+    # Every target's source is known before the first is scanned: an unknown scheme after an
+    # hour of local walking would lose that hour.
+    plugins = [source_plugin(target) for target in targets]
     sources: dict[str, Source] = {}
-    for target in targets:
-        scheme = scheme_of(target)
-        if scheme not in sources:
-            sources[scheme] = load_source(scheme, config, options)
-        for artifact in sources[scheme].scan(target, coverage):
+    for target, plugin in zip(targets, plugins, strict=True):
+        if plugin.name not in sources:
+            sources[plugin.name] = open_source(plugin, config, options)
+            result.sources.append(plugin)
+        for artifact in sources[plugin.name].scan(target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
             findings = evaluate_bound(artifact, bound, coverage)

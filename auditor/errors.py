@@ -55,3 +55,41 @@ class ConfigError(InputError):
 
 class RegistryError(InputError):
     """A problem in the consent registry (YAML or CSV)."""
+
+
+class SeamError(Exception):
+    """A problem at one of the plugin seams (sources, outputs, rules), found before anything is
+    scanned or written. Like InputError, the CLI prints it on one line and exits 2; each seam
+    has its own subclass, so a caller can tell which seam failed."""
+
+
+class PluginConflict(SeamError):
+    """Two distributions claim one name (a URL scheme, an output format, a rule id, a pack)."""
+
+    def __init__(self, kind: str, name: str, message: str) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(message)
+
+
+class SourceError(SeamError):
+    """A target no source can take: an unknown scheme, or one its source's check refuses
+    (no credentials, a malformed URL, a setting the source does not accept)."""
+
+    def __init__(self, target: str, message: str) -> None:
+        self.target = target
+        self.message = message
+        super().__init__(f"{target}: {message}")
+
+
+class OutputError(SeamError, LookupError):
+    """An output no format can write (an unknown file extension)."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class RuleError(SeamError):
+    """A rule plugin that breaks the rule seam's contract (e.g. its entry point's name is not its id)."""

@@ -9,6 +9,7 @@ import click
 from auditor import __version__
 from auditor.cli import process_exit
 from auditor.cli.breach import breach
+from auditor.cli.plugins_cmd import plugins
 from auditor.cli.report import report
 from auditor.cli.rules_cmd import rules
 from auditor.cli.scan import scan
@@ -29,6 +30,7 @@ def cli() -> None:
 cli.add_command(scan)
 cli.add_command(report)
 cli.add_command(rules)
+cli.add_command(plugins)
 cli.add_command(watch)
 cli.add_command(status)
 cli.add_command(breach)

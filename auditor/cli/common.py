@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from auditor.errors import InputError
+from auditor.errors import InputError, SeamError
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
 from auditor.publish import check_outputs
 from auditor.textsafe import for_terminal
@@ -26,7 +26,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 
 def input_errors_exit_2(func: F) -> F:
-    """Bad input is reported with file, line and key, and exits 2 before any report is written."""
+    """Bad input is reported with file, line and key, and exits 2 before any report is written;
+    so is a problem at a plugin seam (a conflict, an unknown scheme, a target a source refuses)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -34,6 +35,9 @@ def input_errors_exit_2(func: F) -> F:
             return func(*args, **kwargs)
         except InputError as exc:
             click.echo(input_error_text(exc), err=True)
+            sys.exit(EXIT_INPUT)
+        except SeamError as exc:  # a plugin's name or a target's text: terminal-safe too
+            click.echo("auditor: error: " + for_terminal(str(exc)), err=True)
             sys.exit(EXIT_INPUT)
 
     return cast(F, wrapper)

@@ -36,6 +36,8 @@ def rules(config_path: Path | None, rule_packs: tuple[Path, ...], as_json: bool)
                             "title": a.rule.title,
                             "controls": list(a.controls),
                             "params": dict(a.params),
+                            "distribution": a.plugin.distribution if a.plugin else None,
+                            "distribution_version": a.plugin.version if a.plugin else None,
                         }
                         for a in ruleset.active
                     ],
@@ -54,6 +56,8 @@ def rules(config_path: Path | None, rule_packs: tuple[Path, ...], as_json: bool)
             for_terminal(f"{a.rule.id:<32} {a.severity:<9} {a.rule.category:<14} [{a.pack}] {a.rule.title}")
         )
         click.echo(for_terminal(f"{'':<32} controls: {', '.join(a.controls)}"))
+        if a.plugin is not None:
+            click.echo(for_terminal(f"{'':<32} from: {a.plugin.provider}"))
     for rid in ruleset.disabled:
         click.echo(for_terminal(f"{rid:<32} disabled"))
     for ep, err in ruleset.load_errors:

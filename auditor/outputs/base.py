@@ -7,11 +7,11 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-OUTPUT_GROUP = "auditor.outputs"
+from auditor.errors import OutputError
+from auditor.plugins import Plugin, registry
 
 
 @dataclass
@@ -30,16 +30,24 @@ Writer = Callable[[dict[str, Any], Path, OutputOptions], None]
 
 
 def available_formats() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=OUTPUT_GROUP)}
+    """Extension -> "module:attribute" of every installed output format."""
+    return {p.name: p.value for p in registry().all("output")}
+
+
+def output_plugin(path: Path) -> Plugin:
+    """The output format for `path`'s extension: OutputError when none serves it, PluginConflict
+    when two distributions claim it."""
+    ext = path.suffix.lower().lstrip(".")
+    plugin = registry().get("output", ext)
+    if plugin is None:
+        known = ", ".join(f".{e}" for e in registry().names("output"))
+        raise OutputError(path, f"no output format for '.{ext}' (known: {known})")
+    return plugin
 
 
 def writer_for(path: Path) -> Writer:
-    ext = path.suffix.lower().lstrip(".")
-    for ep in entry_points(group=OUTPUT_GROUP, name=ext):
-        writer: Writer = ep.load()
-        return writer
-    known = ", ".join(f".{e}" for e in sorted(available_formats()))
-    raise LookupError(f"{path}: no output format for '.{ext}' (known: {known})")
+    writer: Writer = output_plugin(path).load()
+    return writer
 
 
 def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:

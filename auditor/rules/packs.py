@@ -18,6 +18,7 @@ class PackEntry:
     severity: str | None = None
     controls: list[str] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    provider: str | None = None  # the distribution chosen for a rule id two of them register
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,6 @@ def load_pack(path: Path, known_rule_ids: Set[str]) -> RulePack:
             severity=settings.get("severity"),
             controls=settings.get("controls"),
             params=settings.get("params") or {},
+            provider=settings.get("provider"),
         )
     return RulePack(str(data["pack"]), str(data["version"]), str(data.get("title", "")), entries)

@@ -3,22 +3,25 @@
 Precedence, lowest first: the rule's own defaults, the built-in pack(s), packs from the config,
 packs from --rules, then config `rules.severity` / `rules.disable`. Every rule id named anywhere
 must exist: a typo in a compliance policy must not pass silently.
+
+No rule silently replaces another. An entry point's name must be its rule's id (RuleError
+otherwise). When two distributions register one rule id, the audit stops (PluginConflict)
+unless a rule pack chooses between them with `provider: <distribution>` in that rule's entry;
+the last pack to choose wins, as for every other setting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from auditor.config import Config
-from auditor.errors import ConfigError, InputError
+from auditor.errors import ConfigError, InputError, RuleError
+from auditor.plugins import Plugin, conflict_error, registry
 from auditor.resources import data_dir
 from auditor.rules.base import Rule
-
-ENTRY_POINT_GROUP = "auditor.rules"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class ActiveRule:
     controls: tuple[str, ...]
     params: Mapping[str, Any]
     pack: str  # which pack last configured it ("builtin" when none did)
+    plugin: Plugin | None = None  # the entry point (and distribution) it came from
 
 
 @dataclass(frozen=True)
@@ -49,21 +53,62 @@ class RuleSet:
         return {a.rule.id: a for a in self.active}
 
 
-def discover_rules() -> tuple[dict[str, Rule], list[tuple[str, str]]]:
-    """All rules registered in the `auditor.rules` group. A plugin that fails to load is reported, not fatal."""
-    rules: dict[str, Rule] = {}
-    errors: list[tuple[str, str]] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+@dataclass
+class DiscoveredRules:
+    """Every rule plugin loaded: one candidate per (rule id, distribution)."""
+
+    candidates: dict[str, list[tuple[Rule, Plugin]]] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (entry point, error) -> coverage gaps
+
+    def ids(self) -> set[str]:
+        return set(self.candidates)
+
+    def choose(self, chosen: Mapping[str, tuple[str, Path, int | None]]) -> dict[str, tuple[Rule, Plugin]]:
+        """One rule per id: the only candidate, or the distribution a pack chose (`chosen`: rule id
+        -> (distribution, pack file, line)). A contested id nobody chose is a PluginConflict."""
+        rules: dict[str, tuple[Rule, Plugin]] = {}
+        for rid, found in sorted(self.candidates.items()):
+            if rid in chosen:
+                dist, path, line = chosen[rid]
+                match = [c for c in found if c[1].distribution == dist]
+                if not match:
+                    offered = ", ".join(p.distribution for _, p in found)
+                    raise InputError(
+                        path,
+                        f"provider {dist!r} does not provide rule {rid} (installed: {offered})",
+                        line=line,
+                        key=f"rules.{rid}.provider",
+                    )
+                rules[rid] = match[0]
+            elif len(found) > 1:
+                hint = f"choose one in a rule pack: rules: {{{rid}: {{provider: <distribution>}}}}"
+                raise conflict_error("rule", rid, [p for _, p in found], hint)
+            else:
+                rules[rid] = found[0]
+        return rules
+
+
+def discover_rules() -> DiscoveredRules:
+    """All rules registered in the `auditor.rules` group. A plugin that fails to load is reported
+    (a coverage gap), not fatal; one whose entry-point name is not its rule's id is a RuleError."""
+    found = DiscoveredRules()
+    for plugin in registry().all("rule"):
+        where = f"{plugin.name} = {plugin.value}"
         try:
-            obj = ep.load()
+            obj = plugin.load()
         except Exception as exc:  # a broken third-party plugin must not stop the audit
-            errors.append((f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}"))
+            found.errors.append((where, f"{type(exc).__name__}: {exc}"))
             continue
         if not isinstance(obj, Rule):
-            errors.append((f"{ep.name} = {ep.value}", "entry point is not an auditor.rules.base.Rule"))
+            found.errors.append((where, "entry point is not an auditor.rules.base.Rule"))
             continue
-        rules.setdefault(obj.id, obj)  # the same dist seen twice on sys.path is not a conflict
-    return rules, errors
+        if obj.id != plugin.name:
+            raise RuleError(
+                f"rule plugin {where} from {plugin.provider} is registered as {plugin.name!r} but its "
+                f"rule's id is {obj.id!r}: an entry point's name must be its rule's id"
+            )
+        found.candidates.setdefault(obj.id, []).append((obj, plugin))
+    return found
 
 
 def builtin_pack_paths() -> list[Path]:
@@ -73,7 +118,20 @@ def builtin_pack_paths() -> list[Path]:
 def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
     from auditor.rules.packs import load_pack  # local import: packs needs the YAML machinery
 
-    rules, load_errors = discover_rules()
+    discovered = discover_rules()
+    known = discovered.ids()
+    loaded = [
+        (Path(path), load_pack(Path(path), known_rule_ids=known))
+        for path in [*builtin_pack_paths(), *config.rules.packs, *extra_packs]
+    ]
+    chosen = {
+        rid: (entry.provider, path, entry.line)
+        for path, pack in loaded
+        for rid, entry in pack.rules.items()
+        if entry.provider is not None
+    }
+    chosen_rules = discovered.choose(chosen)
+    rules = {rid: rule for rid, (rule, _) in chosen_rules.items()}
     state: dict[str, dict[str, Any]] = {
         rid: {
             "severity": r.severity,
@@ -85,8 +143,7 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
         for rid, r in rules.items()
     }
     packs: list[PackInfo] = []
-    for path in [*builtin_pack_paths(), *config.rules.packs, *extra_packs]:
-        pack = load_pack(Path(path), known_rule_ids=set(rules))
+    for path, pack in loaded:
         packs.append(PackInfo(pack.name, pack.version, str(path), pack.title))
         for rid, entry in pack.rules.items():
             st = state[rid]
@@ -110,12 +167,12 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
 
     _apply_config_overrides(config, state)
     active = [
-        ActiveRule(rules[rid], st["severity"], st["controls"], st["params"], st["pack"])
+        ActiveRule(rules[rid], st["severity"], st["controls"], st["params"], st["pack"], chosen_rules[rid][1])
         for rid, st in sorted(state.items())
         if st["enabled"]
     ]
     disabled = sorted(rid for rid, st in state.items() if not st["enabled"])
-    return RuleSet(active=active, packs=packs, disabled=disabled, load_errors=load_errors)
+    return RuleSet(active=active, packs=packs, disabled=disabled, load_errors=discovered.errors)
 
 
 def _apply_config_overrides(config: Config, state: dict[str, dict[str, Any]]) -> None:

@@ -92,12 +92,31 @@ def _meta(result: dict[str, Any], sha256: str, options: OutputOptions) -> dict[s
         "duration": duration,
         "targets": result.get("targets", []),
         "tool": result.get("tool", {}),
+        "plugins": _third_party_plugins(result.get("tool", {})),
         "rule_packs": result.get("rule_packs", []),
         "config": result.get("config"),
         "consent_registry": result.get("consent_registry"),
         "sha256": sha256,
         "json_files": [p.name for p in options.companion_json],
     }
+
+
+def _third_party_plugins(tool: dict[str, Any]) -> list[dict[str, str]]:
+    """The plugins from other distributions than the tool's own that took part, per distribution:
+    an inspector should see what else read or judged the recordings."""
+    by_provider: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for p in tool.get("plugins") or []:
+        if p.get("distribution") != tool.get("name"):
+            by_provider[f"{p.get('distribution')} {p.get('version')}"][str(p.get("kind"))].append(
+                str(p.get("name"))
+            )
+    return [
+        {
+            "provider": provider,
+            "parts": "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in kinds.items()),
+        }
+        for provider, kinds in sorted(by_provider.items())
+    ]
 
 
 def _coverage(coverage: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,260 @@
+"""No plugin silently replaces another (issue 12 §1).
+
+Each test puts a real distribution (a `.dist-info` folder with METADATA and entry_points.txt, as
+pip leaves it, plus its module) on PYTHONPATH and runs `python -m auditor` against it: the same
+importlib.metadata discovery an installed plugin goes through. The full pip install of every
+kind of plugin into a throwaway venv is in test_plugin_venv.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor import __version__
+from tests.conftest import REPO, place
+
+SHADOW_MODULE = """
+from auditor.rules.base import Hit, Rule
+
+
+def never(artifact, ctx):
+    return iter(())
+
+
+def always(artifact, ctx):
+    yield Hit("shadow says so")
+
+
+QUIET = Rule(id="recording-unencrypted", category="unencrypted", severity="high", title="Shadow",
+             remediation="-", evaluate=never)
+LOUD = Rule(id="shadow-loud", category="hygiene", severity="low", title="Loud", remediation="-",
+            evaluate=always)
+
+
+def write(result, path, options):
+    path.write_text("shadow")
+
+
+class Source:
+    def __init__(self, config, options):
+        pass
+
+    def scan(self, target, coverage):
+        return iter(())
+"""
+
+
+def make_dist(where: Path, name: str, version: str, entry_points: dict[str, dict[str, str]]) -> Path:
+    """A distribution on disk as pip installs it: NAME-VERSION.dist-info plus the module."""
+    where.mkdir(parents=True, exist_ok=True)
+    info = where / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = []
+    for group, entries in entry_points.items():
+        lines.append(f"[{group}]")
+        lines += [f"{k} = {v}" for k, v in entries.items()]
+        lines.append("")
+    (info / "entry_points.txt").write_text("\n".join(lines))
+    (where / "shadow_plugin.py").write_text(SHADOW_MODULE)
+    return where
+
+
+def auditor(site: Path, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Path:
+    root = tmp_path / "practice"
+    place(root, "C-1001/session.wav", "session.wav")
+    return root
+
+
+BUILTIN = f"recording-auditor {__version__}"
+
+
+def test_a_second_local_source_stops_the_scan_naming_both(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site", "shadow-pack", "1.0", {"auditor.sources": {"file": "shadow_plugin:Source"}}
+    )
+    res = auditor(site, "scan", "-q", practice, "-o", tmp_path / "r.json", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert "URL scheme 'file'" in line
+    assert f"{BUILTIN} (auditor.sources.local:LocalSource)" in line
+    assert "shadow-pack 1.0 (shadow_plugin:Source)" in line
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_second_html_format_stops_before_scanning(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site", "shadow-pack", "1.0", {"auditor.outputs": {"html": "shadow_plugin:write"}}
+    )
+    res = auditor(site, "scan", "-q", practice, "-o", tmp_path / "r.html", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "output format 'html'" in res.stderr and "shadow-pack 1.0" in res.stderr and BUILTIN in res.stderr
+    assert not (tmp_path / "r.html").exists()
+    # A format nobody contests still works beside the conflict.
+    res = auditor(site, "scan", "-q", practice, "-o", tmp_path / "r.json", "--fail-on", "none", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_shadowing_rule_is_a_conflict_a_pack_can_settle(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site",
+        "shadow-pack",
+        "1.0",
+        {"auditor.rules": {"recording-unencrypted": "shadow_plugin:QUIET"}},
+    )
+    out = tmp_path / "r.json"
+    res = auditor(site, "scan", "-q", practice, "-o", out, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "rule id 'recording-unencrypted'" in res.stderr
+    assert "provider:" in res.stderr  # says how to settle it
+    assert not out.exists()
+
+    def scan_with(provider: str) -> dict:
+        pack = tmp_path / f"pick-{provider}.yaml"
+        pack.write_text(
+            f"pack: pick\nversion: '1'\nrules:\n  recording-unencrypted:\n    provider: {provider}\n"
+        )
+        res = auditor(
+            site, "scan", "-q", practice, "--rules", pack, "-o", out, "--fail-on", "none", cwd=tmp_path
+        )
+        assert res.returncode == 0, res.stderr
+        return json.loads(out.read_text())
+
+    chosen = scan_with("recording-auditor")
+    assert [f["rule"] for f in chosen["findings"]].count("recording-unencrypted") == 1
+    used = {(p["kind"], p["name"]): p["distribution"] for p in chosen["tool"]["plugins"]}
+    assert used[("rule", "recording-unencrypted")] == "recording-auditor"
+    shadow = scan_with("shadow-pack")
+    assert "recording-unencrypted" not in [f["rule"] for f in shadow["findings"]]
+    used = {(p["kind"], p["name"]): p["distribution"] for p in shadow["tool"]["plugins"]}
+    assert used[("rule", "recording-unencrypted")] == "shadow-pack"  # the report says who judged
+
+    pack = tmp_path / "pick-nobody.yaml"
+    pack.write_text("pack: pick\nversion: '1'\nrules:\n  recording-unencrypted:\n    provider: nobody\n")
+    res = auditor(site, "scan", "-q", practice, "--rules", pack, "-o", out, cwd=tmp_path)
+    assert res.returncode == 2
+    assert f"{pack}:4: rules.recording-unencrypted.provider: provider 'nobody'" in res.stderr
+
+
+def test_an_entry_point_must_be_named_after_its_rule(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site", "shadow-pack", "1.0", {"auditor.rules": {"innocent-name": "shadow_plugin:QUIET"}}
+    )
+    res = auditor(site, "scan", "-q", practice, "-o", tmp_path / "r.json", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert "'innocent-name'" in line and "'recording-unencrypted'" in line and "shadow-pack 1.0" in line
+
+
+def test_plugins_and_rules_name_their_distributions(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site",
+        "shadow-pack",
+        "1.0",
+        {
+            "auditor.rules": {"shadow-loud": "shadow_plugin:LOUD"},
+            "auditor.outputs": {"html": "shadow_plugin:write"},
+        },
+    )
+    res = auditor(site, "plugins", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    listed = json.loads(res.stdout)
+    sources = {(p["name"], p["distribution"], p["version"]) for p in listed["sources"]}
+    assert {("file", "recording-auditor", __version__), ("s3", "recording-auditor", __version__)} <= sources
+    assert ("shadow-loud", "shadow-pack", "1.0") in {
+        (p["name"], p["distribution"], p["version"]) for p in listed["rules"]
+    }
+    [conflict] = listed["conflicts"]
+    assert (conflict["kind"], conflict["name"]) == ("output", "html")
+    assert sorted(c["distribution"] for c in conflict["claims"]) == ["recording-auditor", "shadow-pack"]
+    text = auditor(site, "plugins", cwd=tmp_path).stdout
+    assert "shadow-pack 1.0" in text and "conflicts" in text and "output format 'html'" in text
+
+    res = auditor(site, "rules", "--json", cwd=tmp_path)
+    rules = {r["id"]: (r["distribution"], r["distribution_version"]) for r in json.loads(res.stdout)["rules"]}
+    assert rules["shadow-loud"] == ("shadow-pack", "1.0")
+    assert rules["recording-unencrypted"] == ("recording-auditor", __version__)
+    assert "from: shadow-pack 1.0" in auditor(site, "rules", cwd=tmp_path).stdout
+
+    # The result says which plugins read and judged, and the report shows the third-party ones.
+    out = tmp_path / "r.json"
+    res = auditor(site, "scan", "-q", practice, "-o", out, "--fail-on", "none", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    result = json.loads(out.read_text())
+    used = {(p["kind"], p["name"], p["distribution"]) for p in result["tool"]["plugins"]}
+    assert ("source", "file", "recording-auditor") in used
+    assert ("rule", "shadow-loud", "shadow-pack") in used
+    assert not any(kind == "source" and name == "s3" for kind, name, _ in used)  # it scanned nothing
+    html = tmp_path / "r.html"
+    res = auditor(site, "report", out, "-o", html, cwd=tmp_path)
+    assert res.returncode == 2 and "output format 'html'" in res.stderr  # still contested
+
+
+def test_the_report_lists_third_party_plugins(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site", "shadow-pack", "1.0", {"auditor.rules": {"shadow-loud": "shadow_plugin:LOUD"}}
+    )
+    out, html = tmp_path / "r.json", tmp_path / "r.html"
+    res = auditor(site, "scan", "-q", practice, "-o", out, "-o", html, "--fail-on", "none", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    page = html.read_text()
+    assert "<dt>Plugins</dt><dd>shadow-pack 1.0 (rules: shadow-loud)</dd>" in page
+    assert f"{BUILTIN} (rules" not in page  # the tool's own are not repeated
+
+
+def test_entry_points_are_read_once_per_process(
+    tmp_path: Path, practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor import plugins
+    from tests.conftest import run_cli
+
+    calls: list[str] = []
+    real = plugins.entry_points
+
+    def counting(**kw: str):  # type: ignore[no-untyped-def]
+        calls.append(kw["group"])
+        return real(**kw)
+
+    monkeypatch.setattr(plugins, "entry_points", counting)
+    plugins.reset_registry()
+    try:
+        res = run_cli(
+            "scan", "-q", practice, "-o", tmp_path / "r.json", "-o", tmp_path / "r.html", "-o", tmp_path / "r.sarif",
+            "--fail-on", "none",
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        res = run_cli("rules")
+        assert res.exit_code == 0
+    finally:
+        plugins.reset_registry()
+    assert sorted(calls) == sorted(plugins.GROUPS.values())  # each group once, for two commands
+
+
+def test_an_unknown_scheme_is_refused_before_any_local_work(tmp_path: Path, practice: Path) -> None:
+    out = tmp_path / "r.json"
+    res = auditor(REPO, "scan", "-q", practice, "gcs://bucket", "-o", out, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert line == (
+        "auditor: error: gcs://bucket: no source handles gcs:// targets (installed: local paths, s3://)"
+    )
+    assert not out.exists()
