@@ -47,6 +47,16 @@ class Suppression:
     def _location_re(self) -> re.Pattern[str] | None:
         return glob_to_regex(self.location) if self.location is not None else None
 
+    def mark(self, path: Path) -> dict[str, Any]:
+        """What a finding this entry suppresses carries as its `suppressed`."""
+        return {
+            "reason": self.reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "file": str(path),
+            "line": self.line,
+            "by": "fingerprint" if self.fingerprint else "rule+location",
+        }
+
     def matches(self, finding: dict[str, Any]) -> bool:
         if self.fingerprint is not None:
             return finding.get("fingerprint") == self.fingerprint
@@ -62,6 +72,10 @@ class Suppression:
 class SuppressionFile:
     path: Path
     entries: tuple[Suppression, ...]
+
+    def suppressing(self, finding: dict[str, Any], as_of: date) -> Suppression | None:
+        """The first entry in force on `as_of` that matches `finding`, if any."""
+        return next((e for e in self.entries if not e.expired(as_of) and e.matches(finding)), None)
 
 
 def find_ignore_file(explicit: Path | None, cwd: Path | None = None) -> Path | None:
@@ -130,14 +144,7 @@ def apply_suppressions(result: dict[str, Any], suppressions: SuppressionFile) ->
             matched[i] += 1
         live = [i for i in candidates if not suppressions.entries[i].expired(as_of)]
         if live:
-            entry = suppressions.entries[live[0]]
-            finding["suppressed"] = {
-                "reason": entry.reason,
-                "expires": entry.expires.isoformat() if entry.expires else None,
-                "file": str(suppressions.path),
-                "line": entry.line,
-                "by": "fingerprint" if entry.fingerprint else "rule+location",
-            }
+            finding["suppressed"] = suppressions.entries[live[0]].mark(suppressions.path)
     result["suppressions"] = {
         "file": str(suppressions.path),
         "entries": [

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from auditor.watch.status import EXIT_DEGRADED, EXIT_HEALTHY, EXIT_NOT_RUNNING
+from auditor.watch.store import read_open_findings
 from tests.test_watch_helpers import SAMPLE, events_at, wait_for
 
 GOOD_CONFIG = "version: 1\nexposure:\n  sync_folders: [tree/cloud]\n"
@@ -117,9 +118,8 @@ def test_sigterm_stops_cleanly_and_status_says_not_running(
     assert status["daemon"]["stopped"]
     open_findings = status["open_findings"]
     assert {f["location"] for f in open_findings} == {str(recording)}  # type: ignore[index]
-    findings = json.loads((base / "state" / "findings.json").read_text())
-    assert len(findings["open"]) == len(open_findings)
-    for name in ("findings.json", "status.json", "events.jsonl"):
+    assert len(read_open_findings(base / "state")) == len(open_findings)
+    for name in ("watch.sqlite", "status.json", "events.jsonl"):
         path = base / "state" / name if name != "events.jsonl" else base / name
         assert path.stat().st_mode & 0o077 == 0, f"{name} is readable by others"
     assert (base / "state").stat().st_mode & 0o077 == 0

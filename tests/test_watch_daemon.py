@@ -304,16 +304,16 @@ def test_the_status_file_says_caught_up_without_waiting_for_a_heartbeat(
     thread that lands late must not put back "catch-up not finished" for a heartbeat's time."""
     import threading
 
-    from auditor.watch import daemon as daemon_module
+    from auditor.watch import status_file
 
-    real_write = daemon_module.write_atomic
+    real_write = status_file.write_atomic
 
     def slow_from_the_starting_thread(path: Path, text: str) -> None:
         if threading.current_thread() is threading.main_thread():
             time.sleep(0.5)  # long enough for the catch-up scan of an empty tree to finish first
         real_write(path, text)
 
-    monkeypatch.setattr(daemon_module, "write_atomic", slow_from_the_starting_thread)
+    monkeypatch.setattr(status_file, "write_atomic", slow_from_the_starting_thread)
     tree = tmp_path / "tree"
     tree.mkdir()
     settings = make_settings(tmp_path, tree)

@@ -35,10 +35,12 @@ def test_a_rule_that_fails_keeps_its_open_finding_and_its_failure_is_a_gap(
             what="the unencrypted finding",
         )
         # From now on the unencrypted rule fails on every file: it cannot say the file was fixed.
-        daemon.ruleset.active = [
+        inputs = daemon.judge.inputs
+        broken = [
             replace(a, rule=replace(a.rule, evaluate=_broken)) if a.rule.id == UNENCRYPTED else a
-            for a in daemon.ruleset.active
+            for a in inputs.ruleset.active
         ]
+        daemon.judge.inputs = replace(inputs, ruleset=replace(inputs.ruleset, active=broken))
         os.chmod(recording, 0o644)  # judged again, and this time another rule has something to say
         wait_for(
             lambda: [e for e in events_at(settings.events_path, recording) if e["rule"] == READABLE],

@@ -11,9 +11,11 @@ import pytest
 
 from auditor.models import Finding
 from auditor.watch.examine import Scope
+from auditor.watch.ledger import Ledger
 from auditor.watch.settings import default_state_dir, parse_duration
 from auditor.watch.settle import ATTRIB, CLOSED, GONE, WRITTEN, Settled, SettleQueue
-from auditor.watch.state import Ledger, StateError, StateLock
+from auditor.watch.state import StateError, StateLock
+from auditor.watch.store import StateStore
 from tests.test_watch_helpers import wait_for
 
 
@@ -145,7 +147,7 @@ def _finding(rule: str, location: str, fingerprint: str, severity: str = "high")
 
 
 def test_ledger_alerts_once_per_opening_and_resolving_and_survives_a_reload(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path)
+    ledger = Ledger()
     opened = ledger.apply("/t/a.wav", [_finding("r1", "/t/a.wav", "f1"), _finding("r2", "/t/a.wav", "f2")])
     assert [(e["event"], e["fingerprint"]) for e in opened] == [("finding", "f1"), ("finding", "f2")]
     assert (
@@ -153,20 +155,55 @@ def test_ledger_alerts_once_per_opening_and_resolving_and_survives_a_reload(tmp_
         == []
     )
     assert ledger.open["f1"]["severity"] == "low"  # updated quietly
-    ledger.save()
-    assert (tmp_path / "findings.json").stat().st_mode & 0o777 == 0o600
-    again = Ledger(tmp_path)
-    again.load()
+    store = StateStore(tmp_path)
+    store.open()
+    store.commit(ledger.take_changes(), opened, ["events-file"])
+    store.close()
+    assert (tmp_path / "watch.sqlite").stat().st_mode & 0o777 == 0o600
+    again_store = StateStore(tmp_path)
+    again_store.open()
+    again = Ledger()
+    again.load(again_store.load_findings())
     # r2 crashed this time: its finding stays open; r1's is gone: resolved.
     events = again.apply("/t/a.wav", [], keep_rules=frozenset({"r2"}))
     assert [(e["event"], e["fingerprint"]) for e in events] == [("resolved", "f1")]
     assert set(again.open) == {"f2"}
+    assert [e["id"] for _, e in again_store.pending("events-file", 0)] == [e["id"] for e in opened]
+    again_store.close()
 
 
-def test_ledger_rejects_a_state_it_does_not_understand(tmp_path: Path) -> None:
+def test_a_suppressed_finding_alerts_only_once_its_suppression_lapses() -> None:
+    ledger = Ledger()
+    finding = _finding("r1", "/t/a.wav", "f1")
+    mark = {"reason": "accepted risk", "expires": "2027-01-01", "file": "x", "line": 3, "by": "fingerprint"}
+    assert ledger.apply("/t/a.wav", [finding], suppressed={"f1": mark}) == []
+    assert ledger.open["f1"]["suppressed"] == mark and ledger.summary()["suppressed"] == 1
+    assert ledger.apply("/t/a.wav", [finding], suppressed={"f1": mark}) == []
+    lapsed = ledger.apply("/t/a.wav", [finding])  # expired, or taken out of the file
+    assert [e["event"] for e in lapsed] == ["finding"]
+    assert [e["event"] for e in ledger.apply("/t/a.wav", [])] == ["resolved"]
+    # Suppressed all along: its fix is no news either.
+    assert ledger.apply("/t/b.wav", [_finding("r1", "/t/b.wav", "f2")], suppressed={"f2": mark}) == []
+    assert ledger.apply("/t/b.wav", []) == []
+
+
+def test_a_state_of_another_version_is_refused_and_version_1_is_brought_over(tmp_path: Path) -> None:
+    import json
+
     (tmp_path / "findings.json").write_text('{"version": 99, "open": {}}')
-    with pytest.raises(StateError):
-        Ledger(tmp_path).load()
+    with pytest.raises(StateError, match="unknown state format"):
+        StateStore(tmp_path).open()
+    (tmp_path / "watch.sqlite").unlink()
+    record = {"rule": "r1", "category": "c", "severity": "high", "location": "/t/a.wav", "message": "m"}
+    (tmp_path / "findings.json").write_text(json.dumps({"version": 1, "open": {"f1": record}}))
+    (tmp_path / "webhook-spool.jsonl").write_text('{"id": "sent"}\n{"id": "waiting"}\n')
+    (tmp_path / "webhook-spool.acked").write_text("1\n")
+    store = StateStore(tmp_path)
+    store.open()
+    assert store.load_findings() == {"f1": {**record, "alerted": True}}
+    assert [e["id"] for _, e in store.pending("webhook", 0)] == ["waiting"]
+    assert not (tmp_path / "findings.json").exists() and not (tmp_path / "webhook-spool.jsonl").exists()
+    store.close()
 
 
 def test_one_daemon_per_state_directory(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Alert sinks: the events file, the webhook (down, then up: delivered exactly once), the system-log hint."""
+"""Alert sinks through the outbox: the events file, the webhook (down, then up: delivered exactly once), the
+system-log hint."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from auditor.watch.ledger import Ledger
+from auditor.watch.outbox import Outbox
 from auditor.watch.sinks import EventsFile, SyslogSink, WebhookSink
+from auditor.watch.store import StateStore
 from tests.test_watch_helpers import SAMPLE, drop, make_settings, read_events, running, wait_for
 
 
@@ -61,7 +65,20 @@ def _event(n: int) -> dict[str, object]:
     }
 
 
-def test_webhook_down_then_up_delivers_each_event_exactly_once(tmp_path: Path) -> None:
+@contextmanager
+def _outbox(state: Path, *sinks: WebhookSink) -> Iterator[Outbox]:
+    store = StateStore(state)
+    store.open()
+    outbox = Outbox(store, list(sinks))
+    outbox.start()
+    try:
+        yield outbox
+    finally:
+        outbox.close(timeout=5)
+        store.close()
+
+
+def test_webhook_down_then_up_delivers_each_event_exactly_once_and_the_watch_says_so(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     port = _free_port()
@@ -69,18 +86,23 @@ def test_webhook_down_then_up_delivers_each_event_exactly_once(tmp_path: Path) -
         tmp_path, tree, webhook_url=f"http://127.0.0.1:{port}/hook", webhook_backoff=(0.1, 0.4)
     )
     with running(settings) as daemon:
-        (webhook,) = [s for s in daemon.sinks.sinks if isinstance(s, WebhookSink)]
+        (webhook,) = [w for w in daemon.outbox.workers if isinstance(w.sink, WebhookSink)]
         recording = drop(SAMPLE, tree / "a.amr")
         wait_for(lambda: read_events(settings.events_path), what="events while the webhook is down")
         wait_for(lambda: webhook.failures >= 2, what="failed deliveries")
         assert webhook.delivered == 0
+        wait_for(lambda: daemon.health.state == "degraded", what="the watch to say the webhook is failing")
+        assert any("webhook to 127.0.0.1: cannot deliver" in r for r in daemon.health.reasons())
         with _receiver(port) as received:
             logged = read_events(settings.events_path)
             wait_for(lambda: len(received) >= len(logged), what="delivery once the receiver is up")
-            wait_for(lambda: webhook.backlog == 0, what="an empty backlog")
+            wait_for(lambda: webhook.backlog() == 0, what="an empty backlog")
             extra = drop(SAMPLE, tree / "b.amr")
             wait_for(lambda: any(r["body"]["location"] == str(extra) for r in received))  # type: ignore[index]
-            wait_for(lambda: webhook.backlog == 0)
+            wait_for(lambda: webhook.backlog() == 0)
+            wait_for(
+                lambda: daemon.health.state == "healthy", what="healthy once the webhook takes its events"
+            )
             delivered = list(received)
     ids = [r["id"] for r in delivered]
     assert len(ids) == len(set(ids)), "an event was delivered twice"
@@ -89,34 +111,32 @@ def test_webhook_down_then_up_delivers_each_event_exactly_once(tmp_path: Path) -
     assert [r["body"]["id"] for r in delivered] == ids  # the header names the body's event
 
 
-def test_webhook_spool_survives_a_restart(tmp_path: Path) -> None:
+def test_events_waiting_for_the_webhook_survive_a_restart(tmp_path: Path) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    first = WebhookSink(url, tmp_path, backoff=(0.05, 0.1))
-    first.emit([_event(1), _event(2)])
-    wait_for(lambda: first.failures >= 1)
-    first.close()
-    assert (tmp_path / WebhookSink.SPOOL).stat().st_mode & 0o777 == 0o600
+    with _outbox(tmp_path, WebhookSink(url, backoff=(0.05, 0.1))) as first:
+        first.commit(Ledger(), [_event(1), _event(2)])
+        wait_for(lambda: first.workers[0].failures >= 1)
+    assert (tmp_path / "watch.sqlite").stat().st_mode & 0o777 == 0o600
     with _receiver(port) as received:
-        second = WebhookSink(url, tmp_path, backoff=(0.05, 0.1))
-        wait_for(lambda: len(received) == 2, what="the spooled events after the restart")
-        wait_for(lambda: second.backlog == 0)
-        second.close()
-        third = WebhookSink(url, tmp_path, backoff=(0.05, 0.1))  # nothing left to resend
-        third.emit([_event(3)])
-        wait_for(lambda: len(received) == 3)
-        third.close()
+        with _outbox(tmp_path, WebhookSink(url, backoff=(0.05, 0.1))) as second:
+            wait_for(lambda: len(received) == 2, what="the waiting events after the restart")
+            wait_for(lambda: second.workers[0].backlog() == 0)
+        with _outbox(tmp_path, WebhookSink(url, backoff=(0.05, 0.1))) as third:  # nothing left to resend
+            third.commit(Ledger(), [_event(3)])
+            wait_for(lambda: len(received) == 3)
     assert [r["id"] for r in received] == ["id-1", "id-2", "id-3"]
 
 
 def test_webhook_drops_an_event_the_receiver_rejects_and_moves_on(tmp_path: Path) -> None:
     port = _free_port()
     with _receiver(port, status=400) as received:
-        sink = WebhookSink(f"http://127.0.0.1:{port}/", tmp_path, backoff=(0.05, 0.1))
-        sink.emit([_event(1), _event(2)])
-        wait_for(lambda: len(received) == 2 and sink.backlog == 0)
-        sink.close()
-    assert sink.delivered == 0 and sink.failures == 0
+        sink = WebhookSink(f"http://127.0.0.1:{port}/", backoff=(0.05, 0.1))
+        with _outbox(tmp_path, sink) as outbox:
+            outbox.commit(Ledger(), [_event(1), _event(2)])
+            wait_for(lambda: len(received) == 2 and outbox.workers[0].backlog() == 0)
+            assert outbox.workers[0].failures == 0 and outbox.reasons() == []
+    assert sink.rejected == 2
 
 
 def test_events_file_is_private_append_only_json_lines(tmp_path: Path) -> None:
@@ -124,8 +144,8 @@ def test_events_file_is_private_append_only_json_lines(tmp_path: Path) -> None:
     path.write_text('{"event":"earlier"}\n')
     os.chmod(path, 0o600)
     sink = EventsFile(path)
-    sink.emit([_event(1)])
-    sink.emit([_event(2)])
+    sink.deliver([_event(1)])
+    sink.deliver([_event(2)])
     sink.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e.get("id") for e in lines] == [None, "id-1", "id-2"]
@@ -142,7 +162,7 @@ def test_syslog_hint_names_no_folder_or_client(tmp_path: Path) -> None:
     server.settimeout(5)
     try:
         sink = SyslogSink(["/srv/recordings"], address=str(sock))
-        sink.emit([_event(7)])
+        sink.deliver([_event(7)])
         message = server.recv(4096).decode()
         sink.close()
     finally:

@@ -96,6 +96,19 @@ def _watch_limit() -> int | None:
     "--deep", is_flag=True, help="Sniff every file's content, not only files whose name leaves it open."
 )
 @click.option(
+    "-x",
+    "--one-file-system",
+    is_flag=True,
+    help="Stay on each watched folder's filesystem, like find -xdev: mount points below are neither "
+    "watched nor rescanned, and are listed in the coverage. Pseudo filesystems (/proc, /sys...) never are.",
+)
+@click.option(
+    "--ignore",
+    "ignore_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Suppression file (default: ./.auditor-ignore.yaml if present); suppressed findings do not alert.",
+)
+@click.option(
     "--poll",
     "force_polling",
     is_flag=True,
@@ -128,6 +141,8 @@ def watch(
     rescan_interval: float,
     excludes: tuple[str, ...],
     deep: bool,
+    one_file_system: bool,
+    ignore_path: Path | None,
     force_polling: bool,
     poll_interval: float,
     no_syslog: bool,
@@ -166,6 +181,8 @@ def watch(
         state_dir=state_dir or default_state_dir(),
         excludes=list(excludes),
         deep=deep,
+        one_file_system=one_file_system,
+        ignore_path=ignore_path,
         settle=settle,
         rescan_interval=rescan_interval,
         force_polling=force_polling,

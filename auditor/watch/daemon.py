@@ -1,12 +1,24 @@
 """The watch daemon: a catch-up scan, then live events, with a periodic full rescan as the source of truth.
 
-Threads: watchdog's observers report changes to the settle queue; its worker hands finished
-paths to the one loop thread, which does all judging, alerting and bookkeeping (so none of
-that needs locks). A full rescan runs on the loop thread too, but every tenth of a second it
-stops to judge the files that settled meanwhile, so a long rescan does not delay alerts.
+`WatchDaemon` coordinates; each part has one job:
+  judge         the engine's judgement, suppressions and the ledger of open findings
+  rescanner     full rescans (the catch-up one too) and reconciling the ledger with the tree
+  live          judging what the events say changed
+  outbox        committing events with the ledger, and each sink's delivery worker
+  supervisor    the filesystem observers and their failure modes (observers.py)
+  status_file   status.json, for `auditor status`
+  report        the report file
 
-Reconciling: a rescan examines everything; an open finding whose location the rescan did not
-reach (and that no event looked at during it) is resolved, unless a gap says we could not look.
+Threads: watchdog's observers report changes to the settle queue; its worker hands finished
+paths to the one loop thread, which does all judging and bookkeeping (so none of that needs
+locks). A full rescan runs on the loop thread too, but between folders, every tenth of a second,
+it stops to judge the files that settled meanwhile, so a long rescan does not delay alerts.
+
+The loop is supervised. Every per-file step is isolated already (a file can only fail itself),
+so a step that raises is a bug: the loop is restarted after a back-off, a full rescan covers
+whatever the lost step was doing, and until that rescan has finished the status says degraded,
+with the reason. A warden thread notices a loop that is stuck on one thing and says so in the
+status, which the loop itself cannot do while it is stuck.
 """
 
 from __future__ import annotations
@@ -18,59 +30,53 @@ import signal
 import socket
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from auditor.engine import BoundRule, ScanResult, bind_rules, enrich, judge
-from auditor.inputs import load_inputs
-from auditor.models import INTENTIONAL_SKIPS, Artifact, Coverage, Finding, Gap
-from auditor.result import result_to_dict
-from auditor.sources.base import SourceOptions
-from auditor.sources.local import LocalSource, display_path
-from auditor.watch.examine import UNKNOWN_STATE_GAPS, Examined, Scope, examine_files, walk_files, within
-from auditor.watch.health import GAP_MISSING, GAP_OVERFLOW, GAP_RESTARTED, WatchHealth, iso, utc_now
+from auditor.paths import within
+from auditor.watch.examine import Scope
+from auditor.watch.health import GAP_LOOP_RESTARTED, GAP_OVERFLOW, GAP_RESTARTED, WatchHealth, iso, utc_now
+from auditor.watch.judge import Judge, load_watch_inputs
+from auditor.watch.ledger import Ledger
+from auditor.watch.live import LiveJudging
 from auditor.watch.observers import ChangeHandler, Incident, WatchSupervisor
-from auditor.watch.report import ReportSchedule
+from auditor.watch.outbox import Outbox
+from auditor.watch.report import ReportSchedule, report_result
+from auditor.watch.rescan import Aborted, Rescanner
 from auditor.watch.settings import WatchSettings
 from auditor.watch.settle import ARRIVED, Settled, SettleQueue
-from auditor.watch.sinks import Event, Sinks, SyslogSink, open_sinks
-from auditor.watch.state import (
-    STATE_VERSION,
-    STATUS_FILE,
-    Ledger,
-    StateLock,
-    ensure_state_dir,
-    process_start_time,
-    write_atomic,
-)
+from auditor.watch.sinks import SyslogSink, open_sinks
+from auditor.watch.state import STATE_VERSION, StateLock, ensure_state_dir, process_start_time
+from auditor.watch.status_file import StatusFile
+from auditor.watch.store import StateStore
 
 log = logging.getLogger(__name__)
 
 INTERLEAVE_EVERY = 0.1  # seconds of rescan between looks at the event queue
+CALM_AFTER = 600.0  # seconds without a crash after which a restart waits the shortest back-off again
 Command = tuple[str, Any]
-
-
-class _Aborted(Exception):
-    """A stop arrived during a rescan."""
 
 
 class WatchDaemon:
     def __init__(self, settings: WatchSettings) -> None:
-        """Loads and validates the inputs (InputError on bad ones) and the state; starts nothing yet."""
+        """Loads and validates the inputs (InputError on bad ones); starts nothing yet."""
         self.settings = settings
         self.scope = Scope(settings.paths, settings.excludes)
         self.roots = self.scope.roots
-        self.config, self.registry, self.ruleset = load_inputs(
-            settings.config_path, settings.consent_path, settings.rule_packs
-        )
+        inputs = load_watch_inputs(settings)
         self.state_dir = ensure_state_dir(settings.state_dir)
         self.health = WatchHealth()
-        self.ledger = Ledger(self.state_dir)
+        self.store = StateStore(self.state_dir)
+        self.ledger = Ledger()
+        self.judge = Judge(inputs, self.ledger, self.health, keep_for_report=settings.report_path is not None)
+        self.rescanner = Rescanner(
+            self.scope, settings, self.judge, self.health, blind=self._blind, pause=self._interleave
+        )
+        self.live = LiveJudging(self.scope, settings, self.judge, self.rescanner)
+        self.outbox = Outbox(self.store, [])
+        self.status_file = StatusFile(self.state_dir, settings.heartbeat_interval)
         self.report = (
             ReportSchedule(settings.report_path, settings.report_interval) if settings.report_path else None
         )
-        self.sinks = Sinks([])
         self.settle = SettleQueue(settings.settle, self._on_settled)
         self.supervisor = WatchSupervisor(
             ChangeHandler(self),
@@ -78,47 +84,45 @@ class WatchDaemon:
             force_polling=settings.force_polling,
             poll_interval=settings.poll_interval,
             watch_limit=settings.inotify_watch_limit,
+            one_file_system=settings.one_file_system,
         )
         self.started = utc_now()
-        self.last_rescan: dict[str, Any] | None = None
-        self.events_emitted = 0
-        self._lock = StateLock(self.state_dir)
+        self.crashed = False  # the daemon ended on an error it could not recover from
+        self._state_lock = StateLock(self.state_dir)
         self._own_dir = os.path.abspath(self.state_dir)
         self._own_files = [
             os.path.abspath(p) for p in (settings.events_path, settings.report_path) if p is not None
         ]
         self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._warden: threading.Thread | None = None
         self._finished = threading.Event()
         self._stopping = False
-        self.crashed = False
-        self._events: list[Event] = []
-        self._rescanning = False
-        self._rescan_requested: str | None = None
-        self._touched_during_rescan: set[str] = set()
-        self._rescan_coverage = Coverage()
-        self._event_gaps: dict[str, Gap] = {}
-        # Kept only for the report: the findings and recordings as last judged.
-        self._live: dict[str, list[Finding]] = {}
-        self._artifacts: dict[str, Artifact] = {}
+        # What the loop is doing, for the warden: since when, and whether it is only waiting.
+        self._busy_since = time.monotonic()
+        self._busy_with = "starting"
+        self._waiting = False
         now = time.monotonic()
         self._next_health = now + settings.health_interval
-        self._next_rescan = float("inf")  # set when the catch-up scan finishes
-        self._next_heartbeat = now + settings.heartbeat_interval
-        self._last_save = 0.0
+        self._next_commit_retry = 0.0
         self._last_interleave = 0.0
+        self._last_crash = float("-inf")
+
+    @property
+    def last_rescan(self) -> dict[str, Any] | None:
+        return self.rescanner.last
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Lock the state, open the sinks, start watching, and queue the catch-up scan."""
-        self._lock.acquire()
+        self._state_lock.acquire()
         try:
-            self.ledger.load()
+            self.store.open()
+            self.ledger.load(self.store.load_findings())
             s = self.settings
-            self.sinks = open_sinks(
+            sinks = open_sinks(
                 roots=self.roots,
-                state_dir=self.state_dir,
                 events_path=s.events_path,
                 command=s.on_finding,
                 command_timeout=s.command_timeout,
@@ -127,6 +131,8 @@ class WatchDaemon:
                 webhook_backoff=s.webhook_backoff,
                 syslog=s.syslog,
             )
+            self.outbox = Outbox(self.store, sinks)
+            self.outbox.start()
             self.settle.start()
             for root in self.roots:
                 self._note_incidents(self.supervisor.watch_root(root))
@@ -134,13 +140,16 @@ class WatchDaemon:
             # Written before the loop starts: from then on only the loop writes the status, so a
             # late write from here can never put back "catch-up not finished" over a newer one.
             self._write_status()
-            self._thread = threading.Thread(target=self._loop, name="auditor-watch", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="auditor-watch", daemon=True)
             self._thread.start()
+            self._warden = threading.Thread(target=self._watch_the_loop, name="auditor-warden", daemon=True)
+            self._warden.start()
         except BaseException:
             self.supervisor.stop()
             self.settle.stop()
-            self.sinks.close()
-            self._lock.release()
+            self.outbox.close(timeout=5)
+            self.store.close()
+            self._state_lock.release()
             raise
         log.info("watching %s", ", ".join(self.roots))
 
@@ -202,34 +211,106 @@ class WatchDaemon:
     def _on_settled(self, batch: list[Settled]) -> None:
         self._queue.put(("settled", batch))
 
-    # -- the loop ------------------------------------------------------------------------------
+    # -- the supervised loop -------------------------------------------------------------------
 
-    def _loop(self) -> None:
+    def _run(self) -> None:
+        """The loop thread: serve commands until stopped; a crash restarts the loop after a back-off."""
+        first, longest = self.settings.restart_backoff
+        delay = first
         try:
-            while not self._stopping:
+            while True:
                 try:
-                    command: Command | None = self._queue.get(timeout=self._seconds_to_next_timer())
-                except queue.Empty:
-                    command = None
-                if command is not None:
-                    self._handle(command)
-                if not self._stopping:
-                    self._timers()
-        except Exception:
-            self.crashed = True
-            log.exception("the watch loop failed; stopping")
+                    self._serve()
+                    return
+                except Exception as exc:
+                    if self._stopping:
+                        log.exception("the watch loop failed while stopping")
+                        return
+                    now = time.monotonic()
+                    delay = first if now - self._last_crash > CALM_AFTER else min(delay * 2, longest)
+                    self._last_crash = now
+                    detail = f"{type(exc).__name__}: {exc}"[:500]
+                    log.exception("the watch loop failed (%s); restarting it in %.0f s", detail, delay)
+                    self._after_crash(detail)
+                    if self._sleep_unless_stopped(delay):
+                        return
         finally:
             try:
                 self._shutdown()
+            except Exception:
+                self.crashed = True
+                log.exception("the watch did not stop cleanly")
             finally:
                 self._finished.set()
+
+    def _serve(self) -> None:
+        while not self._stopping:
+            self._waiting = True
+            try:
+                command: Command | None = self._queue.get(timeout=self._seconds_to_next_timer())
+            except queue.Empty:
+                command = None
+            finally:
+                self._waiting = False
+            self._busy(command[0] if command else "timers")
+            if command is not None:
+                self._handle(command)
+            if not self._stopping:
+                self._timers()
+
+    def _after_crash(self, detail: str) -> None:
+        """Whatever the failed step was doing is covered by a rescan; until it has run, the watch is degraded."""
+        self.health.lost_events(GAP_LOOP_RESTARTED, "watch loop", detail)
+        self._request_rescan("watch loop restarted")
+        try:
+            self._commit()
+            self._write_status()
+        except Exception:
+            log.exception("could not save after the watch loop failed")
+
+    def _sleep_unless_stopped(self, seconds: float) -> bool:
+        """Wait out a back-off; True when a stop arrived meanwhile. Other commands wait for the loop."""
+        deadline = time.monotonic() + seconds
+        held: list[Command] = []
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    command = self._queue.get(timeout=left)
+                except queue.Empty:
+                    continue
+                if command[0] == "stop":
+                    self._stopping = True
+                    return True
+                held.append(command)
+            return False
+        finally:
+            for command in held:
+                self._queue.put(command)
+
+    def _busy(self, what: str) -> None:
+        self._busy_since, self._busy_with = time.monotonic(), what
+
+    def _watch_the_loop(self) -> None:
+        """The warden: a loop busy with one thing for longer than `stuck_after` is reported as degraded."""
+        limit = self.settings.stuck_after
+        while not self._finished.wait(max(0.05, min(5.0, limit / 4))):
+            generation = self.status_file.generation
+            busy = time.monotonic() - self._busy_since
+            if self._waiting or busy < limit:
+                continue
+            reason = f"the watch loop has been busy for {busy:.0f} s ({self._busy_with}): alerts are held up"
+            if self.status_file.write_stuck(reason, generation):
+                log.error("%s", reason)
 
     def _handle(self, command: Command) -> None:
         kind, payload = command
         if kind == "stop":
             self._stopping = True
         elif kind == "settled":
-            self._process_settled(self._with_more_settled(payload))
+            batch = self._with_more_settled(payload)
+            self._busy(f"judging {len(batch)} changed path(s)")
+            self.live.process(batch)
+            self._commit()
         elif kind == "overflow":
             log.error("event queue overflowed for %s: events were lost; rescanning", payload)
             self.health.lost_events(GAP_OVERFLOW, payload, "the inotify event queue overflowed")
@@ -260,13 +341,15 @@ class WatchDaemon:
             self._queue.put(command)
         return merged
 
+    # -- timers --------------------------------------------------------------------------------
+
     def _seconds_to_next_timer(self) -> float:
         now = time.monotonic()
-        deadlines = [self._next_health, self._next_heartbeat]
-        if not self._rescan_requested:
-            deadlines.append(self._next_rescan)
-        if self.ledger.dirty:
-            deadlines.append(self._last_save + self.settings.state_save_interval)
+        deadlines = [self._next_health, self.status_file.next_heartbeat]
+        if not self.rescanner.requested:
+            deadlines.append(self.rescanner.next_due)
+        if self._unsaved():
+            deadlines.append(self._next_commit_retry)
         if self.report is not None and self.health.caught_up:
             due = self.report.seconds_until_due()
             if due is not None:
@@ -278,11 +361,15 @@ class WatchDaemon:
         if now >= self._next_health:
             self._next_health = now + self.settings.health_interval
             self._note_incidents(self.supervisor.check())
-        if not during_rescan and now >= self._next_rescan and not self._rescan_requested:
+            delivery = self.outbox.reasons()
+            if delivery != self.health.delivery:
+                self.health.delivery = delivery
+                self._write_status()
+        if not during_rescan and now >= self.rescanner.next_due and not self.rescanner.requested:
             self._request_rescan("periodic")
-        if self.ledger.dirty and now - self._last_save >= self.settings.state_save_interval:
-            self._save()
-        if now >= self._next_heartbeat:
+        if self._unsaved() and now >= self._next_commit_retry:
+            self._commit()
+        if now >= self.status_file.next_heartbeat:
             self._write_status()
         report = self.report
         if (
@@ -291,141 +378,48 @@ class WatchDaemon:
             and self.health.caught_up
             and report.seconds_until_due() == 0
         ):
-            report.write(self._report_result(), self.config.report.title)
+            self._busy("writing the report")
+            report.write(self._report_result(), self.judge.inputs)
+
+    def _unsaved(self) -> bool:
+        return self.outbox.held > 0 or self.ledger.dirty
+
+    def _commit(self) -> None:
+        """The ledger's changes and their events, saved together and handed to the sinks."""
+        events = self.judge.take_events()
+        if not self.outbox.commit(self.ledger, events):
+            self._next_commit_retry = time.monotonic() + self.settings.state_save_interval
+            if self.health.delivery != self.outbox.reasons():
+                self.health.delivery = self.outbox.reasons()
+                self._write_status()
+            return
+        if events and self.report is not None:
+            self.report.changed()
 
     def _request_rescan(self, reason: str) -> None:
-        if self._rescan_requested is None:
-            self._rescan_requested = reason
+        if self.rescanner.request(reason):
             self._queue.put(("rescan", reason))
-
-    # -- judging -------------------------------------------------------------------------------
-
-    def _new_source(self, progress: Any = None) -> LocalSource:
-        # A fresh source per batch: its permission and folder caches must not outlive a chmod.
-        options = SourceOptions(
-            excludes=list(self.settings.excludes),
-            deep=self.settings.deep,
-            as_of=date.today(),
-            progress=progress,
-        )
-        return LocalSource(self.config, options)
-
-    def _bind_rules(self) -> list[BoundRule]:
-        """The rules for one batch or one rescan, bound once: as of today, discovered now."""
-        return bind_rules(
-            self.ruleset.active,
-            as_of=date.today(),
-            now=datetime.now(UTC),
-            config=self.config,
-            registry=self.registry,
-        )
-
-    def _judge(self, artifact: Artifact, bound: list[BoundRule], coverage: Coverage) -> None:
-        enrich(artifact, self.registry, date.today())
-        judgement = judge(artifact, bound)
-        coverage.gaps += judgement.gaps()
-        self._events += self.ledger.apply(artifact.location, judgement.findings, judgement.failed_rules)
-        if self.report is not None:
-            self._live[artifact.location] = judgement.findings
-            self._artifacts[artifact.location] = artifact
-
-    def _clear(self, location: str) -> None:
-        """Nothing is wrong at `location` any more (gone, fixed, moved away, no longer a recording)."""
-        self._events += self.ledger.apply(location, [])
-        self._live.pop(location, None)
-        self._artifacts.pop(location, None)
-
-    def _process_settled(self, items: list[Settled]) -> None:
-        out = Examined()
-        dirs = sorted({i.path for i in items if i.is_dir}, key=len)
-        top_dirs = [d for n, d in enumerate(dirs) if not any(within(d, outer) for outer in dirs[:n])]
-        files = [i.path for i in items if not i.is_dir and not any(within(i.path, d) for d in top_dirs)]
-        for folder in top_dirs:
-            shown = display_path(folder)
-            out.looked_at.update(loc for loc in self.ledger.locations() if within(loc, shown))
-            if os.path.isdir(folder) and not os.path.islink(folder):
-                files += walk_files(self.scope, folder, out)
-        examine_files(self._new_source(), self.scope, files, self.settings.deep, out)
-        bound = self._bind_rules()
-        for artifact in out.artifacts:
-            self._judge(artifact, bound, out.coverage)
-        found = {a.location for a in out.artifacts}
-        for location in out.looked_at - found:
-            if not out.unknown(location):
-                self._clear(location)
-        for location in out.looked_at:
-            self._event_gaps.pop(location, None)
-        for gap in out.coverage.gaps:
-            self._event_gaps[gap.location] = gap
-        if self._rescanning:
-            self._touched_during_rescan |= out.looked_at | found
-        self._flush_events()
-
-    def _flush_events(self) -> None:
-        if not self._events:
-            return
-        events, self._events = self._events, []
-        self.sinks.emit(events)
-        self.events_emitted += len(events)
-        if self.report is not None:
-            self.report.changed()
 
     # -- rescans -------------------------------------------------------------------------------
 
     def _rescan(self, reason: str) -> None:
-        self._rescan_requested = None
-        started, t0 = utc_now(), time.monotonic()
-        log.info("full rescan (%s)", reason)
-        coverage = Coverage()
-        seen: set[str] = set()
-        self._touched_during_rescan = set()
-        self._rescanning = True
-        source = self._new_source(progress=lambda _coverage: self._interleave())
-        bound = self._bind_rules()
-        try:
-            for root in self.roots:
-                for artifact in source.scan(root, coverage):
-                    self._judge(artifact, bound, coverage)
-                    seen.add(artifact.location)
-                    self._interleave()
-        except _Aborted:
-            log.info("rescan interrupted by stop")
+        self._busy(f"a full rescan ({reason})")
+        if not self.rescanner.run(reason):
             return
-        finally:
-            self._rescanning = False
-        self._reconcile(seen, coverage)
-        self._flush_events()
-        self._rescan_coverage = coverage
-        self._event_gaps = {k: g for k, g in self._event_gaps.items() if k in self._touched_during_rescan}
-        self.health.rescan_finished(started)
-        self.health.caught_up = True
-        self.last_rescan = {
-            "reason": reason,
-            "started": iso(started),
-            "finished": iso(utc_now()),
-            "seconds": round(time.monotonic() - t0, 3),
-            "files_seen": coverage.files_seen,
-            "recordings": coverage.recordings,
-            "gaps": len([g for g in coverage.gaps if g.reason not in INTENTIONAL_SKIPS]),
-        }
-        self._next_rescan = time.monotonic() + self._seconds_to_next_periodic_rescan()
-        log.info(
-            "rescan done in %.1f s: %d files, %d recordings, %d open findings",
-            self.last_rescan["seconds"],
-            coverage.files_seen,
-            coverage.recordings,
-            len(self.ledger.open),
-        )
+        self.live.rescan_finished()
+        self._commit()
         if self.report is not None:
             self.report.changed()
-        self._save()
+        self._write_status()
 
     def _interleave(self) -> None:
         """During a rescan: judge what has settled, note watch trouble, and notice a stop."""
         now = time.monotonic()
+        self._busy_since = now  # the rescan moves on: not stuck
         if now - self._last_interleave < INTERLEAVE_EVERY:
             return
         self._last_interleave = now
+        what = self._busy_with
         deferred: list[Command] = []
         while True:
             try:
@@ -438,39 +432,15 @@ class WatchDaemon:
                 self._handle(command)
         for command in deferred:
             self._queue.put(command)
-        self._flush_events()
+        self._commit()
         self._timers(during_rescan=True)
+        self._busy(what)
         if self._stopping:
-            raise _Aborted
+            raise Aborted
 
-    def _reconcile(self, seen: set[str], coverage: Coverage) -> None:
-        """Resolve what the rescan no longer finds, except where it could not look."""
-        blind = [
-            g.location for g in coverage.gaps if g.reason in UNKNOWN_STATE_GAPS or g.reason == GAP_MISSING
-        ]
-        blind += [*self.supervisor.missing, *self.supervisor.unreadable]
-        forgotten = 0
-        for location in self.ledger.locations():
-            if location in seen or location in self._touched_during_rescan:
-                continue
-            if self.scope.root_of(location) is None:
-                for fingerprint in self.ledger.at(location):
-                    self.ledger.forget(fingerprint)
-                    forgotten += 1
-                continue
-            if any(within(location, b) for b in blind):
-                continue
-            self._clear(location)
-        if forgotten:
-            log.warning(
-                "%d open finding(s) are outside the watched folders now; dropped without alert", forgotten
-            )
-
-    def _seconds_to_next_periodic_rescan(self) -> float:
-        """The rescan interval, but also just after local midnight: retention and consent dates move then."""
-        now = datetime.now().astimezone()
-        midnight = (now + timedelta(days=1)).replace(hour=0, minute=1, second=0, microsecond=0)
-        return min(self.settings.rescan_interval, (midnight - now).total_seconds())
+    def _blind(self) -> list[str]:
+        """Folders the observers cannot see now: what is open there stays open."""
+        return [*self.supervisor.missing, *self.supervisor.unreadable]
 
     # -- health, reload, status ----------------------------------------------------------------
 
@@ -491,45 +461,35 @@ class WatchDaemon:
         self.health.degraded_polling = described["degraded"]
         self.health.missing = described["missing"]
         self.health.unreadable = described["unreadable"]
+        self.health.refused = described["refused"]
         if incidents or changed:
             if self.report is not None:
                 self.report.changed()
             self._write_status()
 
     def _reload(self) -> None:
-        s = self.settings
+        self._busy("reloading the config")
         try:
-            config, registry, ruleset = load_inputs(s.config_path, s.consent_path, s.rule_packs)
+            inputs = load_watch_inputs(self.settings)
         except Exception as exc:  # any failure keeps the running config: a typo must not stop the watch
             message = str(exc)
             log.error("config reload REJECTED; still using the previous config:\n%s", message)
-            for sink in self.sinks.sinks:
-                if isinstance(sink, SyslogSink):
-                    sink.error("config reload rejected; still using the previous config")
+            for worker in self.outbox.workers:
+                if isinstance(worker.sink, SyslogSink):
+                    worker.sink.error("config reload rejected; still using the previous config")
             self.health.config_error = {"at": iso(utc_now()), "error": message}
             self._write_status()
             return
-        self.config, self.registry, self.ruleset = config, registry, ruleset
+        self.judge.inputs = inputs
         self.health.config_error = None
         self.health.last_reload = utc_now()
-        log.info("config and consent registry reloaded")
+        log.info("config, consent registry and suppressions reloaded")
         self._request_rescan("config reloaded")
         self._write_status()
 
-    def _save(self) -> None:
-        try:
-            self.ledger.save()
-        except OSError as exc:
-            log.error("cannot save the open findings to %s: %s", self.ledger.path, exc)
-        self._last_save = time.monotonic()
-        self._write_status()
-
     def status(self, *, stopped: bool = False) -> dict[str, Any]:
-        webhook = None
-        for sink in self.sinks.sinks:
-            backlog = getattr(sink, "backlog", None)
-            if backlog is not None:
-                webhook = {"host": urlsplit(self.settings.webhook_url or "").hostname, "backlog": backlog}
+        inputs = self.judge.inputs
+        self.health.delivery = self.outbox.reasons()
         return {
             "version": STATE_VERSION,
             "pid": os.getpid(),
@@ -541,75 +501,53 @@ class WatchDaemon:
             "stopped": iso(utc_now()) if stopped else None,
             "crashed": self.crashed,
             "paths": self.roots,
-            "config": str(self.config.source) if self.config.source else None,
-            "consent_registry": str(self.registry.source) if self.registry else None,
+            "config": str(inputs.config.source) if inputs.config.source else None,
+            "consent_registry": str(inputs.registry.source) if inputs.registry else None,
+            "suppressions": str(inputs.suppressions.path) if inputs.suppressions else None,
             "events_file": str(self.settings.events_path) if self.settings.events_path else None,
             "report": str(self.settings.report_path) if self.settings.report_path else None,
-            "webhook": webhook,
+            "sinks": self.outbox.health(),
             "settle_seconds": self.settings.settle,
             "rescan_interval_seconds": self.settings.rescan_interval,
             "health": self.health.to_dict(),
-            "last_rescan": self.last_rescan,
+            "last_rescan": self.rescanner.last,
             "pending_changes": len(self.settle),
-            "events_emitted": self.events_emitted,
+            "events_emitted": self.outbox.emitted,
             "findings": self.ledger.summary(),
         }
 
     def _write_status(self, *, stopped: bool = False) -> None:
-        import json
-
-        self._next_heartbeat = time.monotonic() + self.settings.heartbeat_interval
-        try:
-            write_atomic(
-                self.state_dir / STATUS_FILE, json.dumps(self.status(stopped=stopped), indent=2) + "\n"
-            )
-        except OSError as exc:
-            log.error("cannot write the status file: %s", exc)
+        self.status_file.write(self.status(stopped=stopped))
 
     def _report_result(self) -> dict[str, Any]:
-        last = self._rescan_coverage
-        coverage = Coverage(
-            files_seen=last.files_seen,
-            dirs_seen=last.dirs_seen,
-            candidates=last.candidates,
-            recordings=len(self._artifacts),
-            bytes_read=last.bytes_read,
-            excluded=last.excluded,
-            gaps=[*last.gaps, *self._event_gaps.values(), *self.health.gaps()],
-        )
-        result = ScanResult(
-            as_of=date.today(),
+        return report_result(
+            inputs=self.judge.inputs,
+            roots=self.roots,
             started=self.started,
-            finished=utc_now(),
-            targets=list(self.roots),
-            config=self.config,
-            ruleset=self.ruleset,
-            findings=[f for findings in self._live.values() for f in findings],
-            recordings=list(self._artifacts.values()),
-            coverage=coverage,
-            registry_source=str(self.registry.source) if self.registry else None,
-            extra={"watch": self.status()},
+            rescan_coverage=self.rescanner.coverage,
+            findings=self.judge.live.values(),
+            recordings=self.judge.artifacts.values(),
+            more_gaps=[*self.live.gaps.values(), *self.health.gaps()],
+            status=self.status(),
         )
-        return result_to_dict(result)
 
     def _shutdown(self) -> None:
         self.supervisor.stop()
         self.settle.stop()
-        if not self.crashed:
-            try:  # what had settled before the stop is still judged: "flush everything"
-                while True:
-                    command = self._queue.get_nowait()
-                    if command[0] == "settled":
-                        self._process_settled(command[1])
-            except queue.Empty:
-                pass
-            except Exception:
-                log.exception("could not judge the last settled files")
-        self._flush_events()
-        self._save()
+        try:  # what had settled before the stop is still judged: "flush everything"
+            while True:
+                command = self._queue.get_nowait()
+                if command[0] == "settled":
+                    self.live.process(command[1])
+        except queue.Empty:
+            pass
+        except Exception:
+            log.exception("could not judge the last settled files")
+        self._commit()
+        self.outbox.close()
         if self.report is not None and self.health.caught_up and self.report.seconds_until_due() is not None:
-            self.report.write(self._report_result(), self.config.report.title)
+            self.report.write(self._report_result(), self.judge.inputs)
         self._write_status(stopped=True)
-        self.sinks.close()
-        self._lock.release()
+        self.store.close()
+        self._state_lock.release()
         log.info("stopped")

@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from watchdog.events import (
@@ -39,9 +40,12 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
+from auditor.localfs.filesystems import PSEUDO_FILESYSTEMS, FilesystemTypes
+from auditor.localfs.volumes_linux import find_mount, read_mountinfo
 from auditor.paths import within
+from auditor.watch.listing import Fence, list_dir
 from auditor.watch.settle import ARRIVED, ATTRIB, CLOSED, GONE, WRITTEN
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ NETWORK_FILESYSTEMS = frozenset(
 )
 
 WATCH_LIMIT_ERRNOS = (errno.ENOSPC, errno.EMFILE)
+MOUNTINFO = Path("/proc/self/mountinfo")
 
 
 class WatchListener(Protocol):
@@ -153,6 +158,7 @@ class _Hooks:
     root: str
     listener: WatchListener
     limiter: WatchLimiter | None
+    fence: Fence
 
 
 _InotifyObserver: Callable[[_Hooks], BaseObserver] | None = None
@@ -165,25 +171,20 @@ if sys.platform.startswith("linux"):
         log.warning("watchdog's inotify internals are not as expected; queue overflows will not be reported")
 
 
-def network_filesystem(path: str, mounts_file: str = "/proc/self/mounts") -> str | None:
-    """The filesystem type when `path` lives on a network filesystem (Linux), else None."""
+def filesystem_type(path: str, mountinfo: Path = MOUNTINFO) -> str | None:
+    """The type of the filesystem `path` is on, from the mount table (Linux); None where unknown."""
     try:
-        with open(mounts_file, encoding="utf-8", errors="surrogateescape") as handle:
-            lines = handle.read().splitlines()
+        st = os.stat(path)
+        mount = find_mount(read_mountinfo(mountinfo), os.path.realpath(path), st.st_dev)
     except OSError:
         return None
-    real = os.path.realpath(path)
-    best, best_type = "", ""
-    for line in lines:
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        mountpoint = parts[1].encode().decode("unicode_escape")  # /proc/mounts escapes spaces as \040
-        if (real == mountpoint or real.startswith(mountpoint.rstrip("/") + "/")) and len(mountpoint) >= len(
-            best
-        ):
-            best, best_type = mountpoint, parts[2]
-    return best_type if best_type in NETWORK_FILESYSTEMS else None
+    return mount.fstype if mount is not None else None
+
+
+def network_filesystem(path: str, mountinfo: Path = MOUNTINFO) -> str | None:
+    """The filesystem type when `path` lives on a network filesystem (Linux), else None."""
+    fstype = filesystem_type(path, mountinfo)
+    return fstype if fstype in NETWORK_FILESYSTEMS else None
 
 
 class WatchedTree:
@@ -235,12 +236,18 @@ class WatchSupervisor:
         force_polling: bool = False,
         poll_interval: float = 2.0,
         watch_limit: int | None = None,
+        one_file_system: bool = False,
+        mountinfo: Path = MOUNTINFO,
     ) -> None:
         self.handler = handler
         self.listener = listener
         self.force_polling = force_polling
         self.poll_interval = poll_interval
         self.limiter = WatchLimiter(watch_limit) if watch_limit is not None else None
+        self.one_file_system = one_file_system
+        self.mountinfo = mountinfo
+        self.filesystems = FilesystemTypes(mountinfo)
+        self.refused: dict[str, str] = {}  # roots never watched (a pseudo filesystem) -> why
         self.trees: dict[str, WatchedTree] = {}  # by path
         self.why_polled: dict[str, str] = {}  # path -> why this tree is polled
         self.degraded: dict[str, str] = {}  # path -> why polling here is a fallback, not a choice
@@ -257,10 +264,13 @@ class WatchSupervisor:
                 self.missing[root] = "not a folder (any more)"
                 return [Incident("missing", root, "the watched folder is missing")]
             self.missing.pop(root, None)
-            fs_type = network_filesystem(root)
+            fs_type = filesystem_type(root, self.mountinfo)
+            if fs_type in PSEUDO_FILESYSTEMS:  # kernel state, not stored files: as the walk, never
+                self.refused[root] = f"a {fs_type} filesystem: kernel state, not stored files; never watched"
+                return []
             if self.force_polling:
                 return self._poll(root, root, "polling requested (--poll)", degraded=False)
-            if fs_type:
+            if fs_type in NETWORK_FILESYSTEMS:
                 return self._poll(
                     root,
                     root,
@@ -290,8 +300,11 @@ class WatchSupervisor:
             log.error("cannot watch %s with inotify (%s); polling that subtree instead", path, why)
             return self._poll(root, path, why, degraded=True)
 
+    def _fence(self, root: str) -> Fence:
+        return Fence.for_root(root, one_file_system=self.one_file_system, filesystems=self.filesystems)
+
     def _watch_natively(self, root: str) -> None:
-        hooks = _Hooks(root, self.listener, self.limiter)
+        hooks = _Hooks(root, self.listener, self.limiter, self._fence(root))
         if _InotifyObserver is not None:
             observer, mechanism = _InotifyObserver(hooks), "inotify"
         else:
@@ -305,7 +318,13 @@ class WatchSupervisor:
         self.trees[root] = WatchedTree(root, root, mechanism, observer)
 
     def _poll(self, root: str, path: str, why: str, *, degraded: bool) -> list[Incident]:
-        observer = PollingObserver(timeout=self.poll_interval)
+        fence = self._fence(root)
+        # lstat: a link is neither followed nor its atime touched; folders listed as the walk lists them.
+        observer = PollingObserverVFS(
+            os.lstat,
+            lambda folder: iter(list_dir(folder or path, fence)),
+            polling_interval=self.poll_interval,
+        )
         observer.schedule(self.handler, path, recursive=True, event_filter=EVENT_TYPES)
         observer.start()
         self.trees[path] = WatchedTree(root, path, "polling", observer)
@@ -383,6 +402,7 @@ class WatchSupervisor:
                 ],
                 "degraded": dict(self.degraded),
                 "missing": dict(self.missing),
+                "refused": dict(self.refused),
                 "unreadable": dict(self.unreadable),
             }
 
@@ -406,5 +426,6 @@ __all__ = [
     "WatchListener",
     "WatchSupervisor",
     "WatchedTree",
+    "filesystem_type",
     "network_filesystem",
 ]

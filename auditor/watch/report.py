@@ -1,15 +1,23 @@
-"""The daemon's report file: rewritten while findings change, but at most once every `interval` seconds."""
+"""The daemon's report file: the open findings, the recordings as last judged, and the coverage
+(the last rescan's, the events' since, and the watch's own holes), with the daemon's status as
+the result's `watch` section. Rewritten while findings change, at most once every `interval`."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.engine import ScanResult, ruleset_gaps
+from auditor.models import Artifact, Coverage, Finding, Gap
 from auditor.outputs.base import OutputOptions, writer_for
 from auditor.publish import PublishSettings, publish
+from auditor.result import result_to_dict
+from auditor.watch.health import utc_now
+from auditor.watch.judge import Inputs
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +43,15 @@ class ReportSchedule:
             return 0.0
         return max(0.0, self._last_written + self.interval - self._clock())
 
-    def write(self, result: dict[str, Any], title: str | None) -> None:
+    def write(self, result: dict[str, Any], inputs: Inputs) -> None:
         try:
             publish(
                 result,
                 PublishSettings(
-                    outputs=[self.path], fail_on="none", output_options=OutputOptions(title=title)
+                    outputs=[self.path],
+                    fail_on="none",
+                    output_options=OutputOptions(title=inputs.config.report.title),
+                    suppressions=inputs.suppressions,  # marked as `auditor scan` marks them
                 ),
             )
         except Exception:  # a failing report must not stop the watch; it is retried at the next change
@@ -50,3 +61,42 @@ class ReportSchedule:
             self._last_written = self._clock()
         self._dirty = False
         self.writes += 1
+
+
+def report_result(
+    *,
+    inputs: Inputs,
+    roots: list[str],
+    started: datetime,
+    rescan_coverage: Coverage,
+    findings: Iterable[list[Finding]],
+    recordings: Iterable[Artifact],
+    more_gaps: Iterable[Gap],
+    status: dict[str, Any],
+) -> dict[str, Any]:
+    """The result dict of the watch as it stands: what `auditor scan` would say now, plus `watch`."""
+    last = rescan_coverage
+    recordings = list(recordings)
+    coverage = Coverage(
+        files_seen=last.files_seen,
+        dirs_seen=last.dirs_seen,
+        candidates=last.candidates,
+        recordings=len(recordings),
+        bytes_read=last.bytes_read,
+        excluded=last.excluded,
+        gaps=[*ruleset_gaps(inputs.ruleset, inputs.registry), *last.gaps, *more_gaps],
+    )
+    result = ScanResult(
+        as_of=date.today(),
+        started=started,
+        finished=utc_now(),
+        targets=list(roots),
+        config=inputs.config,
+        ruleset=inputs.ruleset,
+        findings=[f for per_location in findings for f in per_location],
+        recordings=recordings,
+        coverage=coverage,
+        registry_source=str(inputs.registry.source) if inputs.registry else None,
+        extra={"watch": status},
+    )
+    return result_to_dict(result)

@@ -44,12 +44,16 @@ class WatchSettings:
     state_dir: Path = field(default_factory=default_state_dir)
     excludes: list[str] = field(default_factory=list)
     deep: bool = False
+    one_file_system: bool = False  # stay on each watched folder's filesystem (find -xdev)
+    ignore_path: Path | None = None  # --ignore; else ./.auditor-ignore.yaml if present
     # Timing
     settle: float = 1.0  # seconds a file must be quiet (size and mtime) before it is judged
     rescan_interval: float = 6 * 3600.0
     health_interval: float = 5.0  # how often observers are checked (and restarted)
-    state_save_interval: float = 2.0  # at most this often while findings change
+    state_save_interval: float = 2.0  # how soon a save that failed (a full disk) is tried again
     heartbeat_interval: float = 60.0
+    stuck_after: float = 60.0  # the loop busy this long with one thing: the status says so (degraded)
+    restart_backoff: tuple[float, float] = (1.0, 60.0)  # before restarting a crashed loop: first, longest
     # Watching
     force_polling: bool = False
     poll_interval: float = 2.0

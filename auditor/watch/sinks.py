@@ -1,61 +1,72 @@
 """Where alerts go: an append-only events file, a shell command, a webhook, the system log.
 
-The events file is the record: every event is written unbuffered and fsync'd on its own line
-before the daemon marks it alerted (about 0.2 ms per event on ext4 here, so even a burst of
-thousands stays well inside the latency targets). Commands and the webhook run
-in their own worker threads, so a slow command or a dead web server never holds up judging; the
-webhook's queue is spooled in the state directory and survives restarts.
+Each sink takes its events from the outbox (see outbox.py) in its own worker thread, so a
+slow command, a dead web server or a full disk never holds up judging; what a sink cannot take
+stays in the outbox and is retried. A sink only says whether it took an event: raising
+DeliveryFailed keeps the event (and those after it) for later.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import logging.handlers
 import os
-import queue
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
-from collections import deque
 from pathlib import Path
-from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from auditor import __version__
-from auditor.watch.state import write_atomic
+from auditor.watch.ledger import Event
+from auditor.watch.outbox import DeliveryFailed, Sink
+from auditor.watch.store import to_json
 
 log = logging.getLogger(__name__)
 
-Event = dict[str, Any]
-
 
 def event_line(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-
-
-class Sink(Protocol):
-    def emit(self, events: list[Event]) -> None: ...
-
-    def close(self) -> None: ...
+    return to_json(event) + "\n"
 
 
 class EventsFile:
-    """JSON Lines, append-only, 0600."""
+    """JSON Lines, append-only, 0600. A batch is written and fsync'd before the outbox lets it go.
+
+    A write that fails half way (ENOSPC) is cut back off the file, so the file never holds half a
+    line; the whole batch is written again once there is room."""
+
+    name = "events-file"
+    backoff = (0.5, 30.0)
+    drain_on_close = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
-    def emit(self, events: list[Event]) -> None:
-        for event in events:
-            os.write(self._fd, event_line(event).encode("utf-8"))  # unbuffered: flushed as it happens
-            os.fsync(self._fd)  # per event: a crash never loses an alert that a sink already saw
+    def describe(self) -> str:
+        return f"events file {self.path}"
+
+    def deliver(self, events: list[Event]) -> None:
+        data = "".join(event_line(e) for e in events).encode("utf-8")
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)  # shrinking needs no space
+            except OSError as cut:
+                log.error("%s: could not remove a partly written batch: %s", self.describe(), cut)
+            raise DeliveryFailed(f"cannot write: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
-        os.fsync(self._fd)
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
         os.close(self._fd)
 
 
@@ -64,6 +75,10 @@ class SyslogSink:
 
     The fingerprint finds the full event in the events file, which only the daemon's user can read.
     """
+
+    name = "syslog"
+    backoff = (1.0, 60.0)
+    drain_on_close = True
 
     def __init__(self, roots: list[str], address: str | None = None) -> None:
         self._roots = roots
@@ -77,7 +92,10 @@ class SyslogSink:
         self._handler.setFormatter(logging.Formatter("recording-auditor: %(message)s"))
         self._logger.addHandler(self._handler)
 
-    def emit(self, events: list[Event]) -> None:
+    def describe(self) -> str:
+        return "system log"
+
+    def deliver(self, events: list[Event]) -> None:
         for event in events:
             level = logging.WARNING if event["event"] == "finding" else logging.INFO
             self._logger.log(
@@ -116,22 +134,28 @@ def syslog_address() -> str | None:
 
 
 class CommandSink:
-    """Runs `command` through the shell once per event, the event JSON on stdin, with a timeout."""
+    """Runs `command` through the shell once per event, the event JSON on stdin, with a timeout.
+
+    A command that cannot be started (no memory, no shell) is retried; one that runs and fails or
+    times out has had its event: that is logged, and the next event goes on."""
+
+    name = "command"
+    backoff = (1.0, 300.0)
+    drain_on_close = True  # commands still queued at shutdown are run, each within its timeout
 
     def __init__(self, command: str, timeout: float = 30.0) -> None:
         self.command = command
         self.timeout = timeout
-        self._queue: queue.Queue[Event | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="auditor-command", daemon=True)
-        self._thread.start()
 
-    def emit(self, events: list[Event]) -> None:
-        for event in events:
-            self._queue.put(event)
+    def describe(self) -> str:
+        return "--on-finding command"
 
-    def _run(self) -> None:
-        while (event := self._queue.get()) is not None:
-            self._run_one(event)
+    def deliver(self, events: list[Event]) -> None:
+        for n, event in enumerate(events):
+            try:
+                self._run_one(event)
+            except OSError as exc:
+                raise DeliveryFailed(f"cannot run: {exc}", delivered=n) from exc
 
     def _run_one(self, event: Event) -> None:
         env = dict(os.environ)
@@ -155,9 +179,6 @@ class CommandSink:
         except subprocess.TimeoutExpired:
             log.error("--on-finding command timed out after %s s (event %s)", self.timeout, event["id"])
             return
-        except OSError as exc:
-            log.error("--on-finding command could not run: %s", exc)
-            return
         if done.returncode != 0:
             log.error(
                 "--on-finding command exited %s for event %s: %s",
@@ -167,108 +188,44 @@ class CommandSink:
             )
 
     def close(self) -> None:
-        """Run what is queued (each within its timeout), then stop."""
-        self._queue.put(None)
-        self._thread.join(timeout=self.timeout * max(self._queue.qsize(), 1) + 5)
-        if self._thread.is_alive():
-            log.error("--on-finding: %d queued command(s) not run at shutdown", self._queue.qsize())
+        pass
 
 
 class WebhookSink:
-    """POSTs each event's JSON, in order, retrying with exponential back-off; never drops an event it could
-    not deliver, and spools them in the state directory so a restart picks up where it left off.
+    """POSTs each event's JSON, in order. Network errors, 5xx, 408, 425 and 429 are retried (the event
+    stays in the outbox); any other 4xx means the receiver will never take that event: it is logged
+    and dropped, so the queue moves on. The `X-Auditor-Event-Id` header lets the receiver discard a
+    repeat (delivery is at least once)."""
 
-    Delivery is at least once: a crash between a 2xx and the spool update resends that event; the
-    `X-Auditor-Event-Id` header lets the receiver discard the repeat. A 4xx other than 408/425/429
-    means the receiver will never accept that event: it is logged and dropped so the queue moves on.
-    """
-
-    SPOOL = "webhook-spool.jsonl"
-    ACKED = "webhook-spool.acked"
+    name = "webhook"
+    drain_on_close = False  # a receiver that is down must not hold up the shutdown; the outbox keeps them
 
     def __init__(
-        self,
-        url: str,
-        state_dir: Path,
-        *,
-        timeout: float = 10.0,
-        backoff: tuple[float, float] = (1.0, 300.0),
+        self, url: str, *, timeout: float = 10.0, backoff: tuple[float, float] = (1.0, 300.0)
     ) -> None:
         if not url.lower().startswith(("http://", "https://")):
             raise ValueError(f"webhook URL must be http:// or https://: {url!r}")
         self.url = url
         self.timeout = timeout
-        self.first_delay, self.max_delay = backoff
-        self._spool = state_dir / self.SPOOL
-        self._acked_path = state_dir / self.ACKED
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._pending: deque[bytes] = deque()
-        self._acked = 0
-        self.delivered = 0
-        self.failures = 0
-        self._load()
-        self._fd = os.open(self._spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.backoff = backoff
+        self.rejected = 0
         self._opener = urllib.request.build_opener()
-        self._thread = threading.Thread(target=self._run, name="auditor-webhook", daemon=True)
-        self._thread.start()
 
-    def _load(self) -> None:
-        try:
-            lines = self._spool.read_bytes().splitlines()
-        except FileNotFoundError:
-            lines = []
-        try:
-            acked = int(self._acked_path.read_text().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            acked = 0
-        self._acked = min(acked, len(lines))
-        self._pending.extend(line for line in lines[self._acked :] if line.strip())
-        if self._pending:
-            log.info("webhook: %d undelivered event(s) from before the restart", len(self._pending))
+    def describe(self) -> str:
+        return f"webhook to {urlsplit(self.url).hostname}"
 
-    def emit(self, events: list[Event]) -> None:
-        lines = [event_line(e).encode("utf-8") for e in events]
-        with self._cond:
-            for line in lines:
-                os.write(self._fd, line)
-            os.fsync(self._fd)
-            self._pending.extend(line.rstrip(b"\n") for line in lines)
-            self._cond.notify()
+    def deliver(self, events: list[Event]) -> None:
+        for n, event in enumerate(events):
+            failure = self._post(event)
+            if failure is not None:
+                raise DeliveryFailed(failure, delivered=n)
 
-    @property
-    def backlog(self) -> int:
-        with self._cond:
-            return len(self._pending)
-
-    def _run(self) -> None:
-        delay = self.first_delay
-        while not self._stop.is_set():
-            with self._cond:
-                while not self._pending and not self._stop.is_set():
-                    self._cond.wait()
-                if self._stop.is_set():
-                    return
-                body = self._pending[0]
-            outcome = self._post(body)
-            if outcome == "retry":
-                self.failures += 1
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.max_delay)
-                continue
-            delay = self.first_delay
-            with self._cond:
-                self._pending.popleft()
-                self._acked += 1
-                if outcome == "delivered":
-                    self.delivered += 1
-                self._record_progress()
-
-    def _post(self, body: bytes) -> str:
-        event_id = json.loads(body).get("id", "")
+    def _post(self, event: Event) -> str | None:
+        """None when the event is done with (taken, or refused for good); why not, otherwise."""
+        event_id = str(event.get("id", ""))
         request = urllib.request.Request(
             self.url,
-            data=body,
+            data=to_json(event).encode("utf-8"),
             method="POST",
             headers={
                 "Content-Type": "application/json",
@@ -279,63 +236,23 @@ class WebhookSink:
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 response.read(1024)
-            return "delivered"
+            return None
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500 and exc.code not in (408, 425, 429):
                 log.error("webhook rejected event %s with HTTP %s; dropped", event_id, exc.code)
-                return "rejected"
-            log.warning("webhook: HTTP %s; will retry", exc.code)
+                self.rejected += 1
+                return None
+            return f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError) as exc:
-            log.warning("webhook unreachable (%s); will retry", getattr(exc, "reason", exc))
-        return "retry"
-
-    def _record_progress(self) -> None:
-        """Called with the lock held: note what was delivered; empty the spool once all of it was."""
-        if not self._pending:
-            os.ftruncate(self._fd, 0)
-            self._acked = 0
-        try:
-            write_atomic(self._acked_path, f"{self._acked}\n")
-        except OSError as exc:
-            log.error("webhook: cannot record progress in %s: %s", self._acked_path, exc)
+            return f"unreachable ({getattr(exc, 'reason', exc)})"
 
     def close(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        self._thread.join(timeout=self.timeout + 5)
-        with contextlib.suppress(OSError):
-            os.fsync(self._fd)
-        os.close(self._fd)
-
-
-class Sinks:
-    """Fan-out: the events file first (the record), then the rest; one failing sink never stops the others."""
-
-    def __init__(self, sinks: list[Sink]) -> None:
-        self.sinks = sinks
-
-    def emit(self, events: list[Event]) -> None:
-        if not events:
-            return
-        for sink in self.sinks:
-            try:
-                sink.emit(events)
-            except Exception:
-                log.exception("alert sink %s failed", type(sink).__name__)
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except Exception:
-                log.exception("closing alert sink %s failed", type(sink).__name__)
+        pass
 
 
 def open_sinks(
     *,
     roots: list[str],
-    state_dir: Path,
     events_path: Path | None,
     command: str | None,
     command_timeout: float,
@@ -343,7 +260,7 @@ def open_sinks(
     webhook_timeout: float,
     webhook_backoff: tuple[float, float],
     syslog: bool,
-) -> Sinks:
+) -> list[Sink]:
     sinks: list[Sink] = []
     if events_path is not None:
         sinks.append(EventsFile(events_path))
@@ -357,5 +274,5 @@ def open_sinks(
     if command:
         sinks.append(CommandSink(command, command_timeout))
     if webhook_url:
-        sinks.append(WebhookSink(webhook_url, state_dir, timeout=webhook_timeout, backoff=webhook_backoff))
-    return Sinks(sinks)
+        sinks.append(WebhookSink(webhook_url, timeout=webhook_timeout, backoff=webhook_backoff))
+    return sinks

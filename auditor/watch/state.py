@@ -1,10 +1,9 @@
-"""The state directory: the open findings (so a restart does not re-alert), the status file, a lock.
+"""The state directory: its files, the lock that keeps it to one daemon, and atomic writes.
 
-Layout (directory 0700, files 0600, every write atomic):
-  findings.json   open findings by fingerprint: what was alerted and not yet resolved
-  status.json     pid, health, last rescan, counts: what `auditor status` reads
+Layout (directory 0700, files 0600):
+  watch.sqlite    the open findings and the outbox of events not yet delivered (see store.py)
+  status.json     pid, health, last rescan, counts: what `auditor status` reads (written atomically)
   watch.lock      held (flock) by the running daemon, so two daemons never share a state
-  webhook-spool.* the webhook's persistent queue (see sinks.py)
 """
 
 from __future__ import annotations
@@ -14,20 +13,14 @@ import json
 import logging
 import os
 import tempfile
-import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from auditor.models import Finding
-from auditor.watch.health import iso, utc_now
-
 log = logging.getLogger(__name__)
 
-FINDINGS_FILE = "findings.json"
 STATUS_FILE = "status.json"
 LOCK_FILE = "watch.lock"
-STATE_VERSION = 1
+STATE_VERSION = 1  # of status.json
 
 
 class StateError(Exception):
@@ -97,112 +90,6 @@ class StateLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-def new_event(kind: str, record: dict[str, Any], fingerprint: str) -> dict[str, Any]:
-    """One line of the events file: what happened, to which finding, when (UTC)."""
-    return {
-        "event": kind,
-        "time": utc_now().isoformat(timespec="milliseconds"),
-        "id": uuid.uuid4().hex,
-        "fingerprint": fingerprint,
-        "rule": record["rule"],
-        "category": record["category"],
-        "severity": record["severity"],
-        "location": record["location"],
-        "message": record["message"],
-        "client": record.get("client"),
-    }
-
-
-class Ledger:
-    """Open findings by fingerprint. It decides what alerts: a finding once when it opens, once when it resolves."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / FINDINGS_FILE
-        self.open: dict[str, dict[str, Any]] = {}
-        self._by_location: dict[str, set[str]] = {}
-        self.dirty = False
-
-    def load(self) -> None:
-        data = read_json(self.path)
-        if data is None:
-            return
-        if data.get("version") != STATE_VERSION or not isinstance(data.get("open"), dict):
-            raise StateError(f"{self.path}: unknown state format (version {data.get('version')!r})")
-        for fingerprint, record in data["open"].items():
-            self._add(fingerprint, record)
-
-    def save(self) -> None:
-        payload = {"version": STATE_VERSION, "saved": iso(utc_now()), "open": self.open}
-        write_atomic(self.path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
-        self.dirty = False
-
-    def at(self, location: str) -> set[str]:
-        return set(self._by_location.get(location, ()))
-
-    def locations(self) -> list[str]:
-        return list(self._by_location)
-
-    def apply(
-        self, location: str, findings: Iterable[Finding], keep_rules: frozenset[str] = frozenset()
-    ) -> list[dict[str, Any]]:
-        """`findings` is everything now wrong at `location`: open the new, resolve the gone, alert on both.
-
-        Findings of rules in `keep_rules` (rules that failed this time) stay open: a crash is not a fix.
-        """
-        current = {f.fingerprint: f for f in findings}
-        events = []
-        for fingerprint, finding in current.items():
-            record = {
-                "rule": finding.rule,
-                "category": finding.category,
-                "severity": finding.severity,
-                "location": finding.location,
-                "message": finding.message,
-                "client": finding.client,
-            }
-            if fingerprint not in self.open:
-                record["opened"] = iso(utc_now())
-                self._add(fingerprint, record)
-                events.append(new_event("finding", record, fingerprint))
-            else:  # still open: details may change (a message, a severity) without a new alert
-                record["opened"] = self.open[fingerprint].get("opened")
-                if record != self.open[fingerprint]:
-                    self.open[fingerprint] = record
-                    self.dirty = True
-        for fingerprint in self.at(location) - current.keys():
-            if self.open[fingerprint]["rule"] not in keep_rules:
-                events.append(self.resolve(fingerprint))
-        return events
-
-    def resolve(self, fingerprint: str) -> dict[str, Any]:
-        record = self.open.pop(fingerprint)
-        fingerprints = self._by_location.get(record["location"], set())
-        fingerprints.discard(fingerprint)
-        if not fingerprints:
-            self._by_location.pop(record["location"], None)
-        self.dirty = True
-        return new_event("resolved", record, fingerprint)
-
-    def forget(self, fingerprint: str) -> None:
-        """Drop without an alert (a folder no longer watched: we cannot say it was fixed)."""
-        record = self.open.pop(fingerprint)
-        self._by_location.get(record["location"], set()).discard(fingerprint)
-        if not self._by_location.get(record["location"]):
-            self._by_location.pop(record["location"], None)
-        self.dirty = True
-
-    def _add(self, fingerprint: str, record: dict[str, Any]) -> None:
-        self.open[fingerprint] = record
-        self._by_location.setdefault(record["location"], set()).add(fingerprint)
-        self.dirty = True
-
-    def summary(self) -> dict[str, Any]:
-        by_severity: dict[str, int] = {}
-        for record in self.open.values():
-            by_severity[record["severity"]] = by_severity.get(record["severity"], 0) + 1
-        return {"open": len(self.open), "by_severity": by_severity}
 
 
 def process_start_time(pid: int) -> str | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.models import SEVERITIES, SEVERITY_RANK
-from auditor.watch.state import FINDINGS_FILE, STATUS_FILE, StateError, process_start_time, read_json
+from auditor.watch.state import STATUS_FILE, StateError, process_start_time, read_json
+from auditor.watch.store import read_open_findings
 
 EXIT_HEALTHY, EXIT_DEGRADED, EXIT_UNREADABLE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
@@ -66,7 +67,7 @@ def _heartbeat_stale(status: dict[str, Any]) -> bool:
 def read_status(state_dir: Path) -> StatusReport:
     """Raises StateError when the files exist but cannot be read."""
     status = read_json(state_dir / STATUS_FILE) or {}
-    findings = read_json(state_dir / FINDINGS_FILE) or {}
+    findings = read_open_findings(state_dir)
     running = (
         bool(status.get("pid"))
         and not status.get("stopped")
@@ -79,7 +80,7 @@ def read_status(state_dir: Path) -> StatusReport:
         health.setdefault("reasons", []).append(
             f"no heartbeat since {status.get('heartbeat')}: the daemon may be hung"
         )
-    records = [{"fingerprint": fp, **record} for fp, record in (findings.get("open") or {}).items()]
+    records = [{"fingerprint": fp, **record} for fp, record in findings.items()]
     records.sort(
         key=lambda r: (
             -SEVERITY_RANK.get(r.get("severity", "info"), 0),
@@ -113,9 +114,21 @@ def render(report: StatusReport, limit: int | None = 20) -> str:
             how = tree["mechanism"] + (f" ({tree['why']})" if tree.get("why") else "")
             flag = "" if tree.get("alive", True) else "  [not running]"
             lines.append(f"  watching {tree['path']}: {how}{flag}")
+        for path, why in sorted(health.get("refused", {}).items()):
+            lines.append(f"  not watching {path}: {why}")
+        for sink in s.get("sinks", []):
+            waiting = f", {sink['backlog']} waiting" if sink.get("backlog") else ""
+            lines.append(f"  alerts to the {sink['what']}: {sink['delivered']} delivered{waiting}")
         lines.append(
-            f"  queue overflows: {health.get('overflows', 0)}, observer restarts: {health.get('restarts', 0)}"
+            f"  queue overflows: {health.get('overflows', 0)}, observer restarts: {health.get('restarts', 0)}, "
+            f"loop restarts: {health.get('loop_restarts', 0)}"
         )
+        if health.get("files_failed"):
+            lines.append(
+                f"  files that could not be examined or judged: {health['files_failed']} (coverage gaps)"
+            )
+            for note in health.get("file_notes", [])[-5:]:
+                lines.append(f"    {note['location']}: {note['step']} failed ({note['error']})")
     if health.get("config_error"):
         err = health["config_error"]
         lines.append(
@@ -129,16 +142,22 @@ def render(report: StatusReport, limit: int | None = 20) -> str:
         )
     elif s:
         lines.append("last full rescan: none finished yet")
+    active = [r for r in report.open_findings if not r.get("suppressed")]
+    suppressed = len(report.open_findings) - len(active)
     by_severity: dict[str, int] = {}
-    for record in report.open_findings:
+    for record in active:
         by_severity[record["severity"]] = by_severity.get(record["severity"], 0) + 1
     counts = ", ".join(f"{by_severity[k]} {k}" for k in SEVERITIES if by_severity.get(k))
-    lines.append(f"open findings: {len(report.open_findings)}" + (f" ({counts})" if counts else ""))
-    shown = report.open_findings if limit is None else report.open_findings[:limit]
+    lines.append(
+        f"open findings: {len(active)}"
+        + (f" ({counts})" if counts else "")
+        + (f", and {suppressed} suppressed (not alerted)" if suppressed else "")
+    )
+    shown = active if limit is None else active[:limit]
     for record in shown:
         lines.append(f"  {record['severity']:<8} {record['rule']:<32} {record['location']}")
-    if len(shown) < len(report.open_findings):
-        lines.append(f"  ... and {len(report.open_findings) - len(shown)} more (--all)")
+    if len(shown) < len(active):
+        lines.append(f"  ... and {len(active) - len(shown)} more (--all)")
     return "\n".join(lines)
 
 
