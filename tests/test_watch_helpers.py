@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +99,44 @@ def open_tree() -> Iterator[Path]:
         yield tree
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+NEEDS_ROOT_MOUNTS = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount")),
+    reason="needs root on Linux to mount a real filesystem",
+)
+
+
+@contextmanager
+def mounted(mount_point: Path, fstype: str, options: str = "") -> Iterator[Path]:
+    """A real filesystem of `fstype` (tmpfs, mqueue...) mounted at `mount_point` for the test's duration."""
+    mount_point.mkdir(parents=True, exist_ok=True)
+    command = ["mount", "-t", fstype, *(["-o", options] if options else []), fstype, str(mount_point)]
+    if subprocess.run(command, capture_output=True).returncode:
+        pytest.skip(f"cannot mount {fstype} here")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(filesystem: Path) -> Path:
+    """Fill `filesystem` to the last byte with one file; returns it (delete it to free the space)."""
+    filler = filesystem / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        block = b"\0" * 4096
+        try:
+            while True:
+                handle.write(block)
+        except OSError:
+            pass
+    try:
+        with open(filler, "ab", buffering=0) as handle:  # the last partial block
+            while True:
+                handle.write(b"\0")
+    except OSError:
+        pass
+    return filler
 
 
 def test_wait_for_times_out() -> None:

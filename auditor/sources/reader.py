@@ -52,6 +52,20 @@ def open_dir_readonly(path: str) -> int:
         return os.open(path, flags)
 
 
+def list_dir_readonly(path: str) -> list[os.DirEntry[str]]:
+    """A folder's entries, listed through open_dir_readonly so that its atime stays as it was (by
+    path where folders cannot be opened, as on Windows). Entries listed by fd carry names only."""
+    if os.scandir not in os.supports_fd:
+        with os.scandir(path) as it:
+            return list(it)
+    fd = open_dir_readonly(path)
+    try:
+        with os.scandir(fd) as it:
+            return list(it)
+    finally:
+        os.close(fd)
+
+
 class FdRangeReader:
     """Positional reads from an open fd, counting every byte (RangeReader protocol of auditor.classify)."""
 

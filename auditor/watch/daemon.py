@@ -107,6 +107,7 @@ class WatchDaemon:
         self._next_commit_retry = 0.0
         self._last_interleave = 0.0
         self._last_crash = float("-inf")
+        self._files_failed_shown = 0
 
     @property
     def last_rescan(self) -> dict[str, Any] | None:
@@ -124,6 +125,7 @@ class WatchDaemon:
             sinks = open_sinks(
                 roots=self.roots,
                 events_path=s.events_path,
+                events_backoff=s.events_backoff,
                 command=s.on_finding,
                 command_timeout=s.command_timeout,
                 webhook_url=s.webhook_url,
@@ -257,6 +259,8 @@ class WatchDaemon:
                 self._handle(command)
             if not self._stopping:
                 self._timers()
+            if self.status_file.stuck_shown or self.health.files_failed != self._files_failed_shown:
+                self._write_status()  # not stuck any more (the warden said we were); a new file note
 
     def _after_crash(self, detail: str) -> None:
         """Whatever the failed step was doing is covered by a rescan; until it has run, the watch is degraded."""
@@ -293,13 +297,15 @@ class WatchDaemon:
     def _watch_the_loop(self) -> None:
         """The warden: a loop busy with one thing for longer than `stuck_after` is reported as degraded."""
         limit = self.settings.stuck_after
+        logged_for = None
         while not self._finished.wait(max(0.05, min(5.0, limit / 4))):
-            generation = self.status_file.generation
-            busy = time.monotonic() - self._busy_since
+            generation, since = self.status_file.generation, self._busy_since
+            busy = time.monotonic() - since
             if self._waiting or busy < limit:
                 continue
             reason = f"the watch loop has been busy for {busy:.0f} s ({self._busy_with}): alerts are held up"
-            if self.status_file.write_stuck(reason, generation):
+            if self.status_file.write_stuck(reason, generation) and logged_for != since:
+                logged_for = since
                 log.error("%s", reason)
 
     def _handle(self, command: Command) -> None:
@@ -517,6 +523,7 @@ class WatchDaemon:
         }
 
     def _write_status(self, *, stopped: bool = False) -> None:
+        self._files_failed_shown = self.health.files_failed
         self.status_file.write(self.status(stopped=stopped))
 
     def _report_result(self) -> dict[str, Any]:

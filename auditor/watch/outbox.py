@@ -204,7 +204,7 @@ class Outbox:
             return True
         try:
             self.store.commit(changes, pending, [w.sink.name for w in self.workers])
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # a full disk (OSError, sqlite3.Error), or anything: kept, and retried
             ledger.restore_changes(changes)
             self._held = pending
             self.unsaved_error = str(exc)

@@ -60,6 +60,7 @@ class WatchSettings:
     inotify_watch_limit: int | None = None  # fault injection: pretend the kernel limit is this
     # Alerts
     events_path: Path | None = None
+    events_backoff: tuple[float, float] = (0.5, 30.0)  # retrying a write that failed: first, longest delay
     on_finding: str | None = None
     command_timeout: float = 30.0
     webhook_url: str | None = None

@@ -38,11 +38,11 @@ class EventsFile:
     line; the whole batch is written again once there is room."""
 
     name = "events-file"
-    backoff = (0.5, 30.0)
     drain_on_close = True
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, backoff: tuple[float, float] = (0.5, 30.0)) -> None:
         self.path = path
+        self.backoff = backoff
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def describe(self) -> str:
@@ -254,6 +254,7 @@ def open_sinks(
     *,
     roots: list[str],
     events_path: Path | None,
+    events_backoff: tuple[float, float],
     command: str | None,
     command_timeout: float,
     webhook_url: str | None,
@@ -263,7 +264,7 @@ def open_sinks(
 ) -> list[Sink]:
     sinks: list[Sink] = []
     if events_path is not None:
-        sinks.append(EventsFile(events_path))
+        sinks.append(EventsFile(events_path, backoff=events_backoff))
     if syslog and (not syslog_address() or sys.platform == "win32"):
         log.info("no system log socket here; alerts go to the other sinks only")
     elif syslog:

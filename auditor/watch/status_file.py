@@ -30,6 +30,7 @@ class StatusFile:
         self._lock = threading.Lock()
         self._last: dict[str, Any] | None = None
         self._loop_generation = 0  # counts the loop's writes: the warden never overwrites a newer one
+        self.stuck_shown = False  # the file says the loop is stuck, until the loop writes again
 
     def write(self, status: dict[str, Any]) -> None:
         """The loop's write: the whole truth as of now."""
@@ -37,6 +38,7 @@ class StatusFile:
             self._loop_generation += 1
             self._last = status
             self._write(status)
+            self.stuck_shown = False
         self.next_heartbeat = time.monotonic() + self.heartbeat_interval
 
     def write_stuck(self, reason: str, generation: int) -> bool:
@@ -51,6 +53,7 @@ class StatusFile:
             health["reasons"] = [*health.get("reasons", []), reason]
             status["heartbeat"] = iso(utc_now())
             self._write(status)
+            self.stuck_shown = True
             return True
 
     @property

@@ -24,7 +24,7 @@ from auditor.localfs.volumes_common import RealDirs
 from auditor.models import Artifact, Attribution, Coverage, Gap
 from auditor.paths import display_path
 from auditor.sources.local.walker import Folder, as_folder, gap_for
-from auditor.sources.reader import FdRangeReader, open_readonly
+from auditor.sources.reader import FdRangeReader, list_dir_readonly, open_readonly
 
 EMBEDDED_DATE_BUDGET = 4096  # with HEAD_BYTES this keeps every candidate within 8 KiB
 
@@ -81,7 +81,7 @@ class Examiner:
         directory = os.path.abspath(directory)
         coverage.files_seen += len(names)
         try:
-            neighbours = set(os.listdir(directory))
+            neighbours = {entry.name for entry in list_dir_readonly(directory)}  # atime left alone
         except OSError:
             neighbours = set(names)
         wanted = set(names)
