@@ -90,26 +90,79 @@ def test_a_sidecar_nested_30000_deep_fails_only_its_own_recording(tmp_path: Path
     )  # a bad file is not a bad watch
 
 
-def test_a_lone_surrogate_in_a_sidecar_reaches_every_sink_intact(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sidecar", "content"),
+    [
+        ("odd.amr.meta.json", '{"client": "\\ud800"}'),  # valid JSON, not valid Unicode
+        # 263 bytes of "billion laughs": nine levels of nine aliases each (9**9 strings expanded).
+        (
+            "odd.amr.meta.yaml",
+            "client: &i [&h [&g [&f [&e [&d [&c [&b [&a [x,x,x,x,x,x,x,x,x]"
+            + ",*a" * 8
+            + "]"
+            + ",*b" * 8
+            + "]"
+            + ",*c" * 8
+            + "]"
+            + ",*d" * 8
+            + "]"
+            + ",*e" * 8
+            + "]"
+            + ",*f" * 8
+            + "]"
+            + ",*g" * 8
+            + "]"
+            + ",*h" * 8
+            + "]\n",
+        ),
+    ],
+    ids=["lone-surrogate", "alias-bomb"],
+)
+def test_a_hostile_sidecar_is_a_gap_and_its_recording_is_still_judged(
+    tmp_path: Path, sidecar: str, content: str
+) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
-    out = tmp_path / "commands.jsonl"
-    settings = make_settings(tmp_path, tree, on_finding=f"cat >> '{out}'; echo >> '{out}'")
+    report = tmp_path / "report.json"
+    settings = make_settings(tmp_path, tree, report_path=report, report_interval=0.1)
     with running(settings) as daemon:
-        (tree / "odd.amr.meta.json").write_text('{"client": "\\ud800"}')  # valid JSON, not valid Unicode
+        (tree / sidecar).write_text(content)
         odd = drop(SAMPLE, tree / "odd.amr")
-        wait_for(lambda: _alerted(settings.events_path, odd), what="the event of the odd recording")
+        wait_for(lambda: _alerted(settings.events_path, odd), what="the odd recording, judged all the same")
         later = drop(SAMPLE, tree / "later.amr")
         wait_for(lambda: _alerted(settings.events_path, later), what="a later recording")
-        wait_for(lambda: len(read_events(out)) == len(read_events(settings.events_path)), what="the commands")
-        assert daemon.outbox.reasons() == [] and daemon.health.loop_restarts == 0
-    raw = settings.events_path.read_bytes()
-    raw.decode("utf-8")  # strict: the file stays valid UTF-8
-    (event,) = _alerted(settings.events_path, odd)
-    assert event["client"] in ("\ud800", "\\ud800")  # the same text, or its documented escape
-    assert {e["id"]: e["client"] for e in read_events(out)}[event["id"]] == event["client"]
-    opened = read_status(settings.state_dir).open_findings
-    assert {r["client"] for r in opened if r["location"] == str(odd)} == {event["client"]}
+        wait_for(
+            lambda: [g for g in _report_gaps(report) if g["location"] == str(tree / sidecar)],
+            what="the sidecar's gap",
+        )
+        assert daemon.health.loop_restarts == 0 and daemon.outbox.reasons() == []
+    assert read_status(settings.state_dir).status["health"]["state"] == "healthy"
+
+
+def test_a_lone_surrogate_that_reaches_the_sinks_is_written_as_strict_utf8_json(tmp_path: Path) -> None:
+    """Should one get past the parsers: every sink still takes the event, in the one lossless form."""
+    import orjson
+
+    from auditor.textsafe import from_lossless
+    from auditor.watch.ledger import Ledger
+    from auditor.watch.outbox import Outbox
+    from auditor.watch.sinks import CommandSink, EventsFile
+    from auditor.watch.store import StateStore
+
+    events, commands = tmp_path / "events.jsonl", tmp_path / "commands.jsonl"
+    store = StateStore(tmp_path)
+    store.open()
+    outbox = Outbox(store, [EventsFile(events), CommandSink(f"cat >> '{commands}'; echo >> '{commands}'")])
+    outbox.start()
+    event = {"event": "finding", "id": "e1", "fingerprint": "f", "rule": "r", "category": "c",
+             "severity": "high", "location": "/srv/a.m4a", "message": "m", "client": "\ud800"}  # fmt: skip
+    assert outbox.commit(Ledger(), [event])
+    outbox.close()
+    store.close()
+    for path in (events, commands):
+        (line,) = [x for x in path.read_bytes().splitlines() if x.strip()]
+        written = orjson.loads(line)  # strict: UTF-8, no lone surrogate escapes
+        assert from_lossless(written["client"]) == "\ud800"
 
 
 # -- the loop is supervised -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from auditor.safeparse import lossless_strings
 from auditor.watch.state import StateError
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 
 def to_json(value: Any) -> str:
-    """JSON for the database and the sinks. Text that is not valid Unicode (a lone surrogate from a
-    hostile sidecar) is kept as a JSON escape instead of failing: the event must get out."""
+    """JSON for the database and the sinks, always valid UTF-8. Text that is not valid Unicode (a lone
+    surrogate that got past the parsers) is written in the one lossless form (auditor.textsafe)
+    instead of failing: the event must get out."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
         text.encode("utf-8")
-        return text
     except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
+        text = json.dumps(lossless_strings(value), ensure_ascii=False, separators=(",", ":"), default=str)
+    return text
 
 
 class StateStore:
