@@ -77,6 +77,9 @@ class Config:
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    # Each source's own section, by URL scheme, as written (checked against the schema the source
+    # supplies); the source gets it through the seam (auditor.sources.settings).
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
     # Where each key sits in the file, for errors found after loading (e.g. an unknown rule id).
     positions: Any = field(
@@ -103,6 +106,9 @@ def load_config(path: Path | None, cwd: Path | None = None) -> Config:
         path = candidate
     data, positions, errors = load_yaml_checked(path, "config", error_class=ConfigError)
     patterns = _compile_patterns(data, positions, path, errors)
+    from auditor.sources.settings import section_errors  # the sources' schemas: loaded from the plugins
+
+    errors += section_errors(data, positions, str(path))
     if errors:
         raise ConfigError.from_errors(errors)
     config = _build_config(data, patterns, Path(os.path.abspath(path)).parent, path)
@@ -159,6 +165,7 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
             redaction_key=report.get("redaction_key"),
             title=report.get("title"),
         ),
+        sources={scheme: dict(section or {}) for scheme, section in (data.get("sources") or {}).items()},
         source=source,
     )
 

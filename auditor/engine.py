@@ -7,7 +7,7 @@ to every active rule. A rule that raises becomes a coverage gap and the scan goe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,6 +22,7 @@ from auditor.plugins import Plugin, registry
 from auditor.rules.base import RuleContext
 from auditor.rules.registry import ActiveRule, RuleSet
 from auditor.sources.base import Source, SourceOptions
+from auditor.sources.settings import settings_for, spec_of
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -43,9 +44,32 @@ def source_plugin(target: str) -> Plugin:
     return plugin
 
 
-def open_source(plugin: Plugin, config: Config, options: SourceOptions) -> Source:
-    factory: Callable[[Config, SourceOptions], Source] = plugin.load()
-    return factory(config, options)
+def open_sources(
+    targets: Iterable[str],
+    config: Config,
+    options: SourceOptions,
+    source_settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, tuple[Plugin, Source]]:
+    """One source per scheme the targets use, each given its own settings (its config section
+    with `source_settings[scheme]`, the command line, on top); then every target is checked.
+    All of it happens before anything is scanned: a problem with the last target must not come
+    after an hour spent on the first. Raises SourceError (or PluginConflict)."""
+    opened: dict[str, tuple[Plugin, Source]] = {}
+    checks = []
+    for target in targets:
+        plugin = source_plugin(target)
+        if plugin.name not in opened:
+            spec = spec_of(plugin, target)
+            settings = settings_for(
+                plugin.name, config.sources.get(plugin.name), (source_settings or {}).get(plugin.name)
+            )
+            opened[plugin.name] = (plugin, spec.build(config, options, settings))
+        checks.append((target, opened[plugin.name][1]))
+    for target, source in checks:
+        check = getattr(source, "check", None)  # optional for sources written before it existed
+        if check is not None:
+            check(target)
+    return opened
 
 
 @dataclass
@@ -215,24 +239,22 @@ def run_scan(
     as_of: date,
     options: SourceOptions,
     on_judged: Callable[[Artifact, list[Finding]], None] | None = None,
+    source_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ScanResult:
     """Scan every target. `on_judged` sees each artifact with its findings as soon as the rules
-    have judged it (e.g. to build the result's dicts while the walk goes on)."""
+    have judged it (e.g. to build the result's dicts while the walk goes on). `source_settings`:
+    each source's command-line options, by scheme (over its config section)."""
     started = datetime.now(UTC)
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
     result.registry_source = str(registry.source) if registry else None
     coverage = result.coverage
     coverage.gaps += ruleset_gaps(ruleset, registry)
     bound = bind_rules(ruleset.active, as_of=as_of, now=started, config=config, registry=registry)
-    # Every target's source is known before the first is scanned: an unknown scheme after an
-    # hour of local walking would lose that hour.
-    plugins = [source_plugin(target) for target in targets]
-    sources: dict[str, Source] = {}
-    for target, plugin in zip(targets, plugins, strict=True):
-        if plugin.name not in sources:
-            sources[plugin.name] = open_source(plugin, config, options)
-            result.sources.append(plugin)
-        for artifact in sources[plugin.name].scan(target, coverage):
+    sources = open_sources(targets, config, options, source_settings)
+    result.sources = [plugin for plugin, _ in sources.values()]
+    for target in targets:
+        source = sources[source_plugin(target).name][1]
+        for artifact in source.scan(target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
             findings = evaluate_bound(artifact, bound, coverage)

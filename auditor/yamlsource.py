@@ -254,8 +254,27 @@ def schema_errors(
     value: Any, schema_name: str, index: PositionIndex, display: str, error_class: type[InputError]
 ) -> list[InputError]:
     """Every way `value` breaks the named schema, as located errors in file order."""
+    return _errors_of(_validator(schema_name), value, index, display, error_class)
+
+
+def schema_dict_errors(
+    value: Any, schema: dict[str, Any], index: PositionIndex, display: str, error_class: type[InputError]
+) -> list[InputError]:
+    """schema_errors() for a schema given as a dict (one a plugin supplies), checked first."""
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=FormatChecker(formats=["date", "regex"]))
+    return _errors_of(validator, value, index, display, error_class)
+
+
+def _errors_of(
+    validator: Draft202012Validator,
+    value: Any,
+    index: PositionIndex,
+    display: str,
+    error_class: type[InputError],
+) -> list[InputError]:
     found: list[InputError] = []
-    for error in _validator(schema_name).iter_errors(value):
+    for error in validator.iter_errors(value):
         found.extend(_locate(error, index, display, error_class))
     found.sort(key=lambda e: (e.line or 0, e.key or ""))
     return found

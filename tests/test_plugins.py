@@ -96,7 +96,7 @@ def test_a_second_local_source_stops_the_scan_naming_both(tmp_path: Path, practi
     assert res.returncode == 2, res.stderr
     [line] = res.stderr.strip().splitlines()
     assert "URL scheme 'file'" in line
-    assert f"{BUILTIN} (auditor.sources.local:LocalSource)" in line
+    assert f"{BUILTIN} (auditor.sources.local.plugin:SOURCE)" in line
     assert "shadow-pack 1.0 (shadow_plugin:Source)" in line
     assert not (tmp_path / "r.json").exists()
 

@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,15 +27,15 @@ from auditor.cli.common import (
     rules_option,
 )
 from auditor.cli.report import publishing_options
-from auditor.engine import run_scan, scheme_of
-from auditor.errors import InputError
+from auditor.cli.source_options import WithSourceOptions, source_settings
+from auditor.engine import run_scan
 from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
 from auditor.sources.base import SourceOptions
 
 
-@click.command()
+@click.command(cls=WithSourceOptions)
 @click.argument("targets", nargs=-1, required=True)
 @config_option
 @consent_option
@@ -90,20 +91,6 @@ from auditor.sources.base import SourceOptions
     "the disk when the cache is cold, so more processes than CPUs keep more reads in flight.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-@click.option("--profile", help="AWS profile for s3:// targets (default: the standard credential chain).")
-@click.option("--region", help="AWS region for s3:// targets (default: the profile's or AWS_REGION).")
-@click.option(
-    "--endpoint-url",
-    metavar="URL",
-    help="S3-compatible endpoint (path-style addressing); without it AWS_ENDPOINT_URL_S3 applies as boto3 reads it.",
-)
-@click.option(
-    "--role-arn",
-    "role_arns",
-    multiple=True,
-    metavar="ARN",
-    help="Assume this IAM role for s3:// targets (repeatable: one per account; all go into one report).",
-)
 @state_option
 @publishing_options
 @input_errors_exit_2
@@ -121,22 +108,16 @@ def scan(
     one_file_system: bool,
     jobs: int,
     quiet: bool,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-    role_arns: tuple[str, ...],
     state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
     ignore_path: Path | None,
     redact: bool,
     new_only: bool,
+    **source_values: Any,
 ) -> None:
     """Scan TARGETs (folders, files, s3://bucket[/prefix], s3://) for recordings and audit them."""
     require_output_formats(outputs)
-    for target in targets:
-        if scheme_of(target) == "file" and not os.path.lexists(target):
-            raise InputError(target, "no such file or folder")
     config, registry, ruleset = load_inputs(config_path, consent_path, rule_packs)
     settings = publish_settings(
         outputs,
@@ -161,7 +142,6 @@ def scan(
         one_file_system=one_file_system,
         as_of=as_of,
         progress=progress,
-        s3={"profile": profile, "region": region, "endpoint_url": endpoint_url, "role_arns": list(role_arns)},
     )
     with no_cyclic_gc():
         parts = ResultParts()  # built as the artifacts are judged, not all after the walk
@@ -173,6 +153,7 @@ def scan(
             as_of=as_of,
             options=options,
             on_judged=parts.add,
+            source_settings=source_settings(source_values),
         )
         progress.done()
         data = result_to_dict(result, parts)

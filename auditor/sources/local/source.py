@@ -11,9 +11,11 @@ import multiprocessing
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from auditor.config import Config
+from auditor.errors import SourceError
 from auditor.models import Artifact, Coverage, Gap
 from auditor.paths import display_path
 from auditor.sources.base import SourceOptions
@@ -28,7 +30,10 @@ _CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
 class LocalSource:
-    def __init__(self, config: Config, options: SourceOptions) -> None:
+    def __init__(
+        self, config: Config, options: SourceOptions, settings: Mapping[str, Any] | None = None
+    ) -> None:
+        # `settings` (sources.file) is empty: the local walk's options are the common SourceOptions.
         self.config = config
         self.options = options
         self.walker = Walker(
@@ -37,6 +42,10 @@ class LocalSource:
             one_file_system=options.one_file_system,
         )
         self.examiner = Examiner(config, follow_symlinks=options.follow_symlinks, deep=options.deep)
+
+    def check(self, target: str) -> None:
+        if not os.path.lexists(target):
+            raise SourceError(target, "no such file or folder")
 
     def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
         root = os.path.abspath(target)

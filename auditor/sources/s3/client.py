@@ -55,7 +55,8 @@ UNSUPPORTED_CODES = frozenset({"NotImplemented", "XNotImplemented", "MethodNotAl
 
 @dataclass(frozen=True)
 class S3Settings:
-    """What the CLI passes in SourceOptions.s3."""
+    """The S3 source's settings: `sources.s3` in the config with the command-line options on top
+    (auditor/sources/s3/plugin.py declares both)."""
 
     profile: str | None = None
     region: str | None = None
@@ -231,7 +232,8 @@ class AccountAccess:
         return self._account_id
 
 
-def _base_session(settings: S3Settings) -> boto3.Session:
+def base_session(settings: S3Settings) -> boto3.Session:
+    """The session of the default credentials (or --profile); InputError when none can be found."""
     try:
         session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
     except ProfileNotFound as exc:
@@ -279,9 +281,9 @@ def open_accounts(
     settings: S3Settings, counter: CallCounter, on_role_error: Callable[[str, BaseException], None]
 ) -> list[AccountAccess]:
     """The identities to scan with: each assumed role when --role-arn is given, else the default."""
-    base_session = _base_session(settings)
+    default = base_session(settings)
     label = f"profile {settings.profile}" if settings.profile else "default credentials"
-    base = AccountAccess(base_session, settings, counter, label=label)
+    base = AccountAccess(default, settings, counter, label=label)
     if not settings.role_arns:
         return [base]
     accounts = []

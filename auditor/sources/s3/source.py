@@ -11,7 +11,7 @@ hygiene facts. Every call that is refused becomes a coverage gap and the scan go
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +28,7 @@ from botocore.exceptions import (
 from auditor.classify import classify, needs_sniff
 from auditor.classify.names import KEY_LIKE_NAME, basename
 from auditor.config import Config
-from auditor.errors import InputError
+from auditor.errors import InputError, SourceError
 from auditor.models import Artifact, Coverage, Exposure, Gap
 from auditor.paths import compile_excludes
 from auditor.sources.base import SourceOptions
@@ -38,6 +38,7 @@ from auditor.sources.s3.client import (
     AccountAccess,
     CallCounter,
     S3Settings,
+    base_session,
     credential_problem,
     error_message,
     is_access_denied,
@@ -102,10 +103,11 @@ class _BucketTally:
 
 
 class S3Source:
-    def __init__(self, config: Config, options: SourceOptions) -> None:
+    def __init__(self, config: Config, options: SourceOptions, settings: Mapping[str, Any]) -> None:
         self.config = config
         self.options = options
-        self.settings = S3Settings.from_options(options.s3)
+        self.settings = S3Settings.from_options(settings)  # sources.s3 with the command line on top
+        self._credentials_checked = False
         self.counter = CallCounter()
         self._accounts: list[AccountAccess] | None = None
         self._account_facts: dict[int, AccountFacts] = {}
@@ -114,6 +116,17 @@ class S3Source:
         self._exclude = compile_excludes(options.excludes)
 
     # -- targets -------------------------------------------------------------------------------
+
+    def check(self, target: str) -> None:
+        """Before anything is scanned: the URL parses and credentials can be found (locally; the
+        first API call tells whether they work)."""
+        try:
+            parse_target(target)
+            if not self._credentials_checked:
+                base_session(self.settings)
+                self._credentials_checked = True
+        except InputError as exc:
+            raise SourceError(target, exc.message) from exc
 
     def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
         try:
