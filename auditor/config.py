@@ -20,6 +20,14 @@ CONFIG_FILENAME = "auditor.yaml"
 
 
 @dataclass
+class OrganisationConfig:
+    """`organisation: NAME`, or the mapping `{name, aws_accounts}`."""
+
+    name: str | None = None
+    aws_accounts: list[str] = field(default_factory=list)  # account or canonical ids: "internal" requesters
+
+
+@dataclass
 class RetentionConfig:
     default_days: int | None = 90  # None = no limit
     by_purpose: dict[str, int | None] = field(default_factory=dict)
@@ -67,7 +75,7 @@ class ReportConfig:
 @dataclass
 class Config:
     version: int = 1
-    organisation: str | None = None
+    organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     consent_registry: Path | None = None
     state_dir: Path | None = None  # the breach register's folder, shared by scan and watch
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -129,9 +137,12 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
 
     registry = data.get("consent_registry")
     state_dir = data.get("state_dir")
+    organisation = data.get("organisation")
     return Config(
         version=data["version"],
-        organisation=data.get("organisation"),
+        organisation=OrganisationConfig(organisation.get("name"), list(organisation.get("aws_accounts", [])))
+        if isinstance(organisation, dict)
+        else OrganisationConfig(organisation),
         consent_registry=_resolve(base, registry) if registry is not None else None,
         state_dir=_resolve(base, state_dir) if state_dir is not None else None,
         retention=RetentionConfig(

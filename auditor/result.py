@@ -103,7 +103,7 @@ def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict
         "started": _iso(result.started),
         "finished": _iso(result.finished),
         "run_by": _who(),
-        "organisation": result.config.organisation,
+        "organisation": result.config.organisation.name,
         "config": str(result.config.source) if result.config.source else None,
         "consent_registry": result.registry_source,
         "targets": list(result.targets),

@@ -144,23 +144,27 @@ def test_another_sqlite_database_or_garbage_is_refused(tmp_path: Path) -> None:
         BreachRegister(garbage)
 
 
-def test_an_upgrade_migrates_in_place_and_keeps_a_copy(
+def test_a_version_1_register_is_upgraded_in_place_and_a_copy_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with BreachRegister(tmp_path) as reg:
-        kept = reg.seen_exposed(sighting(), at=T0, who="scan")
-    # The next release adds a column: one more step in MIGRATIONS, nothing else.
-    step = ("ALTER TABLE breaches ADD COLUMN incident TEXT",)
-    monkeypatch.setattr(register_module, "MIGRATIONS", (*register_module.MIGRATIONS, step))
-    monkeypatch.setattr(register_module, "SCHEMA_VERSION", 2)
-    with BreachRegister(tmp_path) as reg:
-        assert reg.schema_version == 2
+    # A register as the first release wrote it: schema 1, no evidence table.
+    with monkeypatch.context() as old:
+        old.setattr(register_module, "MIGRATIONS", register_module.MIGRATIONS[:1])
+        old.setattr(register_module, "SCHEMA_VERSION", 1)
+        with BreachRegister(tmp_path) as reg:
+            kept = reg.seen_exposed(sighting(), at=T0, who="scan")
+            assert reg.schema_version == 1
+    with BreachRegister(tmp_path) as reg:  # this release
+        assert reg.schema_version == register_module.SCHEMA_VERSION == 2
         assert reg.get(kept.id).first_discovered == kept.first_discovered  # type: ignore[union-attr]
-        columns = [r[1] for r in reg._db.execute("PRAGMA table_info(breaches)")]
-        assert "incident" in columns
+        assert [e.kind for e in reg.events(kept.id)] == ["discovered"]
+        reg.record_evidence(kept.id, verdict="unknown", findings={}, files=[], who="officer")
+        assert reg.latest_evidence(kept.id)["verdict"] == "unknown"  # type: ignore[index]
     backup = tmp_path / f"{REGISTER_FILE}.v1.bak"
-    assert backup.is_file()
-    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
+    old_copy = sqlite3.connect(backup)
+    assert old_copy.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old_copy.execute("SELECT count(*) FROM breaches").fetchone()[0] == 1
+    old_copy.close()
 
 
 def test_time_left_wording() -> None:

@@ -49,14 +49,14 @@ def test_no_path_and_no_file_in_cwd_gives_builtin_defaults(tmp_path: Path) -> No
 def test_no_path_uses_auditor_yaml_in_cwd(tmp_path: Path) -> None:
     write(tmp_path, "version: 1\norganisation: Found In Cwd\n")
     config = load_config(None, cwd=tmp_path)
-    assert config.organisation == "Found In Cwd"
+    assert config.organisation.name == "Found In Cwd"
     assert config.source == tmp_path / "auditor.yaml"
 
 
 def test_no_cwd_means_the_process_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, "version: 1\norganisation: Process Cwd\n")
     monkeypatch.chdir(tmp_path)
-    assert load_config(None).organisation == "Process Cwd"
+    assert load_config(None).organisation.name == "Process Cwd"
 
 
 def test_minimal_file_keeps_every_default(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
 
 def test_shipped_example_loads_with_paths_relative_to_it() -> None:
     config = load_config(EXAMPLES / "auditor.yaml")
-    assert config.organisation == "Riverside Counselling"
+    assert config.organisation.name == "Riverside Counselling"
     assert config.consent_registry == EXAMPLES / "consent.yaml"
     assert config.state_dir == EXAMPLES / "state"
     assert config.retention.default_days == 90
@@ -364,3 +364,22 @@ def test_load_yaml_validated_returns_positions_for_semantic_errors(tmp_path: Pat
     assert positions.line(("exposure", "web_roots", 1)) == 5
     assert positions.line(("exposure", "missing", "deeper")) == 2  # nearest ancestor
     assert positions.line(()) == 1
+
+
+def test_organisation_as_a_name_or_with_its_aws_accounts(tmp_path: Path) -> None:
+    named = load_config(write(tmp_path, "version: 1\norganisation: Riverside\n"))
+    assert (named.organisation.name, named.organisation.aws_accounts) == ("Riverside", [])
+    canonical = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+    mapped = load_config(
+        write(
+            tmp_path,
+            f"version: 1\norganisation:\n  name: Riverside\n  aws_accounts: ['111122223333', '{canonical}']\n",
+        )
+    )
+    assert (mapped.organisation.name, mapped.organisation.aws_accounts) == (
+        "Riverside",
+        ["111122223333", canonical],
+    )
+    error = load_failing(write(tmp_path, "version: 1\norganisation:\n  name: R\n  aws_accounts: ['1234']\n"))
+    assert error.line == 4 and error.key == "organisation.aws_accounts[0]"
+    assert "12-digit AWS account id" in error.message

@@ -94,8 +94,27 @@ _V1 = (
        BEGIN SELECT RAISE(ABORT, 'first_discovered is set once'); END""",
 )
 
+# Version 2: each `auditor breach evidence` run's findings per breach, with the SHA-256 of every
+# log file it read, so that the assessment pack can cite them; append-only like the trail.
+_V2 = (
+    """CREATE TABLE evidence (
+        id INTEGER PRIMARY KEY,
+        breach_id INTEGER NOT NULL REFERENCES breaches (id),
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('yes', 'no', 'unknown')),
+        findings TEXT NOT NULL,
+        files TEXT NOT NULL
+    )""",
+    "CREATE INDEX evidence_by_breach ON evidence (breach_id, id)",
+    """CREATE TRIGGER evidence_never_updated BEFORE UPDATE ON evidence
+       BEGIN SELECT RAISE(ABORT, 'evidence records are append-only'); END""",
+    """CREATE TRIGGER evidence_never_deleted BEFORE DELETE ON evidence
+       BEGIN SELECT RAISE(ABORT, 'evidence records are append-only'); END""",
+)
+
 # MIGRATIONS[n] takes the schema from version n to n + 1. Append; never edit a released step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -524,6 +543,37 @@ class BreachRegister:
     ) -> None:
         with self._transaction() as db:
             self._event(db, breach_id, iso(_now()), who, kind, note=note, detail=detail)
+
+    def record_evidence(
+        self, breach_id: int, *, verdict: str, findings: dict[str, Any], files: list[dict[str, Any]], who: str
+    ) -> int:
+        """One evidence run's result for one breach, with the files (and their SHA-256) it read."""
+        when = iso(_now())
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO evidence (breach_id, at, who, verdict, findings, files) VALUES (?, ?, ?, ?, ?, ?)",
+                (breach_id, when, who, verdict, _dumps(findings), _dumps(files)),
+            )
+            self._event(
+                db, breach_id, when, who, "evidence", detail={"verdict": verdict, "files": len(files)}
+            )
+            return int(cursor.lastrowid or 0)
+
+    def latest_evidence(self, breach_id: int) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT id, at, who, verdict, findings, files FROM evidence WHERE breach_id = ? ORDER BY id DESC LIMIT 1",
+            (breach_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "id": row[0],
+            "at": row[1],
+            "who": row[2],
+            "verdict": row[3],
+            "findings": json.loads(row[4]),
+            "files": json.loads(row[5]),
+        }
 
     @staticmethod
     def _event(

@@ -4,6 +4,7 @@
     auditor breach show ID                 one breach, its exposure window and its audit trail
     auditor breach assess ID --outcome O --note TEXT
                                            record the officer's outcome; appended, never replaced
+    auditor breach evidence [ID...]        read the access logs for the exposure windows
 
 The register lives in the state folder: `--state DIR`, else `state_dir` in the config, else the
 watch daemon's default state folder. `auditor scan --state DIR` and `auditor watch` fill it.
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor.breach.register import OUTCOMES, Breach, BreachRegister, RegisterError, time_left
+from auditor.breach.register import OUTCOMES, Breach, BreachRegister, RegisterError, iso, time_left
 from auditor.cli.common import config_option, input_errors_exit_2
 from auditor.config import Config, load_config
 from auditor.errors import InputError
@@ -59,10 +60,13 @@ def who_am_i() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _existing_register(state_dir: Path | None, config_path: Path | None) -> BreachRegister:
+def _config(config_path: Path | None) -> Config:
     if config_path is not None and not config_path.is_file():
         raise InputError(config_path, "config file not found")
-    config = load_config(config_path)
+    return load_config(config_path)
+
+
+def _existing_register(state_dir: Path | None, config: Config) -> BreachRegister:
     folder = state_dir or config.state_dir
     if folder is None:
         from auditor.watch.settings import default_state_dir
@@ -115,7 +119,7 @@ def breach() -> None:
 @input_errors_exit_2
 def list_breaches(state_dir: Path | None, config_path: Path | None, show_all: bool, as_json: bool) -> None:
     """Every breach that is not closed, contained ones included, with the time left on each clock."""
-    with _existing_register(state_dir, config_path) as register:
+    with _existing_register(state_dir, _config(config_path)) as register:
         chosen = register.all() if show_all else register.not_closed()
         now = datetime.now(UTC)
         records = [b.to_dict(now) for b in chosen]
@@ -137,11 +141,12 @@ def list_breaches(state_dir: Path | None, config_path: Path | None, show_all: bo
 @input_errors_exit_2
 def show(breach_id: int, state_dir: Path | None, config_path: Path | None, as_json: bool) -> None:
     """One breach: its exposure window, paths, clients, clocks and audit trail."""
-    with _existing_register(state_dir, config_path) as register:
+    with _existing_register(state_dir, _config(config_path)) as register:
         record = _get(register, breach_id).to_dict(datetime.now(UTC))
         trail = [e.to_dict() for e in register.events(breach_id)]
+        latest = register.latest_evidence(breach_id)
     if as_json:
-        click.echo(json.dumps({**record, "events": trail}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**record, "events": trail, "evidence": latest}, indent=2, ensure_ascii=False))
         return
     window, clocks = record["exposure_window"], record["clocks"]
     lines = [
@@ -156,6 +161,12 @@ def show(breach_id: int, state_dir: Path | None, config_path: Path | None, as_js
         f"  contained         {_when(window['contained_at'])}"
         + (f" ({visible(window['contained_how'])})" if window["contained_how"] else ""),
         "  clients           " + (", ".join(visible(c) for c in record["clients"]) or "unknown individuals"),
+        "  read by others    "
+        + (
+            f"{latest['verdict']} (auditor breach evidence, {_when(latest['at'])}, {len(latest['files'])} log files)"
+            if latest
+            else "not looked into yet (auditor breach evidence)"
+        ),
         "  exposure paths",
         *[f"    {e['kind']}: {visible(e['detail'])}" for e in record["exposures"]],
         "  audit trail",
@@ -193,7 +204,7 @@ def assess(
         raise click.UsageError("give --outcome (with --note) or --note")
     if outcome is not None and not (note and note.strip()):
         raise click.UsageError("--outcome needs --note: GDPR Art 33(5) asks for the facts and the reasoning")
-    with _existing_register(state_dir, config_path) as register:
+    with _existing_register(state_dir, _config(config_path)) as register:
         _get(register, breach_id)
         updated = register.assess(breach_id, outcome=outcome, note=note, who=who or who_am_i())
         record = updated.to_dict(datetime.now(UTC))
@@ -203,3 +214,123 @@ def assess(
             "note: the recording is still exposed; the breach stays listed until it is contained", err=True
         )
     sys.exit(0)
+
+
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _log_source(value: str | None, option: str) -> str | None:
+    if value is None or value.startswith("s3://"):
+        return value
+    if not Path(value).is_dir():
+        raise InputError(value, f"{option}: not a folder (give a folder of log files or s3://bucket/prefix)")
+    return value
+
+
+@breach.command("evidence")
+@click.argument("breach_ids", nargs=-1, type=int)
+@click.option(
+    "--access-logs",
+    metavar="SRC",
+    help="S3 server access logs: s3://bucket/prefix or a folder (default: where the scan found the bucket's "
+    "logging goes).",
+)
+@click.option(
+    "--cloudtrail",
+    metavar="SRC",
+    help="CloudTrail logs with S3 data events: s3://bucket[/prefix] or a folder.",
+)
+@click.option(
+    "--audit-log",
+    "audit_logs",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Linux audit log (auditd's audit.log, ausearch --raw output) or a folder of them; repeatable.",
+)
+@click.option(
+    "--since", callback=_moment, metavar="TIME", help="Window start (default: the recording's first sign)."
+)
+@click.option("--until", callback=_moment, metavar="TIME", help="Window end (default: containment, or now).")
+@click.option("--profile", help="AWS profile for s3:// log sources.")
+@click.option("--region", help="AWS region for s3:// log sources.")
+@click.option("--endpoint-url", metavar="URL", help="S3-compatible endpoint for s3:// log sources.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole evidence run as JSON.")
+@click.option("--by", "who", help="Who runs this (default: the login name and host).")
+@state_option
+@config_option
+@input_errors_exit_2
+def evidence(
+    breach_ids: tuple[int, ...],
+    access_logs: str | None,
+    cloudtrail: str | None,
+    audit_logs: tuple[Path, ...],
+    since: datetime | None,
+    until: datetime | None,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    who: str | None,
+    state_dir: Path | None,
+    config_path: Path | None,
+) -> None:
+    """Who actually read the exposed recordings? Reads the logs for each breach's exposure window
+    (every breach not closed, without IDs) and records the result, with the SHA-256 of every log file,
+    in the register. A window without logs is "unknown", never "not read"."""
+    from auditor.breach.evidence import Sources, gather, summarise
+
+    config = _config(config_path)
+    sources = Sources(
+        access_logs=_log_source(access_logs, "--access-logs"),
+        cloudtrail=_log_source(cloudtrail, "--cloudtrail"),
+        audit_logs=[str(p) for p in audit_logs],
+        s3_client=lambda: _s3_client(profile, region, endpoint_url),
+    )
+    actor = who or who_am_i()
+    with _existing_register(state_dir, config) as register:
+        chosen = [_get(register, i) for i in breach_ids] if breach_ids else register.not_closed()
+        if not chosen:
+            click.echo("no breaches to look into")
+            return
+        run = gather(chosen, sources, ours=config.organisation.aws_accounts, since=since, until=until)
+        files = [f.to_dict() for f in run.files]
+        for found in run.recordings:
+            findings = found.to_dict()
+            register.record_evidence(
+                found.breach_id, verdict=found.verdict, findings=findings, files=files, who=actor
+            )
+            first = found.first_outside_read
+            if first is not None:
+                basis = next(a.source for a in found.accesses if a.time == first)
+                register.earlier_exposure(
+                    found.breach_id,
+                    start=iso(first),
+                    basis=basis,
+                    who=actor,
+                    detail={"first_outside_read": iso(first)},
+                )
+    if as_json:
+        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for line in summarise(run):
+        click.echo(visible(line))
+    used = [f for f in run.files if not f.error]
+    click.echo(
+        f"{len(used)} log file(s) read, {sum(f.lines for f in used):,} lines, "
+        f"{sum(f.malformed for f in used):,} malformed; SHA-256 of each in `auditor breach show ID --json`"
+    )
+
+
+def _s3_client(profile: str | None, region: str | None, endpoint_url: str | None) -> Any:
+    from auditor.sources.s3.client import CallCounter, S3Settings, open_accounts
+
+    settings = S3Settings(profile=profile, region=region, endpoint_url=endpoint_url)
+    (access,) = open_accounts(settings, CallCounter(), lambda _arn, exc: None)
+    return access.s3()

@@ -1,0 +1,270 @@
+"""Amazon S3 server access log records: a small, table-driven parser of AWS's documented layout.
+
+Layout (https://docs.aws.amazon.com/AmazonS3/latest/userguide/LogFormat.html): one record per
+line, space-separated fields in a fixed order; `[...]` brackets the time, `"..."` quotes the
+Request-URI, Referer and User-Agent; any field may be `-`; AWS adds fields at the end over time
+("write any code that parses server access logs to handle trailing fields that it might not
+understand"). `FIELDS` is that order. The line regex is built from it, so the whole record is
+matched in one pass of the regex engine (C speed; bench/bench_access_log.py), and the fields after
+the User-Agent (host id, signature, cipher, ...) are split off afterwards, unknown ones kept as
+`extra`.
+
+Quirks, each with a test (tests/test_access_log.py):
+- the time `[06/Feb/2019:00:00:38 +0000]` holds a space and is bracketed;
+- quoted fields hold spaces and may hold `\\"` (an escaped quote) and `]`;
+- `-` for every field that does not apply: bytes sent is `-` when zero;
+- the key is URL-encoded (`%20`); the Request-URI carries the raw path and query;
+- a copy logs an extra `REST.COPY.OBJECT_GET` record for the source object;
+- lines end with `\\n` or `\\r\\n`; the last line of a file may lack its newline;
+- records from older years have 18 fields, newer ones 25-27: trailing fields are optional.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final, NamedTuple
+from urllib.parse import unquote
+
+# (name, kind) in AWS's order. kind: "plain" a run of non-spaces, "time" bracketed, "quoted".
+FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("bucket_owner", "plain"),
+    ("bucket", "plain"),
+    ("time", "time"),
+    ("remote_ip", "plain"),
+    ("requester", "plain"),
+    ("request_id", "plain"),
+    ("operation", "plain"),
+    ("key", "plain"),
+    ("request_uri", "quoted"),
+    ("http_status", "plain"),
+    ("error_code", "plain"),
+    ("bytes_sent", "plain"),
+    ("object_size", "plain"),
+    ("total_time", "plain"),
+    ("turn_around_time", "plain"),
+    ("referer", "quoted"),
+    ("user_agent", "quoted"),
+)
+# Plain fields after the User-Agent, in order; any of them may be missing, more may follow.
+TRAILING_FIELDS: Final[tuple[str, ...]] = (
+    "version_id",
+    "host_id",
+    "signature_version",
+    "cipher_suite",
+    "authentication_type",
+    "host_header",
+    "tls_version",
+    "access_point_arn",
+    "acl_required",
+    "source_region",
+)
+
+_PIECES = {
+    "plain": r"(\S+)",
+    # One regex for the documented time format; a record whose time is not in it is malformed.
+    "time": r"\[(\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]",
+    # Quote-aware: a backslash escapes the next character, so `\"` does not end the field.
+    "quoted": r'"([^"\\]*(?:\\.[^"\\]*)*)"',
+}
+LINE: Final[re.Pattern[str]] = re.compile(
+    " ".join(_PIECES[kind] for _, kind in FIELDS) + r"( [^\r\n]*)?\r?\n?\Z"
+)
+_MONTHS: Final[dict[str, int]] = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+class MalformedRecord(ValueError):
+    """A line that is not an S3 server access log record in the documented layout."""
+
+
+class AccessRecord(NamedTuple):
+    """One request, its fields as logged (strings; `-` where not applicable)."""
+
+    bucket_owner: str
+    bucket: str
+    time_text: str  # `06/Feb/2019:00:00:38 +0000`, without the brackets
+    remote_ip: str
+    requester: str
+    request_id: str
+    operation: str
+    key_field: str  # URL-encoded, as logged
+    request_uri: str
+    http_status: int
+    error_code: str
+    bytes_sent: int  # 0 where the log says `-`
+    object_size: int | None  # None where the log says `-`
+    total_time: str
+    turn_around_time: str
+    referer: str
+    user_agent: str
+    tail: str  # the plain fields after the User-Agent, as logged; split on demand (`trailing`)
+
+    @property
+    def key(self) -> str:
+        return unquote(self.key_field) if self.key_field != "-" else ""
+
+    @property
+    def time(self) -> datetime:
+        return parse_log_time(self.time_text)
+
+    @property
+    def trailing(self) -> tuple[str, ...]:
+        return tuple(self.tail.split())
+
+    def field(self, name: str) -> str | None:
+        """A trailing field by its documented name (None when this record is too old to have it)."""
+        index = TRAILING_FIELDS.index(name)
+        trailing = self.trailing
+        return trailing[index] if index < len(trailing) else None
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        """Trailing fields newer than this parser: kept, not understood."""
+        return self.trailing[len(TRAILING_FIELDS) :]
+
+
+_new = tuple.__new__  # builds the record without NamedTuple's Python-level __new__: it is per line
+
+
+def parse_line(line: str) -> AccessRecord:
+    """One record; raises MalformedRecord for anything else (the caller counts those as gaps).
+
+    The common case (six quotes and no backslash: nothing escaped) is cut at its quotes and split
+    on spaces, a few C-level calls per line; anything else goes through LINE, the regex built from
+    FIELDS, which is the authority. Both give the same record (tests/test_access_log.py)."""
+    parts = line.split('"')
+    if len(parts) == 7 and "\\" not in line:
+        head, uri, numbers, referer, between, agent, tail = parts
+        if tail[-1:] in ("\r", "\n"):  # the reader drops the newline; parse_line may be given it
+            tail = tail.rstrip("\r\n")
+        h = head.split(" ")  # 8 fields, the time's two halves, and "" before the quote
+        n = numbers.split(" ")  # "" after the quote, 6 fields, "" before the next one
+        # (int() would read non-ASCII digits too: the number fields must be ASCII.)
+        if (
+            len(h) == 10
+            and len(n) == 8
+            and between == " "
+            and not (h[9] or n[0] or n[7])
+            and numbers.isascii()
+        ):
+            start, zone, sent, size = h[2], h[3], n[3], n[4]
+            when = start[1:] + " " + zone[:-1]
+            if (
+                start[:1] == "["
+                and zone[-1:] == "]"
+                and (not tail or tail[0] == " ")
+                and len(when) == 26
+                and when[3:6] in _MONTHS
+            ):
+                try:  # inlined _record: this runs once per line of a log of millions
+                    return _new(
+                        AccessRecord,
+                        (h[0], h[1], when, h[4], h[5], h[6], h[7], h[8], uri, int(n[1]), n[2],
+                         0 if sent == "-" else int(sent), None if size == "-" else int(size), n[5], n[6],
+                         referer, agent, tail),
+                    )  # fmt: skip
+                except ValueError:
+                    pass  # a number field that is not one: the regex path below says so
+    match = LINE.match(line)
+    if match is None:
+        raise MalformedRecord("does not follow the S3 server access log layout")
+    g = match.groups()
+    return _record(
+        g[0], g[1], g[2], g[3:8], _unescape(g[8]), g[9:15], _unescape(g[15]), _unescape(g[16]), g[17] or ""
+    )
+
+
+def _record(
+    owner: str,
+    bucket: str,
+    when: str,
+    plain: Sequence[str],
+    uri: str,
+    numbers: Sequence[str],
+    referer: str,
+    agent: str,
+    tail: str,
+) -> AccessRecord:
+    status, error, sent, size, total, turn = numbers
+    if not (status.isascii() and sent.isascii() and size.isascii()):
+        raise MalformedRecord("a number field is not written in ASCII digits")
+    try:
+        http_status = int(status)
+        bytes_sent = 0 if sent == "-" else int(sent)
+        object_size = None if size == "-" else int(size)
+    except ValueError as exc:
+        raise MalformedRecord(f"a number field is not a number ({exc})") from exc
+    # The shape of `06/Feb/2019:00:00:38 +0000`; its numbers are read when the time is needed.
+    if len(when) != 26 or when[2] != "/" or when[6] != "/" or when[20] != " " or when[3:6] not in _MONTHS:
+        raise MalformedRecord(f"the time [{when}] is not in the documented format")
+    ip, requester, request_id, operation, key = plain
+    return _new(
+        AccessRecord,
+        (
+            owner,
+            bucket,
+            when,
+            ip,
+            requester,
+            request_id,
+            operation,
+            key,
+            uri,
+            http_status,
+            error,
+            bytes_sent,
+            object_size,
+            total,
+            turn,
+            referer,
+            agent,
+            tail,
+        ),
+    )
+
+
+def _unescape(text: str) -> str:
+    return _UNESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
+def parse_log_time(text: str) -> datetime:
+    """`06/Feb/2019:00:00:38 +0000` (strftime `%d/%b/%Y:%H:%M:%S %z`), without strptime's cost."""
+    try:
+        moment = datetime(
+            int(text[7:11]),
+            _MONTHS[text[3:6]],
+            int(text[0:2]),
+            int(text[12:14]),
+            int(text[15:17]),
+            int(text[18:20]),
+            tzinfo=UTC,
+        )
+        sign = -1 if text[21] == "-" else 1
+        offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
+    except (KeyError, ValueError, IndexError) as exc:
+        raise MalformedRecord(f"bad time [{text}]") from exc
+    return moment - sign * offset
+
+
+# -- what a record says about a read ---------------------------------------------------------------
+
+READ_OPERATIONS: Final[frozenset[str]] = frozenset({"REST.GET.OBJECT", "WEBSITE.GET.OBJECT"})
+COPY_READ: Final[str] = "REST.COPY.OBJECT_GET"  # the GET half of a copy: the content went to another object
+ATTEMPT_OPERATIONS: Final[frozenset[str]] = frozenset({"REST.HEAD.OBJECT", "WEBSITE.HEAD.OBJECT"})
+
+
+def transferred(record: AccessRecord) -> bool:
+    """Content left the bucket: a GET (or a copy's GET), 200 or 206, with bytes sent (a copy sends
+    them to the destination, which the log records as `-`)."""
+    if record.http_status not in (200, 206):
+        return False
+    if record.operation == COPY_READ:
+        return True
+    return record.operation in READ_OPERATIONS and record.bytes_sent > 0
