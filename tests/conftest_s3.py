@@ -1,14 +1,26 @@
-"""A real S3-speaking HTTP server (moto) on 127.0.0.1 for the S3 tests, and helpers to fill it.
+"""Two independent S3-speaking HTTP servers on 127.0.0.1 for the S3 tests, and helpers to fill them.
 
-Import the fixtures into a test module (`from tests.conftest_s3 import moto_url, s3world  # noqa: F401`).
-The server lives for the whole session; `s3world` wipes its state before each test and points the
-AWS environment at fake credentials, so nothing ever reaches AWS.
+* moto's ThreadedMotoServer (Python, in this process): S3, STS and S3 Control, most bucket APIs.
+* s3rver (npm package, a separate Node.js process from tests/node, installed by `make test`):
+  objects and listings, few bucket APIs, no STS; answers some configuration requests with the
+  bucket listing. The compatibility paths are tested against it.
+
+Import the fixtures into a test module (`from tests.conftest_s3 import moto_url, s3world`). Each
+server lives for the whole session; `s3world` and `s3rver` wipe its state before each test and
+point the AWS environment at fake credentials, so nothing ever reaches AWS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +35,8 @@ from botocore.config import Config as BotoConfig
 from auditor.sources.s3.client import strip_account_host_prefix
 
 MEDIA = Path(__file__).parent / "fixtures" / "media"
+S3RVER = Path(__file__).parent / "node" / "node_modules" / ".bin" / "s3rver"
+S3RVER_KEY = "S3RVER"  # s3rver's one built-in account: access key id and secret are both this
 ACCOUNT = "123456789012"  # moto's default account
 AWS_ENV_TO_CLEAR = (
     "AWS_PROFILE",
@@ -171,6 +185,133 @@ def block_settings(*flags: str) -> dict[str, bool]:
 
 @pytest.fixture
 def s3world(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3World:
+    """moto as S3, STS and S3 Control at once. A custom S3 endpoint gets STS and S3 Control only
+    when the user names their endpoints, as here (tests of the other case delete these two)."""
     fake_aws_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3_CONTROL", moto_url)
     _post(f"{moto_url}/moto-api/reset")
     return S3World(moto_url, access_key_id="testing", secret_access_key="testing")
+
+
+# --- s3rver ------------------------------------------------------------------------------------
+
+
+def _wait_for_port(host: str, port: int, deadline: float) -> None:
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def s3rver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """s3rver on 127.0.0.1 and a free port, its data in a temporary folder; killed (with anything
+    it started: its own process group) when the session ends."""
+    if not S3RVER.exists():
+        pytest.fail(f"{S3RVER} is missing: run `make node-deps` (npm ci in tests/node) first")
+    data = tmp_path_factory.mktemp("s3rver-data")
+    proc = subprocess.Popen(
+        [str(S3RVER), "--directory", str(data), "--address", "127.0.0.1", "--port", "0", "--silent"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so teardown reaches every child
+    )
+    try:
+        port = _s3rver_port(proc, deadline=time.monotonic() + 60)
+        _wait_for_port("127.0.0.1", port, deadline=time.monotonic() + 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+
+
+def _s3rver_port(proc: subprocess.Popen[bytes], deadline: float) -> int:
+    """The port from s3rver's "S3rver listening on 127.0.0.1:PORT" line (printed even with --silent).
+
+    Read with os.read, not readline: a buffered reader would swallow the line select() waits for."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:  # it exited
+                break
+            seen += chunk
+            m = re.search(rb"listening on [\d.]+:(\d+)", seen)
+            if m:
+                return int(m.group(1))
+    raise RuntimeError(
+        f"s3rver did not start (exit code {proc.poll()}): {seen[-2000:].decode(errors='replace')}"
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def empty_store(world: S3World) -> None:
+    """Delete every object and bucket, through the S3 API as any client would."""
+    for b in world.s3.list_buckets().get("Buckets", []):
+        for page in world.s3.get_paginator("list_objects_v2").paginate(Bucket=b["Name"]):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                world.s3.delete_objects(Bucket=b["Name"], Delete={"Objects": keys})
+        world.s3.delete_bucket(Bucket=b["Name"])
+
+
+@pytest.fixture
+def s3rver(s3rver_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3World:
+    """An empty s3rver, and an environment whose credentials are s3rver's; no STS endpoint."""
+    fake_aws_env(monkeypatch, tmp_path, credentials=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3RVER_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3RVER_KEY)
+    world = S3World(s3rver_url, access_key_id=S3RVER_KEY, secret_access_key=S3RVER_KEY)
+    empty_store(world)
+    return world
+
+
+# --- switching parts of moto off ---------------------------------------------------------------
+
+NOT_IMPLEMENTED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>'
+    b"<Message>A header you provided implies functionality that is not implemented</Message></Error>"
+)
+
+
+def without_policy_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto answers GetBucketPolicyStatus with 501 NotImplemented, as most S3-compatible stores do."""
+    from moto.s3.responses import S3Response
+
+    monkeypatch.setattr(S3Response, "get_bucket_policy_status", lambda self: (501, {}, NOT_IMPLEMENTED))
+
+
+def without_policy_enforcement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto stops refusing object reads that a bucket policy's Deny names.
+
+    moto applies a Deny to every caller, the bucket owner scanning from 127.0.0.1 included, and
+    without the conditions it cannot evaluate; the tests that turn it off are about what the
+    policy lets *strangers* do, which the scanner works out from the policy text, so the
+    scanner's own reads must go through."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    monkeypatch.setattr(FakeBucket, "get_permission", lambda self, action, resource: PermissionResult.NEUTRAL)

@@ -467,7 +467,11 @@ def test_access_denied_is_a_gap_and_the_rest_goes_on(
     with w.enforcing_iam():
         result = scan(tmp_path, w, "s3://")
     gaps = {(g["location"], g["reason"], g["detail"]) for g in result["coverage"]["skipped"]}
-    assert ("s3://policy-hidden", "access-denied", "s3:GetBucketPolicy denied") in gaps
+    assert (
+        "s3://policy-hidden",
+        "access-denied",
+        "s3:GetBucketPolicy denied: the bucket policy not read",
+    ) in gaps
     assert ("s3://locked", "access-denied", "s3:ListBucket denied") in gaps
     assert result["coverage"]["complete"] is False
     assert set(by_location(result)) == {"s3://good/a.wav", "s3://policy-hidden/a.wav"}

@@ -3,6 +3,11 @@
 HHS's safe harbor covers PHI encrypted so that it is unusable to unauthorised readers, with the
 key kept apart. Volume encryption and S3 server-side encryption do not help once a reader can
 reach the file, because the system decrypts for them. The clocks run from discovery.
+
+An S3 exposure that lets strangers only list names (not read content) discloses the object's key.
+When the key itself names the client or the session date (key attribution succeeded, fact
+`key_attribution`), those names are PHI: a breach of the names, not of the content. A list-only
+exposure whose keys identify no one stays an exposure finding.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditor.models import Artifact
+from auditor.models import Artifact, Exposure
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import key_kept_apart, reaches_other_people
+from auditor.rules.helpers import key_kept_apart, names_only, reaches_other_people
 
 HIPAA_NOTICE = timedelta(days=60)  # 164.404: individuals, without unreasonable delay and within 60 days
 GDPR_NOTICE = timedelta(hours=72)  # Art 33: the supervisory authority, within 72 hours
@@ -50,11 +55,14 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
     # World-readable with no other human account on the machine discloses nothing yet: that is
     # recording-readable-by-others alone, until a second account appears.
     reaching = [e for e in artifact.exposures if reaches_other_people(e)]
-    if not reaching or key_kept_apart(artifact):
+    content = [e for e in reaching if not names_only(e)]
+    if not content or key_kept_apart(artifact):
+        yield from _names_breach(artifact, ctx, reaching)
         return
     discovered = ctx.now
     evidence = {
-        "exposures": [{"kind": e.kind, "detail": e.detail} for e in reaching],
+        "breach_of": "content",
+        "exposures": [{"kind": e.kind, "detail": e.detail} for e in content],
         "encryption": artifact.encryption,
         "safe_harbor": False,
         **clock_evidence(discovered),
@@ -69,6 +77,30 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         f"risk assessment shows a low probability of compromise. Notify per HIPAA within 60 days and GDPR within "
         f"72 hours of discovery ({stamp(discovered)}).",
         evidence,
+    )
+
+
+def _names_breach(artifact: Artifact, ctx: RuleContext, reaching: list[Exposure]) -> Iterator[Hit]:
+    listing = [e for e in reaching if "list" in (e.evidence.get("access") or ())]
+    identifies = artifact.facts.get("key_attribution")
+    if not listing or not identifies:
+        return
+    discovered = ctx.now
+    what = " and ".join(k.replace("_", " ") for k in ("client", "session_date") if identifies.get(k))
+    yield Hit(
+        f"Unsecured PHI exposure of the name: anyone can list this recording's key, and the key carries the "
+        f"{what}. This is a breach of the names, not of the content (strangers cannot read the recording). "
+        f"Presumed a breach unless a risk assessment shows a low probability of compromise. Notify per HIPAA "
+        f"within 60 days and GDPR within 72 hours of discovery ({discovered:%Y-%m-%d %H:%M} UTC).",
+        {
+            "breach_of": "names",
+            "exposures": [{"kind": e.kind, "detail": e.detail} for e in listing],
+            "key_identifies": sorted(k for k in ("client", "session_date") if identifies.get(k)),
+            "discovered_at": discovered.isoformat(),
+            "hipaa_notification_deadline": (discovered + HIPAA_NOTICE).isoformat(),
+            "gdpr_notification_deadline": (discovered + GDPR_NOTICE).isoformat(),
+        },
+        discriminator="names",
     )
 
 

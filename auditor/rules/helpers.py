@@ -28,6 +28,12 @@ def reaches_other_people(exposure: Exposure) -> bool:
     return True
 
 
+def names_only(exposure: Exposure) -> bool:
+    """An exposure that lets others list the object's name (its S3 key) but not read its content:
+    a bucket ACL READ grant, or a policy that grants s3:ListBucket alone (evidence access ["list"])."""
+    return list(exposure.evidence.get("access") or ()) == ["list"]
+
+
 def key_kept_apart(artifact: Artifact) -> bool:
     """HHS safe harbor needs the key kept apart from the data: no key material beside the file."""
     return artifact.content_encrypted and not artifact.facts.get("keys_beside")

@@ -44,10 +44,28 @@ class PublicGrant:
         return {"grantee": self.group, "permission": self.permission}
 
 
+PERMISSIONS = frozenset({"READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"})
+
+
+class AclUnreadable(ValueError):
+    """An ACL answer whose grants do not say who gets what (s3rver's stub ACL is one)."""
+
+
 def public_grants(grants: Iterable[Mapping[str, Any]]) -> list[PublicGrant]:
-    """The grants in a GetBucketAcl/GetObjectAcl answer that go to AllUsers or AuthenticatedUsers."""
+    """The grants in a GetBucketAcl/GetObjectAcl answer that go to AllUsers or AuthenticatedUsers.
+
+    Raises AclUnreadable when a grant lacks its grantee or permission: such an answer says nothing
+    about who may read, and must not pass for "private"."""
     found: list[PublicGrant] = []
-    for grant in grants:
+    for index, grant in enumerate(grants):
+        if (
+            not isinstance(grant, Mapping)
+            or grant.get("Permission") not in PERMISSIONS
+            or not grant.get("Grantee")
+        ):
+            raise AclUnreadable(
+                f"grant #{index} does not name a grantee and a permission: {dict(grant or {})!r}"
+            )
         grantee = grant.get("Grantee") or {}
         uri = str(grantee.get("URI") or "")
         group = uri[len(_GROUP_PREFIX) :] if uri.startswith(_GROUP_PREFIX) else ""

@@ -16,21 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from auditor.models import Exposure, Gap
 from auditor.sources.s3 import lifecycle
-from auditor.sources.s3.acl import ALL_USERS, PublicGrant, public_grants
-from auditor.sources.s3.client import (
-    UNSUPPORTED_CODES,
-    AccountAccess,
-    credential_problem,
-    error_code,
-    error_message,
-    is_access_denied,
-)
-from auditor.sources.s3.permissions import denied
-from auditor.sources.s3.policy import PolicyError, PolicyEvaluation, PublicStatement, evaluate_policy
+from auditor.sources.s3.acl import ALL_USERS, AclUnreadable, PublicGrant, public_grants
+from auditor.sources.s3.client import NO_S3_CONTROL, NO_STS, AccountAccess
+from auditor.sources.s3.errors import CALL_ERRORS, call_problem, error_code, run_problem
+from auditor.sources.s3.policy import PolicyError, PolicyEvaluation, evaluate_policy
 
 # Permissions that let an outsider read a recording or its name (WRITE alone does not).
 _READING_PERMISSIONS = frozenset({"READ", "WRITE_ACP", "FULL_CONTROL"})
@@ -82,49 +75,68 @@ class AccountFacts:
 
     account_id: str | None
     public_access_block: PublicAccessBlock | None  # None when unknown or not applicable
-    status: str  # set | not-set | denied | unsupported | error | not-owner
+    # set | not-set | unavailable (no STS/S3 Control for this endpoint) | denied | unsupported |
+    # error | not-owner | owner-unknown
+    status: str
     gaps: list[Gap] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
-        return self.status in ("set", "not-set", "unsupported")
+        return self.status in ("set", "not-set")
 
 
 def account_facts(account: AccountAccess) -> AccountFacts:
     """sts GetCallerIdentity (for the account id, unless a role ARN gave it) + s3control GetPublicAccessBlock."""
     where = f"s3:// account ({account.label})"
-    control = account.s3control()
-    if control is None:
-        return AccountFacts(account.known_account_id, None, "unsupported")
+    gaps: list[Gap] = []
     try:
         account_id = account.account_id()
-    except (ClientError, BotoCoreError) as exc:
-        if credential_problem(exc):
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
             raise
-        reason = "access-denied" if is_access_denied(exc) else "api-error"
-        detail = denied("sts.GetCallerIdentity") if is_access_denied(exc) else error_message(exc)
-        return AccountFacts(
-            None, None, "error", [Gap(where, reason, f"{detail}: account Block Public Access unknown")]
+        problem = call_problem(exc, "sts.GetCallerIdentity")
+        gaps.append(Gap(where, problem.reason, f"{problem.detail}: the account id is unknown"))
+        account_id = None
+    if account_id is None and not gaps:
+        gaps.append(
+            Gap(
+                where, "unsupported", f"sts.GetCallerIdentity not called: {NO_STS}; the account id is unknown"
+            )
         )
+    control = account.s3control()
+    if control is None:
+        gaps.append(
+            Gap(
+                where,
+                "unsupported",
+                f"s3control.GetPublicAccessBlock not called: {NO_S3_CONTROL}; "
+                "account-level Block Public Access is unknown",
+            )
+        )
+        return AccountFacts(account_id, None, "unavailable", gaps)
+    if account_id is None:
+        gaps.append(
+            Gap(
+                where,
+                "unknown-account",
+                "account-level Block Public Access not read: it needs the account id",
+            )
+        )
+        return AccountFacts(None, None, "error", gaps)
     try:
         conf = control.get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
-        return AccountFacts(account_id, PublicAccessBlock.from_api(conf), "set")
-    except ClientError as exc:
-        code = error_code(exc)
-        if code == "NoSuchPublicAccessBlockConfiguration":
-            return AccountFacts(account_id, NO_BLOCK, "not-set")
-        if code in UNSUPPORTED_CODES:
-            return AccountFacts(account_id, None, "unsupported")
-        if is_access_denied(exc):
-            return AccountFacts(
-                account_id,
-                None,
-                "denied",
-                [Gap(where, "access-denied", denied("s3control.GetPublicAccessBlock"))],
-            )
-        return AccountFacts(account_id, None, "error", [Gap(where, "api-error", error_message(exc))])
-    except BotoCoreError as exc:
-        return AccountFacts(account_id, None, "error", [Gap(where, "api-error", str(exc))])
+        return AccountFacts(account_id, PublicAccessBlock.from_api(conf), "set", gaps)
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
+            raise
+        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
+            return AccountFacts(account_id, NO_BLOCK, "not-set", gaps)
+        problem = call_problem(exc, "s3control.GetPublicAccessBlock")
+        gaps.append(
+            Gap(where, problem.reason, f"{problem.detail}: account-level Block Public Access is unknown")
+        )
+        status = {"access-denied": "denied", "unsupported": "unsupported"}.get(problem.reason, "error")
+        return AccountFacts(account_id, None, status, gaps)
 
 
 class BucketMissing(Exception):
@@ -168,7 +180,10 @@ class BucketFacts:
 
     @property
     def pab_known(self) -> bool:
-        return "public_access_block" not in self.unknown and self.account.known
+        """Whether the settings in force are known: both levels read, or the bucket's alone has all four on."""
+        if "public_access_block" in self.unknown or self.bucket_pab is None:
+            return False
+        return self.account.known or not self.bucket_pab.off()
 
     @property
     def acls_disabled(self) -> bool:
@@ -194,7 +209,11 @@ class BucketFacts:
         return f"{setting} ({' and '.join(levels)})" if levels else None
 
     def acl_exposures(self) -> list[Exposure]:
-        """Bucket ACL grants that reach every object: one exposure per group."""
+        """Bucket ACL grants, inherited by every object: one exposure per group.
+
+        A bucket ACL never opens an object's content (that takes the object's own ACL or a
+        policy): READ lets the grantee list the keys, and WRITE_ACP or FULL_CONTROL let it grant
+        itself that. So these expose the names only."""
         if self.acls_disabled or not self.acl_grants or self.neutraliser("IgnorePublicAcls"):
             return []
         exposures = []
@@ -204,58 +223,114 @@ class BucketFacts:
                 exposures.append(
                     Exposure(
                         kind,
-                        "bucket ACL grants " + "; ".join(g.describe("bucket") for g in grants),
-                        {"acl": "bucket", "bucket": self.name, "grants": [g.to_dict() for g in grants]},
+                        "bucket ACL grants "
+                        + "; ".join(g.describe("bucket") for g in grants)
+                        + ": the key names are exposed, not the content",
+                        {
+                            "acl": "bucket",
+                            "bucket": self.name,
+                            "grants": [g.to_dict() for g in grants],
+                            "access": ["list"],
+                        },
                     )
                 )
         return exposures
 
     def policy_exposure(self, key: str, *, noncurrent: bool) -> Exposure | None:
-        """The bucket policy lets anyone read this object (or list its key), unless RestrictPublicBuckets."""
-        if not self.policy_present or self.neutraliser("RestrictPublicBuckets"):
+        """What the bucket policy lets strangers do with this object: read it, list its key, or
+        both (unless RestrictPublicBuckets). Only what a statement grants is flagged: a store's
+        "public" without a statement to show for it is a bucket-level fact, not every object's."""
+        if not self.policy_present or self.policy is None or self.neutraliser("RestrictPublicBuckets"):
             return None
-        if self.policy_status_public is False:
-            return None  # S3's own evaluation is authoritative where it is available
         object_action = "s3:GetObjectVersion" if noncurrent else "s3:GetObject"
         list_action = "s3:ListBucketVersions" if noncurrent else "s3:ListBucket"
-        found: dict[int, PublicStatement] = {}
-        actions: list[str] = []
-        if self.policy is not None:
-            for action, arn in (
-                (object_action, f"arn:aws:s3:::{self.name}/{key}"),
-                (list_action, f"arn:aws:s3:::{self.name}"),
-            ):
-                granted = self.policy.grants(action, arn)
-                if granted:
-                    actions.append(action)
-                for p in granted:
-                    found.setdefault(p.statement.index, p)
-        evidence: dict[str, Any] = {"bucket": self.name, "policy_status_public": self.policy_status_public}
-        if found:
-            statements = [found[i] for i in sorted(found)]
-            what = "download it" if object_action in actions else "list its key"
-            detail = f"bucket policy {', '.join(p.label for p in statements)} lets anyone {what} ({', '.join(actions)})"
-            evidence.update(actions=actions, statements=[p.evidence() for p in statements])
-            return Exposure("public-policy", detail, evidence)
-        if self.policy_status_public and (self.policy is None or not self.policy.public_statements()):
-            # S3 says public, our evaluator cannot say which statement: report S3's word.
-            evidence["source"] = "GetBucketPolicyStatus"
-            return Exposure(
-                "public-policy", "GetBucketPolicyStatus reports the bucket policy as public", evidence
+        read = self.policy.grants(object_action, f"arn:aws:s3:::{self.name}/{key}")
+        listing = self.policy.grants(list_action, f"arn:aws:s3:::{self.name}", key=key)
+        if not read and not listing:
+            return None
+        found = {p.statement.index: p for p in [*read, *listing]}
+        statements = [found[i] for i in sorted(found)]
+        actions = [a for a, granted in ((object_action, read), (list_action, listing)) if granted]
+        access = [a for a, granted in (("read", read), ("list", listing)) if granted]
+        what = {
+            ("read", "list"): "download it and list its key",
+            ("read",): "download it",
+            ("list",): "list its key, not download it: the name is exposed, not the content",
+        }[tuple(access)]
+        labels = ", ".join(p.label for p in statements)
+        detail = f"bucket policy {labels} lets anyone {what} ({', '.join(actions)})"
+        evidence: dict[str, Any] = {
+            "bucket": self.name,
+            "access": access,
+            "actions": actions,
+            "statements": [p.evidence() for p in statements],
+            "said_by": "evaluator",
+            "policy_status_public": self.policy_status_public,
+        }
+        if self.policy_status_public is False:
+            evidence["disagreement"] = f"GetBucketPolicyStatus says the policy is not public; {labels} is"
+        return Exposure("public-policy", detail, evidence)
+
+    def policy_verdict(self) -> dict[str, Any]:
+        """Is the policy public? Either the store (GetBucketPolicyStatus) or our evaluator saying
+        so makes it public; the verdict says which said what, and where they disagree."""
+        if not self.policy_present:
+            known = "policy" not in self.unknown
+            return {"public": False if known else None, "said_by": [], "store": None, "evaluator": None}
+        evaluator = self.policy.is_public if self.policy is not None else None
+        store = self.policy_status_public
+        said_by = [
+            name for name, says in (("GetBucketPolicyStatus", store), ("evaluator", evaluator)) if says
+        ]
+        public = True if said_by else (None if evaluator is None and store is None else False)
+        verdict: dict[str, Any] = {
+            "public": public,
+            "said_by": said_by,
+            "store": store,
+            "evaluator": evaluator,
+        }
+        if store is not None and evaluator is not None and store != evaluator:
+            open_statements = self.policy.public_statements() if self.policy is not None else []
+            verdict["disagreement"] = (
+                "GetBucketPolicyStatus says public; the evaluator finds no statement that lets strangers in"
+                if store
+                else "GetBucketPolicyStatus says not public; the evaluator finds "
+                + ", ".join(p.label for p in open_statements)
+                + " public"
             )
-        return None
+        return verdict
+
+    def bucket_policy_exposure(self) -> Exposure | None:
+        """The bucket's own exposure through its policy, whoever said it is public."""
+        verdict = self.policy_verdict()
+        if not verdict["public"] or self.neutraliser("RestrictPublicBuckets"):
+            return None
+        statements = self.policy.public_statements() if self.policy else []
+        labels = ", ".join(p.label for p in statements)
+        detail = (
+            f"bucket policy {labels} lets strangers in"
+            if statements
+            else "GetBucketPolicyStatus reports the bucket policy as public (no statement found that says how)"
+        )
+        return Exposure(
+            "public-policy",
+            detail,
+            {"bucket": self.name, **verdict, "statements": [p.evidence() for p in statements]},
+        )
 
     def to_facts(self) -> dict[str, Any]:
         """The bucket artifact's facts (JSON-ready). None means unknown; see `unknown`."""
         pab_effective = self.effective_pab
         policy: dict[str, Any] | None = None
         if "policy" not in self.unknown:
+            verdict = self.policy_verdict()
             policy = {
                 "present": bool(self.policy_present),
-                "public": self._policy_public(),
-                "public_source": "GetBucketPolicyStatus"
-                if self.policy_status_public is not None
-                else "evaluator",
+                "public": verdict["public"],
+                "public_said_by": verdict["said_by"],
+                "store_says_public": verdict["store"],
+                "evaluator_says_public": verdict["evaluator"],
+                "disagreement": verdict.get("disagreement"),
                 "public_statements": [p.evidence() for p in self.policy.public_statements()]
                 if self.policy
                 else [],
@@ -297,25 +372,34 @@ class BucketFacts:
             "unknown": sorted(self.unknown),
         }
 
-    def _policy_public(self) -> bool | None:
-        if not self.policy_present:
-            return False
-        if self.policy_status_public is not None:
-            return self.policy_status_public
-        return self.policy.is_public if self.policy else None
-
 
 # --- gathering --------------------------------------------------------------------------------
+
+# What each call reads, for the gap that says it was not read.
+FACT_OF_OPERATION = {
+    "s3.GetBucketOwnershipControls": "Object Ownership",
+    "s3.GetPublicAccessBlock": "bucket-level Block Public Access",
+    "s3.GetBucketPolicy": "the bucket policy",
+    "s3.GetBucketPolicyStatus": "S3's own verdict on the policy (the evaluator's stands alone)",
+    "s3.GetBucketEncryption": "default encryption",
+    "s3.GetBucketVersioning": "versioning (noncurrent versions, if any, are not listed)",
+    "s3.GetBucketLifecycleConfiguration": "lifecycle rules",
+    "s3.GetObjectLockConfiguration": "Object Lock",
+    "s3.GetBucketLogging": "server access logging",
+    "s3.GetBucketWebsite": "website hosting",
+    "s3.GetBucketAcl": "the bucket ACL",
+}
 
 
 @dataclass
 class _Answer:
-    status: str  # ok | absent | denied | unsupported | error
+    status: str  # ok | absent | unknown
     response: dict[str, Any] | None = None
 
 
 class _Caller:
-    """Makes one call and sorts its outcome: an answer, 'not configured', or a gap."""
+    """Makes one call and sorts its outcome: an answer, "not configured", or a gap (the fact is
+    then unknown and no rule judges it)."""
 
     def __init__(self, facts: BucketFacts) -> None:
         self.facts = facts
@@ -329,21 +413,17 @@ class _Caller:
     ) -> _Answer:
         try:
             return _Answer("ok", method(Bucket=self.facts.name, **params))
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in absent:
+        except CALL_ERRORS as exc:
+            if run_problem(exc):
+                raise
+            if isinstance(exc, ClientError) and error_code(exc) in absent:
                 return _Answer("absent")
-            if code in UNSUPPORTED_CODES:
-                return _Answer("unsupported")
-            if is_access_denied(exc):
-                self.facts.gaps.append(Gap(self.facts.location, "access-denied", denied(operation)))
-                return _Answer("denied")
-            reason = "vanished" if code == "NoSuchBucket" else "api-error"
-            self.facts.gaps.append(Gap(self.facts.location, reason, f"{operation}: {error_message(exc)}"))
-            return _Answer("error")
-        except BotoCoreError as exc:
-            self.facts.gaps.append(Gap(self.facts.location, "api-error", f"{operation}: {exc}"))
-            return _Answer("error")
+            problem = call_problem(exc, operation)
+            fact = FACT_OF_OPERATION.get(operation, "the fact")
+            self.facts.gaps.append(
+                Gap(self.facts.location, problem.reason, f"{problem.detail}: {fact} not read")
+            )
+            return _Answer("unknown")
 
 
 def gather(
@@ -412,9 +492,7 @@ def gather(
     if "acl" in later:
         _acl(facts, later["acl"])
     if "status" in later:
-        answer = later["status"]
-        status = (answer.response or {}).get("PolicyStatus") or {}
-        facts.policy_status_public = bool(status["IsPublic"]) if "IsPublic" in status else None
+        _policy_status(facts, later["status"])
     return facts
 
 
@@ -425,41 +503,39 @@ def _head_bucket(account: AccountAccess, facts: BucketFacts) -> str | None:
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return response.get("BucketRegion") or headers.get("x-amz-bucket-region")
     except ClientError as exc:
-        if credential_problem(exc):
+        if run_problem(exc):
             raise
-        code = error_code(exc)
-        if code in ("404", "NoSuchBucket", "NotFound"):
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
             raise BucketMissing(facts.name) from exc
         headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        if is_access_denied(exc):
+        problem = call_problem(exc, "s3.HeadBucket")
+        if problem.reason == "access-denied":
             facts.listable = False
-            facts.gaps.append(Gap(facts.location, "access-denied", denied("s3.HeadBucket")))
-        else:
-            facts.gaps.append(Gap(facts.location, "api-error", f"s3.HeadBucket: {error_message(exc)}"))
+        facts.gaps.append(Gap(facts.location, problem.reason, problem.detail))
         return headers.get("x-amz-bucket-region")
 
 
 def _ownership(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status == "ok" and answer.response:
-        rules = answer.response.get("OwnershipControls", {}).get("Rules", [])
+    if answer.status == "ok" and answer.response is not None:
+        rules = answer.response.get("OwnershipControls", {}).get("Rules") or []
         facts.ownership = rules[0].get("ObjectOwnership") if rules else None
-    elif answer.status not in ("absent", "unsupported"):
+    elif answer.status != "absent":
         facts.unknown.add("object_ownership")
 
 
 def _public_access_block(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status == "ok" and answer.response:
+    if answer.status == "ok" and answer.response is not None:
         facts.bucket_pab = PublicAccessBlock.from_api(
             answer.response.get("PublicAccessBlockConfiguration", {})
         )
-    elif answer.status in ("absent", "unsupported"):
+    elif answer.status == "absent":
         facts.bucket_pab = NO_BLOCK
     else:
         facts.unknown.add("public_access_block")
 
 
 def _policy(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status in ("absent", "unsupported"):
+    if answer.status == "absent":
         facts.policy_present = False
         return
     if answer.status != "ok" or not answer.response:
@@ -487,14 +563,25 @@ def _policy(facts: BucketFacts, answer: _Answer) -> None:
 
 def _acl(facts: BucketFacts, answer: _Answer) -> None:
     if answer.status == "ok" and answer.response is not None:
-        facts.acl_grants = public_grants(answer.response.get("Grants", []))
-    elif answer.status != "unsupported":
-        facts.unknown.add("acl")
+        try:
+            facts.acl_grants = public_grants(answer.response.get("Grants") or [])
+            return
+        except AclUnreadable as exc:
+            facts.gaps.append(
+                Gap(facts.location, "unparseable", f"s3.GetBucketAcl: {exc}: the bucket ACL not read")
+            )
+    facts.unknown.add("acl")
+
+
+def _policy_status(facts: BucketFacts, answer: _Answer) -> None:
+    status = (answer.response or {}).get("PolicyStatus") or {}
+    if answer.status == "ok" and "IsPublic" in status:
+        facts.policy_status_public = bool(status["IsPublic"])
 
 
 def _encryption(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status == "ok" and answer.response:
-        rules = answer.response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    if answer.status == "ok" and answer.response is not None:
+        rules = answer.response.get("ServerSideEncryptionConfiguration", {}).get("Rules") or []
         for rule in rules:
             default = rule.get("ApplyServerSideEncryptionByDefault") or {}
             if default.get("SSEAlgorithm"):
@@ -504,7 +591,7 @@ def _encryption(facts: BucketFacts, answer: _Answer) -> None:
                     "bucket_key_enabled": bool(rule.get("BucketKeyEnabled")),
                 }
                 break
-    elif answer.status not in ("absent", "unsupported"):
+    elif answer.status != "absent":
         facts.unknown.add("default_encryption")
 
 
@@ -512,23 +599,21 @@ def _versioning(facts: BucketFacts, answer: _Answer) -> None:
     if answer.status == "ok" and answer.response is not None:
         facts.versioning = answer.response.get("Status") or "Off"
         facts.mfa_delete = answer.response.get("MFADelete")
-    elif answer.status == "unsupported":
-        facts.versioning = "Off"
     else:
         facts.unknown.add("versioning")
 
 
 def _lifecycle(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status == "ok" and answer.response:
-        facts.lifecycle_rules = lifecycle.summarise(answer.response.get("Rules", []))
-    elif answer.status in ("absent", "unsupported"):
+    if answer.status == "ok" and answer.response is not None:
+        facts.lifecycle_rules = lifecycle.summarise(answer.response.get("Rules") or [])
+    elif answer.status == "absent":
         facts.lifecycle_rules = []
     else:
         facts.unknown.add("lifecycle")
 
 
 def _object_lock(facts: BucketFacts, answer: _Answer) -> None:
-    if answer.status == "ok" and answer.response:
+    if answer.status == "ok" and answer.response is not None:
         conf = answer.response.get("ObjectLockConfiguration", {})
         retention = (conf.get("Rule") or {}).get("DefaultRetention") or {}
         facts.object_lock = {
@@ -537,7 +622,7 @@ def _object_lock(facts: BucketFacts, answer: _Answer) -> None:
             "default_days": retention.get("Days"),
             "default_years": retention.get("Years"),
         }
-    elif answer.status in ("absent", "unsupported"):
+    elif answer.status == "absent":
         facts.object_lock = {"enabled": False}
     else:
         facts.unknown.add("object_lock")
@@ -546,14 +631,11 @@ def _object_lock(facts: BucketFacts, answer: _Answer) -> None:
 def _logging(facts: BucketFacts, answer: _Answer) -> None:
     if answer.status == "ok" and answer.response is not None:
         enabled = answer.response.get("LoggingEnabled") or {}
+        target = enabled.get("TargetBucket")
         facts.logging = {
             "enabled": bool(enabled),
-            "target": f"s3://{enabled['TargetBucket']}/{enabled.get('TargetPrefix', '')}"
-            if enabled
-            else None,
+            "target": f"s3://{target}/{enabled.get('TargetPrefix', '')}" if target else None,
         }
-    elif answer.status == "unsupported":
-        facts.logging = {"enabled": False, "target": None}
     else:
         facts.unknown.add("access_logging")
 
@@ -565,7 +647,7 @@ def _website(facts: BucketFacts, answer: _Answer) -> None:
             "index_document": (answer.response.get("IndexDocument") or {}).get("Suffix"),
             "redirect_all_to": (answer.response.get("RedirectAllRequestsTo") or {}).get("HostName"),
         }
-    elif answer.status in ("absent", "unsupported"):
+    elif answer.status == "absent":
         facts.website = {"enabled": False}
     else:
         facts.unknown.add("website")

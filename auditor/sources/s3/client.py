@@ -1,14 +1,22 @@
-"""AWS access for the S3 source: credentials, endpoints, role assumption, call counting, errors.
+"""AWS access for the S3 source: credentials, endpoints, role assumption, call counting.
 
 One `AccountAccess` per identity the scan uses: the standard boto3 credential chain (with
---profile/--region), or one assumed role per --role-arn. Endpoints are boto3's own business
-(AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the config file) unless --endpoint-url is given; any
-endpoint that is not AWS gets path-style addressing, which S3-compatible servers expect.
-Retries are botocore's adaptive mode, which also rate-limits the client when S3 throttles.
+--profile/--region), or one assumed role per --role-arn. The S3 endpoint is boto3's own business
+(AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, `endpoint_url` in the profile) unless --endpoint-url is
+given; any endpoint that is not AWS gets path-style addressing, which S3-compatible servers expect.
+
+STS and S3 Control exist on AWS, not on S3-compatible stores. With a custom S3 endpoint they are
+called only when the user names an endpoint for that very service (AWS_ENDPOINT_URL_STS,
+AWS_ENDPOINT_URL_S3_CONTROL, or the profile's `services` section): the global AWS_ENDPOINT_URL, a
+profile's own `endpoint_url` and --endpoint-url name the S3 store, and sending STS there crashes on
+its answer. Without them the account id and account-level Block Public Access are unknown, and the
+coverage says so. Retries are botocore's adaptive mode, which also rate-limits the client when S3
+throttles.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,37 +28,15 @@ import boto3
 import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-)
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from auditor.errors import InputError
+from auditor.sources.s3.errors import CALL_ERRORS, check_answer, run_problem
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_WORKERS = 16
 ROLE_SESSION_NAME = "recording-auditor"
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
-
-ACCESS_DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden"}
-)
-CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidClientTokenId",
-        "InvalidToken",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "TokenRefreshRequired",
-        "UnrecognizedClientException",
-    }
-)
-UNSUPPORTED_CODES = frozenset({"NotImplemented", "XNotImplemented", "MethodNotAllowed", "501", "405"})
 
 
 @dataclass(frozen=True)
@@ -98,35 +84,6 @@ class CallCounter:
         return counts
 
 
-def error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return type(exc).__name__
-
-
-def error_message(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', '')}: {err.get('Message', '')}".strip(": ")
-    return str(exc)
-
-
-def is_access_denied(exc: BaseException) -> bool:
-    return isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED_CODES
-
-
-def credential_problem(exc: BaseException) -> str | None:
-    """A message when `exc` means the credentials are missing, invalid or expired."""
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return f"no usable AWS credentials ({exc})"
-    if isinstance(exc, ClientError) and error_code(exc) in CREDENTIAL_CODES:
-        return f"AWS rejected the credentials ({error_message(exc)})"
-    name = type(exc).__name__
-    if name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError"):
-        return f"AWS SSO login needed ({exc})"
-    return None
-
-
 def is_aws_endpoint(url: str | None) -> bool:
     host = (urlsplit(url).hostname or "") if url else ""
     return not url or host.endswith(_AWS_HOST_SUFFIXES)
@@ -139,6 +96,29 @@ def strip_account_host_prefix(request: Any, **_: Any) -> None:
     head, dot, rest = parts.netloc.partition(".")
     if dot and head.isdigit() and len(head) == 12:
         request.url = urlunsplit(parts._replace(netloc=rest))
+
+
+# Per service: the suffix of its AWS_ENDPOINT_URL_<...> variable and its key in a `services` section.
+_SERVICE_ENDPOINT_NAMES = {"sts": ("STS", "sts"), "s3control": ("S3_CONTROL", "s3_control")}
+
+
+def service_endpoint(session: boto3.Session, service: str) -> str | None:
+    """An endpoint the user configured for this one service, as boto3 reads it: the variable
+    AWS_ENDPOINT_URL_<SERVICE>, else the profile's `services` section. The global forms
+    (AWS_ENDPOINT_URL, a profile's own `endpoint_url`) are not looked at."""
+    core = session._session  # boto3 keeps the botocore session here; it has the config reader
+    if core.get_config_variable("ignore_configured_endpoint_urls"):
+        return None
+    env_name, key = _SERVICE_ENDPOINT_NAMES[service]
+    from_env = os.environ.get(f"AWS_ENDPOINT_URL_{env_name}")
+    if from_env:
+        return from_env
+    section = core.get_scoped_config().get("services")
+    if not section:
+        return None
+    services = core.full_config.get("services", {}).get(section) or {}
+    url = (services.get(key) or {}).get("endpoint_url")
+    return str(url) if url else None
 
 
 class AccountAccess:
@@ -161,7 +141,7 @@ class AccountAccess:
         self._account_id = account_id
         self._lock = threading.Lock()
         self._s3: dict[str, Any] = {}
-        self._others: dict[str, Any] = {}
+        self._others: dict[str, Any | None] = {}
         self.custom_endpoint = False
         self.s3()  # learns which endpoint boto3 resolved, hence custom_endpoint
 
@@ -176,12 +156,17 @@ class AccountAccess:
             kwargs["s3"] = {"addressing_style": "path"}
         return BotoConfig(**kwargs)
 
-    def _client(self, service: str, region: str, *, path_style: bool = False) -> Any:
+    def _client(
+        self, service: str, region: str, *, endpoint_url: str | None, path_style: bool = False
+    ) -> Any:
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config(path_style=path_style)}
-        if self.settings.endpoint_url:
-            kwargs["endpoint_url"] = self.settings.endpoint_url
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
         client = self.session.client(service, **kwargs)
         self.counter.attach(client)
+        client.meta.events.register(
+            f"before-parse.{client.meta.service_model.service_id.hyphenize()}", check_answer
+        )
         return client
 
     def s3(self, region: str | None = None) -> Any:
@@ -192,44 +177,58 @@ class AccountAccess:
         with self._lock:
             client = self._s3.get(region)
             if client is None:
-                client = self._client("s3", region, path_style=self.custom_endpoint)
+                endpoint = self.settings.endpoint_url
+                client = self._client("s3", region, endpoint_url=endpoint, path_style=self.custom_endpoint)
                 if not self.custom_endpoint and not is_aws_endpoint(client.meta.endpoint_url):
-                    # An endpoint from the environment or config file: S3-compatible servers want path style.
+                    # --endpoint-url, or an endpoint from the environment or the config file:
+                    # S3-compatible servers want path style.
                     self.custom_endpoint = True
-                    client = self._client("s3", region, path_style=True)
+                    client = self._client("s3", region, endpoint_url=endpoint, path_style=True)
                 self._s3[region] = client
             return client
 
-    def _other(self, service: str) -> Any:
+    def _other(self, service: str) -> Any | None:
+        """The STS or S3 Control client, or None where that service does not exist for this S3."""
         with self._lock:
-            client = self._others.get(service)
-            if client is None:
-                client = self._client(service, self.region)
-                if service == "s3control" and not is_aws_endpoint(client.meta.endpoint_url):
-                    client.meta.events.register("before-sign", strip_account_host_prefix)
-                self._others[service] = client
-            return client
+            if service not in self._others:
+                endpoint = service_endpoint(self.session, service) if self.custom_endpoint else None
+                if self.custom_endpoint and endpoint is None:
+                    self._others[service] = None
+                else:
+                    client = self._client(service, self.region, endpoint_url=endpoint)
+                    if service == "s3control" and not is_aws_endpoint(client.meta.endpoint_url):
+                        client.meta.events.register("before-sign", strip_account_host_prefix)
+                    self._others[service] = client
+            return self._others[service]
 
-    def sts(self) -> Any:
+    def sts(self) -> Any | None:
         return self._other("sts")
 
     def s3control(self) -> Any | None:
-        """None when S3 is a custom endpoint but S3 Control would be AWS: no account-level
-        Block Public Access exists for a non-AWS server."""
-        client = self._other("s3control")
-        if self.custom_endpoint and is_aws_endpoint(client.meta.endpoint_url):
-            return None
-        return client
+        return self._other("s3control")
 
-    def account_id(self) -> str:
-        """The account of these credentials (sts GetCallerIdentity, once)."""
+    def account_id(self) -> str | None:
+        """The account of these credentials (sts GetCallerIdentity, once); None without STS."""
         if self._account_id is None:
-            self._account_id = str(self.sts().get_caller_identity()["Account"])
+            sts = self.sts()
+            if sts is None:
+                return None
+            self._account_id = str(sts.get_caller_identity()["Account"])
         return self._account_id
 
     @property
     def known_account_id(self) -> str | None:
         return self._account_id
+
+
+NO_STS = (
+    "a custom S3 endpoint has no STS unless AWS_ENDPOINT_URL_STS (or an `sts` entry in the profile's "
+    "services section) names one"
+)
+NO_S3_CONTROL = (
+    "a custom S3 endpoint has no S3 Control unless AWS_ENDPOINT_URL_S3_CONTROL (or an `s3_control` entry "
+    "in the profile's services section) names one"
+)
 
 
 def base_session(settings: S3Settings) -> boto3.Session:
@@ -256,9 +255,8 @@ def _role_account(role_arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
 
 
-def _assumed_session(base: AccountAccess, role_arn: str) -> boto3.Session:
+def _assumed_session(sts: Any, base: AccountAccess, role_arn: str) -> boto3.Session:
     """A session whose credentials come from sts:AssumeRole and renew themselves before expiry."""
-    sts = base.sts()
 
     def fetch() -> dict[str, str]:
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
@@ -273,6 +271,8 @@ def _assumed_session(base: AccountAccess, role_arn: str) -> boto3.Session:
         metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
     )
     core = botocore.session.get_session()
+    if base.session.profile_name not in (None, "default"):
+        core.set_config_variable("profile", base.session.profile_name)  # keep its endpoints and region
     core._credentials = refreshable  # botocore has no public setter for ready refreshable credentials
     return boto3.Session(botocore_session=core, region_name=base.region)
 
@@ -283,15 +283,21 @@ def open_accounts(
     """The identities to scan with: each assumed role when --role-arn is given, else the default."""
     default = base_session(settings)
     label = f"profile {settings.profile}" if settings.profile else "default credentials"
-    base = AccountAccess(default, settings, counter, label=label)
+    try:
+        base = AccountAccess(default, settings, counter, label=label)
+    except CALL_ERRORS as exc:  # e.g. an invalid region or endpoint in the configuration
+        raise InputError("s3://", run_problem(exc) or str(exc)) from exc
     if not settings.role_arns:
         return [base]
+    sts = base.sts()
+    if sts is None:
+        raise InputError("--role-arn", f"assuming a role needs STS, and {NO_STS}")
     accounts = []
     for role_arn in settings.role_arns:
         try:
-            session = _assumed_session(base, role_arn)
-        except (ClientError, BotoCoreError) as exc:
-            problem = credential_problem(exc)
+            session = _assumed_session(sts, base, role_arn)
+        except CALL_ERRORS as exc:
+            problem = run_problem(exc)
             if problem:
                 raise InputError("s3://", problem) from exc
             on_role_error(role_arn, exc)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from auditor.sources.s3.errors import UnexpectedAnswer
+
 NULL_VERSION = "null"  # the version id S3 gives objects written before versioning was enabled
 
 
@@ -47,7 +49,15 @@ class ObjectEntry:
 def list_current(s3: Any, bucket: str, prefix: str) -> Iterator[list[ObjectEntry]]:
     """Pages of current objects (ListObjectsV2)."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        yield [ObjectEntry.from_listing(item) for item in page.get("Contents", [])]
+        _check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
+        yield [ObjectEntry.from_listing(item) for item in page.get("Contents") or [] if "Key" in item]
+
+
+def _check_continued(page: Mapping[str, Any], operation: str, *tokens: str) -> None:
+    """A truncated page without the token for the next one would end the listing silently (a
+    store answering the v1 listing to a v2 request does that): refuse it, so that it is a gap."""
+    if page.get("IsTruncated") and not any(page.get(t) for t in tokens):
+        raise UnexpectedAnswer(operation=operation, detail=f"a truncated page without {' or '.join(tokens)}")
 
 
 class _KeyHistory:
@@ -75,8 +85,9 @@ def list_versions(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[list[Obje
     only mark the versions below them as belonging to a deleted object."""
     history = _KeyHistory()
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        versions = [(v, False) for v in page.get("Versions", [])]
-        markers = [(m, True) for m in page.get("DeleteMarkers", [])]
+        _check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
+        versions = [(v, False) for v in page.get("Versions") or [] if "Key" in v]
+        markers = [(m, True) for m in page.get("DeleteMarkers") or [] if "Key" in m]
         # S3 returns the two kinds in separate lists, each sorted by key then newest first;
         # merge them so each key's history reads newest first.
         merged = sorted(

@@ -14,15 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from auditor.attribution import attribute, from_metadata, from_patterns
 from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created
 from auditor.classify.names import basename, extension, media_for_extension, strip_crypto_suffixes
 from auditor.models import Artifact, Attribution, Exposure, Gap
 from auditor.sources.s3 import lifecycle
-from auditor.sources.s3.acl import public_grants
-from auditor.sources.s3.client import error_code, error_message, is_access_denied
+from auditor.sources.s3.acl import AclUnreadable, public_grants
+from auditor.sources.s3.errors import (
+    CALL_ERRORS,
+    call_problem,
+    error_code,
+    error_message,
+    is_access_denied,
+    run_problem,
+)
 from auditor.sources.s3.listing import ObjectEntry
 from auditor.sources.s3.permissions import denied
 
@@ -70,10 +77,15 @@ def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
     try:
         response, first_bytes = get_head(scan, entry)
     except ClientError as exc:
+        if run_problem(exc):
+            raise
         _get_failed(scan, entry, result, exc, location)
         return result
-    except BotoCoreError as exc:
-        result.gaps.append(Gap(location, "api-error", f"s3.GetObject: {exc}"))
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
+            raise
+        problem = call_problem(exc, "s3.GetObject")
+        result.gaps.append(Gap(location, problem.reason, f"{problem.detail}: content not read"))
         return result
     result.sniffed = True
     result.bytes_read = len(first_bytes)
@@ -134,7 +146,8 @@ def _get_failed(
             artifact.encryption, artifact.encrypted = "sse:customer", True
         result.artifact = artifact
     else:
-        result.gaps.append(Gap(location, "api-error", f"s3.GetObject: {error_message(exc)}"))
+        problem = call_problem(exc, "s3.GetObject", {"VersionId": entry.version_id})
+        result.gaps.append(Gap(location, problem.reason, f"{problem.detail}: content not read"))
 
 
 def _head_object(
@@ -144,13 +157,12 @@ def _head_object(
     try:
         response: dict[str, Any] = scan.s3.head_object(**params)
         return response
-    except ClientError as exc:
-        if is_access_denied(exc):
-            result.gaps.append(Gap(location, "access-denied", denied("s3.GetObject", params)))
-        else:
-            result.gaps.append(Gap(location, "api-error", f"s3.HeadObject: {error_message(exc)}"))
-    except BotoCoreError as exc:
-        result.gaps.append(Gap(location, "api-error", f"s3.HeadObject: {exc}"))
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
+            raise
+        problem = call_problem(exc, "s3.HeadObject", params)
+        detail = denied("s3.GetObject", params) if problem.reason == "access-denied" else problem.detail
+        result.gaps.append(Gap(location, problem.reason, detail))
     return None
 
 
@@ -215,6 +227,13 @@ def _base_artifact(scan: BucketScan, entry: ObjectEntry, *, media: str | None, f
                 "delete_marker": entry.deleted,
             }
         )
+    by_key = from_patterns(entry.key, scan.config.attribution.patterns)
+    if by_key is not None and (by_key.client or by_key.session_date):
+        # The key alone names the client or the session: anyone who can list it reads PHI.
+        artifact.facts["key_attribution"] = {
+            "client": by_key.client is not None,
+            "session_date": by_key.session_date is not None,
+        }
     if facts.lifecycle_rules is not None:
         artifact.facts["lifecycle_expiry"] = lifecycle.expiry(
             facts.lifecycle_rules, entry.key, noncurrent=entry.noncurrent
@@ -318,13 +337,13 @@ def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined)
     params = object_params(entry, scan)
     try:
         tag_set = scan.s3.get_object_tagging(**params).get("TagSet", [])
-    except ClientError as exc:
-        reason = "access-denied" if is_access_denied(exc) else "api-error"
-        detail = denied("s3.GetObjectTagging", params) if is_access_denied(exc) else error_message(exc)
-        result.gaps.append(Gap(location, reason, f"{detail}: attribution by tags not checked"))
-        return None
-    except BotoCoreError as exc:
-        result.gaps.append(Gap(location, "api-error", f"s3.GetObjectTagging: {exc}"))
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
+            raise
+        problem = call_problem(exc, "s3.GetObjectTagging", params)
+        result.gaps.append(
+            Gap(location, problem.reason, f"{problem.detail}: attribution by tags not checked")
+        )
         return None
     return {str(t["Key"]): str(t["Value"]) for t in tag_set}
 
@@ -332,14 +351,15 @@ def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined)
 def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> Exposure | None:
     params = object_params(entry, scan)
     try:
-        grants = public_grants(scan.s3.get_object_acl(**params).get("Grants", []))
-    except ClientError as exc:
-        reason = "access-denied" if is_access_denied(exc) else "api-error"
-        detail = denied("s3.GetObjectAcl", params) if is_access_denied(exc) else error_message(exc)
-        result.gaps.append(Gap(location, reason, f"{detail}: object ACL not checked"))
+        grants = public_grants(scan.s3.get_object_acl(**params).get("Grants") or [])
+    except AclUnreadable as exc:
+        result.gaps.append(Gap(location, "unparseable", f"s3.GetObjectAcl: {exc}: object ACL not checked"))
         return None
-    except BotoCoreError as exc:
-        result.gaps.append(Gap(location, "api-error", f"s3.GetObjectAcl: {exc}"))
+    except CALL_ERRORS as exc:
+        if run_problem(exc):
+            raise
+        problem = call_problem(exc, "s3.GetObjectAcl", params)
+        result.gaps.append(Gap(location, problem.reason, f"{problem.detail}: object ACL not checked"))
         return None
     reading = [g for g in grants if g.permission in _OBJECT_ACL_READING]
     if not reading:
@@ -347,5 +367,5 @@ def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Exa
     return Exposure(
         "object-acl",
         "object ACL grants " + "; ".join(g.describe("object") for g in reading),
-        {"acl": "object", "grants": [g.to_dict() for g in reading]},
+        {"acl": "object", "grants": [g.to_dict() for g in reading], "access": ["read"]},
     )

@@ -17,13 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ParamValidationError,
-)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from auditor.classify import classify, needs_sniff
 from auditor.classify.names import KEY_LIKE_NAME, basename
@@ -34,19 +28,10 @@ from auditor.paths import compile_excludes
 from auditor.sources.base import SourceOptions
 from auditor.sources.s3 import lifecycle
 from auditor.sources.s3.bucket_facts import AccountFacts, BucketFacts, BucketMissing, account_facts, gather
-from auditor.sources.s3.client import (
-    AccountAccess,
-    CallCounter,
-    S3Settings,
-    base_session,
-    credential_problem,
-    error_message,
-    is_access_denied,
-    open_accounts,
-)
+from auditor.sources.s3.client import AccountAccess, CallCounter, S3Settings, base_session, open_accounts
+from auditor.sources.s3.errors import CALL_ERRORS, call_problem, run_message, run_problem
 from auditor.sources.s3.listing import ObjectEntry, list_current, list_versions
 from auditor.sources.s3.objects import Examined, examine, get_head
-from auditor.sources.s3.permissions import denied
 
 BUCKET_WORKERS = 8  # buckets whose facts are gathered at once
 PROGRESS_EVERY = 1000
@@ -131,15 +116,10 @@ class S3Source:
     def scan(self, target: str, coverage: Coverage) -> Iterator[Artifact]:
         try:
             yield from self._scan(target, coverage)
-        except (ClientError, BotoCoreError) as exc:
-            problem = credential_problem(exc)
-            if problem:
-                raise InputError(target, problem) from exc
-            if isinstance(exc, ParamValidationError):
-                raise InputError(target, f"not a valid S3 target: {exc}") from exc
-            if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-                raise InputError(target, f"cannot reach S3: {exc}") from exc
-            raise
+        except CALL_ERRORS as exc:
+            # Only what concerns the whole target gets here (credentials, configuration, an endpoint
+            # that cannot be reached, a listing of buckets that failed): every per-fact failure is a gap.
+            raise InputError(target, run_message(exc)) from exc
         finally:
             self._flush_calls(coverage)
 
@@ -173,9 +153,10 @@ class S3Source:
         if self._accounts is None:
 
             def role_failed(role_arn: str, exc: BaseException) -> None:
-                reason = "access-denied" if is_access_denied(exc) else "api-error"
-                detail = denied("sts.AssumeRole") if is_access_denied(exc) else error_message(exc)
-                coverage.gaps.append(Gap(role_arn, reason, f"{detail}: this account was not scanned"))
+                problem = call_problem(exc, "sts.AssumeRole")
+                coverage.gaps.append(
+                    Gap(role_arn, problem.reason, f"{problem.detail}: this account was not scanned")
+                )
 
             self._accounts = open_accounts(self.settings, self.counter, role_failed)
         return self._accounts
@@ -191,13 +172,23 @@ class S3Source:
                     if s3.can_paginate("list_buckets")
                     else [s3.list_buckets()]
                 )
-                owned = {b["Name"]: b.get("CreationDate") for page in pages for b in page.get("Buckets", [])}
+                owned = {
+                    b["Name"]: b.get("CreationDate")
+                    for page in pages
+                    for b in page.get("Buckets") or []
+                    if b.get("Name")
+                }
                 self._owned[key] = owned
-            except ClientError as exc:
-                if credential_problem(exc) or not is_access_denied(exc):
+            except CALL_ERRORS as exc:
+                if run_problem(exc) or isinstance(exc, BotoConnectionError):
                     raise
+                problem = call_problem(exc, "s3.ListBuckets")
                 coverage.gaps.append(
-                    Gap(f"s3:// ({account.label})", "access-denied", denied("s3.ListBuckets"))
+                    Gap(
+                        f"s3:// ({account.label})",
+                        problem.reason,
+                        f"{problem.detail}: the account's buckets (and which it owns) are unknown",
+                    )
                 )
                 self._owned[key] = None
         return self._owned[key]
@@ -245,23 +236,42 @@ class S3Source:
     ) -> Iterator[ObjectEntry]:
         """The listing, page by page; a refused or failed page ends it with a gap."""
         facts = scan.facts
+        where = f"s3://{facts.name}/{prefix}"
         operation = "s3.ListObjectVersions" if facts.versioned else "s3.ListObjectsV2"
+        listed = 0
         try:
             if facts.versioned:
                 for entries, markers in list_versions(scan.s3, facts.name, prefix):
                     tally.delete_markers += markers
+                    listed += len(entries)
                     yield from entries
             else:
                 for entries in list_current(scan.s3, facts.name, prefix):
                     yield from entries
-        except ClientError as exc:
-            if credential_problem(exc):
+            return
+        except CALL_ERRORS as exc:
+            if run_problem(exc):
                 raise
-            reason = "access-denied" if is_access_denied(exc) else "api-error"
-            detail = denied(operation) if is_access_denied(exc) else f"{operation}: {error_message(exc)}"
-            coverage.gaps.append(Gap(f"s3://{facts.name}/{prefix}", reason, detail))
-        except BotoCoreError as exc:
-            coverage.gaps.append(Gap(f"s3://{facts.name}/{prefix}", "api-error", f"{operation}: {exc}"))
+            problem = call_problem(exc, operation)
+            if not (facts.versioned and problem.reason == "unsupported" and not listed):
+                coverage.gaps.append(
+                    Gap(where, problem.reason, f"{problem.detail}: the rest of the listing not read")
+                )
+                return
+            # A store that reports versioning but cannot list versions: list the current objects.
+            coverage.gaps.append(
+                Gap(where, problem.reason, f"{problem.detail}: noncurrent versions not listed")
+            )
+        try:
+            for entries in list_current(scan.s3, facts.name, prefix):
+                yield from entries
+        except CALL_ERRORS as exc:
+            if run_problem(exc):
+                raise
+            problem = call_problem(exc, "s3.ListObjectsV2")
+            coverage.gaps.append(
+                Gap(where, problem.reason, f"{problem.detail}: the rest of the listing not read")
+            )
 
     def _objects(
         self, scan: BucketScan, prefix: str, tally: _BucketTally, coverage: Coverage
@@ -321,8 +331,15 @@ class S3Source:
     def _is_key(self, scan: BucketScan, entry: ObjectEntry, coverage: Coverage) -> bool:
         try:
             _, head = get_head(scan, entry)
-        except (ClientError, BotoCoreError):
-            return False  # not a gap: the object itself is not a recording
+        except CALL_ERRORS as exc:
+            if run_problem(exc):
+                raise
+            problem = call_problem(exc, "s3.GetObject")
+            detail = (
+                f"{problem.detail}: whether this is key material beside an encrypted recording is unknown"
+            )
+            coverage.gaps.append(Gap(entry.location(scan.facts.name), problem.reason, detail))
+            return False
         coverage.bytes_read += len(head)
         return classify(head, basename(entry.key)).kind == "key"
 
@@ -356,7 +373,7 @@ class S3Source:
             mtime=facts.created,
             encrypted=encrypted,
             encryption=encryption,
-            exposures=[*facts.acl_exposures(), *filter(None, [facts.policy_exposure("*", noncurrent=False)])],
+            exposures=[*facts.acl_exposures(), *filter(None, [facts.bucket_policy_exposure()])],
             facts=details,
         )
 
