@@ -164,7 +164,7 @@ def run_message(exc: BaseException) -> str:
     if problem:
         return problem
     if isinstance(exc, BotoConnectionError | HTTPClientError):
-        return f"cannot reach the S3 endpoint: {_one_line(str(exc))}"
+        return f"cannot reach S3: {_one_line(str(exc))}"
     if isinstance(exc, ResponseParserError):
         return f"the endpoint's answer is not S3 XML: {_one_line(str(exc))}"
     if isinstance(exc, ClientError):
