@@ -7,6 +7,7 @@ is all they see. The builder that turns a scan into that dict is `auditor.result
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import Counter
@@ -23,6 +24,7 @@ from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
 from auditor.models import SEVERITIES
 from auditor.safeparse import LimitError, ParseError, load_json, read_bounded
+from auditor.textsafe import fix_lone_surrogates
 
 SCHEMA_VERSION = 1
 
@@ -43,7 +45,9 @@ def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) 
 
 # Compact, and encoded a slice of a list at a time: a result with 100,000 findings is never held
 # as one giant string. orjson is several times faster than the standard library's encoder; the
-# standard one is the fallback for what orjson refuses (e.g. a lone surrogate from an odd name).
+# standard one is the fallback for what orjson refuses (an integer past 64 bits, a lone surrogate
+# that reached a result without going through publish, which fixes those first). The bytes are
+# always strict UTF-8 JSON: lone surrogates are written in auditor.textsafe's lossless form.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 _SLICE = 2048
 
@@ -54,7 +58,7 @@ def _encode(value: Any) -> bytes:
             return orjson.dumps(value, default=str)
         except (orjson.JSONEncodeError, TypeError):
             pass
-    return _ENCODER.encode(value).encode("utf-8", "backslashreplace")
+    return _ENCODER.encode(fix_lone_surrogates(copy.deepcopy(value))).encode("utf-8")
 
 
 def iter_json(data: dict[str, Any]) -> Iterator[bytes]:

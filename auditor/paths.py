@@ -8,14 +8,13 @@ import os
 import re
 from collections.abc import Iterable
 
+from auditor.textsafe import lossless
+
 
 def display_path(path: str) -> str:
-    """A printable, JSON-safe form of a path: bytes that are not UTF-8 show as \\xNN."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A printable, JSON-safe form of a path, in the one lossless representation
+    (auditor.textsafe.lossless): a byte that is not UTF-8 shows as \\xNN."""
+    return lossless(path)
 
 
 def within(path: str, folder: str) -> bool:

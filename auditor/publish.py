@@ -24,6 +24,7 @@ from auditor.suppress import (
     find_ignore_file,
     load_suppressions,
 )
+from auditor.textsafe import without_lone_surrogates
 
 
 @dataclass
@@ -101,6 +102,10 @@ def gate(result: dict[str, Any], fail_on: str, new_only: bool = False) -> bool:
 
 def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
     """Suppress, compare with the baseline, record breaches, summarise, redact: in that order, in place."""
+    # First, every text valid Unicode: a lone surrogate (a name that is not UTF-8 reaching a
+    # result some way other than the sources' display_path) becomes auditor.textsafe's one
+    # lossless form, which every format, the breach register's sqlite and browsers can carry.
+    without_lone_surrogates(result)
     if settings.suppressions is not None:
         apply_suppressions(result, settings.suppressions)
     if settings.baseline is not None:

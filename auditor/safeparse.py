@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from auditor.limits import MAX_NUMBER_CHARS, Limits
-from auditor.textsafe import lossless
+from auditor.textsafe import fix_lone_surrogates
 
 try:
     import orjson
@@ -223,7 +223,7 @@ def load_json(data: bytes | str, limits: Limits, *, lone_surrogates: bool = Fals
                 raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
             value = _stdlib_load(data, limits)
             check_depth(value, limits)
-            return lossless_strings(value)
+            return fix_lone_surrogates(value)
     check_depth(value, limits)
     return value
 
@@ -237,28 +237,6 @@ def _stdlib_load(data: bytes | str, limits: Limits) -> Any:
         raise ParseError(f"not valid JSON: {exc.msg}", exc.lineno) from exc
     except ValueError as exc:  # e.g. an integer past Python's digit limit
         raise ParseError(f"not valid JSON: {exc}") from exc
-
-
-def lossless_strings(value: Any) -> Any:
-    """`value` with every string (keys too) in auditor.textsafe's lossless form; without recursion."""
-    if isinstance(value, str):
-        return lossless(value)
-    if not isinstance(value, dict | list):
-        return value
-    root: list[Any] = [value]
-    stack: list[tuple[Any, Any]] = [(root, 0)]
-    while stack:
-        parent, slot = stack.pop()
-        item = parent[slot]
-        if isinstance(item, str):
-            parent[slot] = lossless(item)
-        elif isinstance(item, list):
-            stack.extend((item, index) for index in range(len(item)))
-        elif isinstance(item, dict):
-            if any(isinstance(key, str) and lossless(key) != key for key in item):
-                item = parent[slot] = {lossless(k) if isinstance(k, str) else k: v for k, v in item.items()}
-            stack.extend((item, key) for key in item)
-    return root[0]
 
 
 def _refuse_constant(name: str) -> Any:

@@ -17,6 +17,12 @@ Names and sidecars come from the scanned tree, so they are whatever an attacker 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the walk below is the fallback
+    orjson = None  # type: ignore[assignment]
 
 # What an escape looks like once written: \xNN for a byte 0x80-0xff, \udNNN for a lone surrogate.
 _ESCAPE_SHAPE = r"(?:[xX][89a-fA-F][0-9a-fA-F]|[uU][dD][89a-fA-F][0-9a-fA-F]{2})"
@@ -60,6 +66,53 @@ def _unescape(match: re.Match[str]) -> str:
         return literal + shape  # escape-like text after doubled backslashes
     value = int(shape[1:], 16)
     return literal + chr(0xDC00 + value if shape[0] in "xX" else value)
+
+
+_HAS_SURROGATE = re.compile(_SURROGATE)
+
+
+def _fixed(text: str) -> str:
+    return lossless(text) if _HAS_SURROGATE.search(text) else text
+
+
+def fix_lone_surrogates(value: Any) -> Any:
+    """`value` (e.g. a result dict) with every string holding a lone surrogate, keys included, in
+    the `lossless` form; changed in place, without recursion. Other strings are left exactly as
+    they are, so a text reads the same whatever else the result holds. Names need no fixing (the
+    sources write them with `lossless` already); this is the guard for every other text."""
+    if isinstance(value, str):
+        return _fixed(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, slot = stack.pop()
+        item = parent[slot]
+        if isinstance(item, str):
+            if _HAS_SURROGATE.search(item):
+                parent[slot] = lossless(item)
+        elif isinstance(item, list):
+            stack.extend((item, index) for index in range(len(item)))
+        elif isinstance(item, dict):
+            if any(isinstance(key, str) and _HAS_SURROGATE.search(key) for key in item):
+                fixed = {_fixed(k) if isinstance(k, str) else k: v for k, v in item.items()}
+                item.clear()
+                item.update(fixed)
+            stack.extend((item, key) for key in item)
+    return root[0]
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`fix_lone_surrogates`, after a quick strict encode has said it is needed (almost never):
+    the walk costs ten times an orjson encode of a large result."""
+    if orjson is not None:
+        try:
+            orjson.dumps(value, default=str)
+            return value
+        except (orjson.JSONEncodeError, TypeError):
+            pass  # a lone surrogate, or something else orjson refuses: the walk decides
+    return fix_lone_surrogates(value)
 
 
 # C0 controls, DEL, C1 controls (0x9b is a one-character CSI on some terminals), the line and

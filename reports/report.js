@@ -29,10 +29,15 @@
       return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
     });
   }
+  // No control character reaches a text node raw, whatever the caller passed (as in the template).
+  const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+  function clean(text) {
+    return String(text).replace(CONTROL, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+  }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = text;
+    if (text !== undefined && text !== null) e.textContent = clean(text);
     return e;
   }
   const $ = (id) => document.getElementById(id);
@@ -204,7 +209,7 @@
     const add = (label, node) => {
       dl.appendChild(el("dt", "", label));
       const dd = el("dd");
-      if (typeof node === "string") dd.textContent = node;
+      if (typeof node === "string") dd.textContent = clean(node);
       else dd.appendChild(node);
       dl.appendChild(dd);
     };

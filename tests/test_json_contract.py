@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import orjson
 
 from auditor.resources import schema_path
 from tests.conftest import REPO
@@ -52,10 +53,11 @@ def test_streamed_json_round_trips_slices_and_odd_strings() -> None:
         "odd": "caf\udce9",  # a lone surrogate (undecodable name) that orjson refuses
     }
     raw = b"".join(iter_json(data))
-    back = json.loads(raw)
+    back = orjson.loads(raw)  # strict: the surrogate is written in the lossless form (docs/limits.md)
     assert back["findings"] == findings
     assert back["when"] == "2026-11-22T05:00:00+00:00"
-    assert back["odd"] == "caf\udce9"
+    assert back["odd"] == "caf\\xe9"
+    assert data["odd"] == "caf\udce9"  # the caller's dict is left as it was
     assert raw.endswith(b"}\n")
     import hashlib
 

@@ -19,7 +19,7 @@ from auditor.localfs.accounts import NAMES_KEPT, HumanAccounts
 from auditor.localfs.syncfolders import SyncFolders, SyncRoot
 from auditor.localfs.volumes_common import RealDirs, read_small_text
 from auditor.models import Exposure
-from auditor.paths import within
+from auditor.paths import display_path, within
 
 try:  # POSIX only; on Windows permission bits say nothing about who can read a file
     import grp
@@ -233,7 +233,7 @@ class ExposureProbe:
                     f"mode {stat.S_IMODE(mode):04o}: any local user can read it",
                     {
                         "mode": f"{stat.S_IMODE(mode):04o}",
-                        "directory": real_dir,
+                        "directory": display_path(real_dir),
                         # Who besides the owner has an account here; None = could not be read.
                         "other_accounts": None if others is None else others[:NAMES_KEPT],
                         "other_accounts_count": None if others is None else len(others),
@@ -251,7 +251,7 @@ class ExposureProbe:
                         "mode": f"{stat.S_IMODE(mode):04o}",
                         "group": group,
                         "gid": st.st_gid,
-                        "directory": real_dir,
+                        "directory": display_path(real_dir),
                     },
                 )
             )

@@ -2,7 +2,9 @@
 
 Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 carriage return, even after spaces) are prefixed with `'`: file names are hostile input, and
-`=HYPERLINK(...)` in a name must stay text. The file starts with a UTF-8 byte-order mark so
+`=HYPERLINK(...)` in a name must stay text. So is every piece of a cell that begins after a
+`;`, tab, `|` or line break, which is where a spreadsheet using another separator (European
+Excel uses `;`) would start a cell. The file starts with a UTF-8 byte-order mark so
 Excel reads accents and non-Latin names correctly; `csv` in Python reads it with `utf-8-sig`.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +37,19 @@ COLUMNS: tuple[str, ...] = (
     "evidence",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet that splits on another separator (`;` in European Excel, tab, `|`) starts a new
+# cell after any of these inside our cells, and one that lost track of the quoting a new row
+# after a line break: each such piece is defused by its first character too (after spaces and
+# quotes), so no separator turns a name into a live formula.
+_PIECE_START = re.compile('([;\t|\r\n][" ]*)(?=[=+\\-@\t\r])')
 
 
 def safe_cell(value: Any) -> str:
-    """The cell as text, defused if a spreadsheet would read it as a formula."""
+    """The cell as text, defused if a spreadsheet would read it, or any piece of it, as a formula."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    text = _PIECE_START.sub("\\1'", text)
     if text.lstrip(" ").startswith(_FORMULA_START) or text.startswith(_FORMULA_START):
         return "'" + text
     return text

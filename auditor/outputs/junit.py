@@ -18,14 +18,20 @@ from auditor.models import SEVERITIES
 from auditor.outputs.base import OutputOptions, write_private
 from auditor.outputs.places import Places
 from auditor.posture import is_active
+from auditor.textsafe import fix_lone_surrogates
 
 FAILURE_LINES = 500  # findings listed per failing case; the count is always complete
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def xml_text(value: Any) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", "" if value is None else str(value))
+    """Text XML 1.0 can carry: lone surrogates in the lossless form, controls as `\\xNN`."""
+    text = fix_lone_surrogates("" if value is None else str(value))
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}",
+        text,
+    )
 
 
 def _worst(findings: list[dict[str, Any]]) -> str:

@@ -13,19 +13,24 @@ from typing import Any
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import OutputOptions, write_private
 from auditor.posture import framework_posture, is_active
+from auditor.textsafe import fix_lone_surrogates
 
 TOP_FINDINGS = 15
 # Values never start a line here (they sit in table cells or after text), so block markers such
 # as `#`, `-`, `+` and `1.` cannot trigger; only inline syntax needs escaping.
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~>])")
-_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def md(value: Any) -> str:
-    """Text as literal Markdown: punctuation backslash-escaped, HTML characters as entities."""
-    text = "" if value is None else str(value)
+    """Text as literal Markdown: punctuation backslash-escaped, HTML characters as entities,
+    controls as escapes and lone surrogates in the lossless form (auditor.textsafe)."""
+    text = fix_lone_surrogates("" if value is None else str(value))
     text = _CONTROL.sub(
-        lambda m: {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text
+        lambda m: {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(
+            m.group(0), f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x80 else f"\\u{ord(m.group(0)):04x}"
+        ),
+        text,
     )
     text = _SPECIAL.sub(r"\\\1", text)
     # GitHub turns bare `scheme://...` and `www.` into links; an escape breaks the pattern.

@@ -17,7 +17,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from auditor.outputs.html.text import human_size, visible, when
+from auditor.outputs.html.text import html_safe, human_size, visible, when
 from auditor.resources import data_dir
 
 TEMPLATE = "report.html.j2"
@@ -36,6 +36,7 @@ def environment(template_dir: Path | None) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=html_safe,  # no control character or lone surrogate in any text node or attribute
     )
     env.filters["visible"] = visible
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n

@@ -3,12 +3,18 @@ safe to embed in a script element."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
+
+from auditor.textsafe import fix_lone_surrogates
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_DEL_AND_C1 = re.compile("[\x7f-\x9f]")
 
 # Controls, line breaks and bidirectional overrides (which can disguise `gpj.exe` as `exe.jpg`)
 # are shown as escapes, so a file name reads exactly as stored.
@@ -27,6 +33,26 @@ def visible(value: Any) -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _INVISIBLE.sub(escape, text)
+
+
+# What an HTML text node or attribute must not hold raw (the HTML standard's "control" and
+# "noncharacter" parse errors): C0 but tab and line breaks, DEL, C1, U+FDD0-U+FDEF, U+FFFE/FFFF.
+_NOT_IN_HTML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def html_safe(value: Any) -> Any:
+    """Jinja's finalize: every value a template writes, in any text node or attribute (`<title>`
+    included), with control characters shown as escapes and lone surrogates in the lossless form.
+    Markup stays Markup (the replacements hold no markup characters); other values pass through."""
+    if not isinstance(value, str):
+        return value
+    text = fix_lone_surrogates(str(value))
+    if _NOT_IN_HTML.search(text) is not None:
+        text = _NOT_IN_HTML.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+            text,
+        )
+    return Markup(text) if isinstance(value, Markup) else text
 
 
 def when(value: Any) -> str:
@@ -68,6 +94,10 @@ def day(value: Any) -> date | None:
 def script_json(data: Any) -> Markup:
     """JSON that is safe inside <script type="application/json">: no `<`, `>`, `&`, U+2028/2029."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _SURROGATES.search(text):  # publish() fixes these first; this is for direct callers
+        text = json.dumps(fix_lone_surrogates(copy.deepcopy(data)), ensure_ascii=False, separators=(",", ":"))
+    # JSON escapes C0 itself; DEL and C1 as \u00NN too, so the script's text node holds none raw.
+    text = _DEL_AND_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     for char, code in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
