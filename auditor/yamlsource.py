@@ -176,6 +176,13 @@ def load_yaml_checked(
         raise error_class(display, f"{exc.message} (see docs/limits.md)", line=exc.line, key=exc.key) from exc
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, display, error_class) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a raw NUL or ESC
+        line = text.count("\n", 0, exc.position) + 1
+        raise error_class(
+            display,
+            f"YAML does not allow the character U+{exc.character:04X} (write it as an escape)",
+            line=line,
+        ) from exc
     except yaml.YAMLError as exc:
         raise error_class(display, f"YAML error: {exc}") from exc
     finally:
