@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.safeparse import lossless_strings
+from auditor.textsafe import fix_lone_surrogates
 from auditor.watch.state import StateError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def to_json(value: Any) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(lossless_strings(value), ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(fix_lone_surrogates(value), ensure_ascii=False, separators=(",", ":"), default=str)
     return text
 
 
