@@ -116,15 +116,17 @@ def without_lone_surrogates(value: Any) -> Any:
 
 
 # C0 controls, DEL, C1 controls (0x9b is a one-character CSI on some terminals), the line and
-# paragraph separators, and the bidirectional embeddings, overrides and isolates ("Trojan Source").
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# paragraph separators, the bidirectional marks, embeddings, overrides and isolates ("Trojan
+# Source"), and the zero-width characters and BOM that make two different names look the same.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def for_terminal(text: str) -> str:
-    """One line of text safe to print: no escape sequence, control character or lone surrogate
-    reaches the terminal raw; each is shown as an escape (`\\x1b`, `\\n`, `\\u202e`, `\\xff`)."""
-    text = lossless(text)
+    """One line of text safe to show: no escape sequence, control character, invisible character
+    or lone surrogate reaches the terminal (or the report's names) raw; each is shown as an
+    escape (`\\x1b`, `\\n`, `\\u202e`, `\\xff`)."""
+    text = _fixed(text)  # text already in the lossless form (a result's location) stays as it is
     if _TERMINAL_UNSAFE.search(text) is None:
         return text
     return _TERMINAL_UNSAFE.sub(_terminal_escape, text)

@@ -26,7 +26,8 @@
     return String(text).replace(INVISIBLE, (c) => {
       if (NAMED[c]) return NAMED[c];
       const code = c.charCodeAt(0);
-      return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+      // As the terminal and the template show them (auditor.textsafe.for_terminal): \xNN below 0x80.
+      return code < 0x80 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
     });
   }
   // No control character reaches a text node raw, whatever the caller passed (as in the template).

@@ -27,7 +27,7 @@ from auditor.breach.register import OUTCOMES, Breach, BreachRegister, RegisterEr
 from auditor.cli.common import config_option, input_errors_exit_2
 from auditor.config import Config, load_config
 from auditor.errors import InputError
-from auditor.outputs.html.text import visible
+from auditor.textsafe import for_terminal as visible
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -29,7 +29,7 @@ def xml_text(value: Any) -> str:
     """Text XML 1.0 can carry: lone surrogates in the lossless form, controls as `\\xNN`."""
     text = fix_lone_surrogates("" if value is None else str(value))
     return _NOT_XML.sub(
-        lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}",
+        lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x80 else f"\\u{ord(m.group(0)):04x}",
         text,
     )
 

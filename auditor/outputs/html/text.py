@@ -11,28 +11,17 @@ from typing import Any
 
 from markupsafe import Markup
 
-from auditor.textsafe import fix_lone_surrogates
+from auditor.textsafe import fix_lone_surrogates, for_terminal
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _DEL_AND_C1 = re.compile("[\x7f-\x9f]")
 
-# Controls, line breaks and bidirectional overrides (which can disguise `gpj.exe` as `exe.jpg`)
-# are shown as escapes, so a file name reads exactly as stored.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
 
 def visible(value: Any) -> str:
-    text = "" if value is None else str(value)
-
-    def escape(match: re.Match[str]) -> str:
-        char = match.group(0)
-        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
-        if named:
-            return named
-        code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _INVISIBLE.sub(escape, text)
+    """A name as the report shows it: controls, line breaks, bidirectional overrides (which can
+    disguise `gpj.exe` as `exe.jpg`) and zero-width characters as escapes, so it reads exactly as
+    stored. The same escaping as the terminal's (auditor.textsafe.for_terminal)."""
+    return for_terminal("" if value is None else str(value))
 
 
 # What an HTML text node or attribute must not hold raw (the HTML standard's "control" and
@@ -49,7 +38,7 @@ def html_safe(value: Any) -> Any:
     text = fix_lone_surrogates(str(value))
     if _NOT_IN_HTML.search(text) is not None:
         text = _NOT_IN_HTML.sub(
-            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x80 else f"\\u{ord(m.group()):04x}",
             text,
         )
     return Markup(text) if isinstance(value, Markup) else text
