@@ -164,7 +164,8 @@ def test_csv_has_one_row_per_finding_and_defuses_formulas(outputs: dict[str, Any
     assert (
         safe_cell("  =1+1") == "'  =1+1" and safe_cell("-2") == "'-2" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
     )
-    assert safe_cell("\t=x") == "'\t=x" and safe_cell("plain") == "plain" and safe_cell(None) == ""
+    # After the tab too: a spreadsheet splitting on tabs would start a cell `=x` there.
+    assert safe_cell("\t=x") == "'\t'=x" and safe_cell("plain") == "plain" and safe_cell(None) == ""
     first = rows[0]
     assert json.loads(first["evidence"]) is not None and first["state"] == "open"
 
