@@ -74,6 +74,10 @@ RESULT_JSON = Limits("JSON result", max_bytes=2048 * MIB, max_depth=64, max_alia
 # policy: AWS caps those at 20 KB).
 SETTINGS_JSON = Limits("settings file", max_bytes=256 * KIB, max_depth=32, max_alias_values=0)
 
+# A CloudTrail log file read for breach evidence (gzip, inflated to at most 1 GiB by
+# auditor/breach/logfiles.py); its records are a few levels deep.
+CLOUDTRAIL_JSON = Limits("CloudTrail log file", max_bytes=1024 * MIB, max_depth=32, max_alias_values=0)
+
 ALL: tuple[Limits, ...] = (
     CONFIG,
     RULE_PACK,
@@ -83,4 +87,5 @@ ALL: tuple[Limits, ...] = (
     SIDECAR,
     RESULT_JSON,
     SETTINGS_JSON,
+    CLOUDTRAIL_JSON,
 )

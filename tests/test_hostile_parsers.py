@@ -344,3 +344,10 @@ def test_the_config_schema_bounds_every_day_count_by_max_days() -> None:
         schema["properties"]["consent"]["properties"]["withdrawal_grace_days"],
     ]
     assert [entry["maximum"] for entry in bounded] == [limits.MAX_DAYS] * 3
+
+
+def test_a_deep_cloudtrail_file_is_malformed_evidence_not_a_crash() -> None:
+    from auditor.breach.cloudtrail import MalformedTrail, s3_object_events
+
+    with pytest.raises(MalformedTrail, match="nested deeper than 32 levels"):
+        s3_object_events(('{"Records": ' + DEEP_JSON + "}").encode())

@@ -17,11 +17,13 @@ events. Record fields used (CloudTrail record contents; S3's data-event examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from auditor.limits import CLOUDTRAIL_JSON
+from auditor.safeparse import ParseError, load_json
 
 OBJECT_EVENTS = frozenset({"GetObject", "HeadObject"})
 ANONYMOUS_IDS = frozenset({"anonymous", "anonymous_principal"})
@@ -65,8 +67,8 @@ def s3_object_events(data: bytes) -> tuple[list[TrailEvent], int]:
 
     Raises MalformedTrail when the file is not CloudTrail JSON at all."""
     try:
-        document = json.loads(data)
-    except ValueError as exc:
+        document = load_json(data, CLOUDTRAIL_JSON)  # a log file is evidence, not trusted: bounded
+    except ParseError as exc:
         raise MalformedTrail(f"not JSON ({exc})") from exc
     records = document.get("Records") if isinstance(document, dict) else None
     if not isinstance(records, list):
