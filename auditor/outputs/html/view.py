@@ -46,6 +46,7 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
         "charts": report_charts(result, summary, places),
         "legal_holds": _legal_holds(result),
         "suppressions": _suppressions(result, findings),
+        "watch": _watch(result.get("watch")),
         "baseline": result.get("baseline"),
         "retention": result.get("retention"),
         "trend": result.get("trend") or [],
@@ -235,6 +236,40 @@ def _suppressions(result: dict[str, Any], findings: Sequence[dict[str, Any]]) ->
         "count": len(suppressed),
         "rows": suppressed[:PAGE_CAP],
         "expired": [e for e in info.get("entries", []) if e.get("expired")],
+    }
+
+
+def _watch(status: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report kept by `auditor watch` carries the daemon's status: how well the tree was watched."""
+    if not status:
+        return None
+    health = status.get("health") or {}
+    not_watched = [
+        {"path": path, "why": why, "kind": kind}
+        for kind, key in (("missing", "missing"), ("unreadable", "unreadable"), ("never watched", "refused"))
+        for path, why in sorted((health.get(key) or {}).items())
+    ]
+    incidents = [*(health.get("open_recoveries") or []), *reversed(health.get("recent_incidents") or [])]
+    return {
+        "state": health.get("state", "unknown"),
+        "reasons": health.get("reasons") or [],
+        "host": status.get("host"),
+        "pid": status.get("pid"),
+        "started": status.get("started"),
+        "heartbeat": status.get("heartbeat"),
+        "trees": health.get("watching") or [],
+        "not_watched": not_watched,
+        "counts": {
+            "Queue overflows": health.get("overflows", 0),
+            "Observer restarts": health.get("restarts", 0),
+            "Watch loop restarts": health.get("loop_restarts", 0),
+            "Files that failed": health.get("files_failed", 0),
+            "Events sent": status.get("events_emitted", 0),
+        },
+        "sinks": status.get("sinks") or [],
+        "incidents": incidents[:PAGE_CAP],
+        "file_notes": list(reversed(health.get("file_notes") or [])),
+        "last_rescan": status.get("last_rescan"),
     }
 
 
