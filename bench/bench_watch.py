@@ -11,13 +11,19 @@ Targets: single drops p99 <= settle + 1 s; burst p99 <= settle + 5 s; idle CPU <
 The table is always printed and written to docs/benchmarks.md under "## Watch" (that section
 only); the exit status is 1 when a target is missed.
 
+`--baseline REF` runs every scenario a second time, in the same run and just before this
+checkout's, with the daemon of git revision REF (a temporary worktree), and adds the ratio of
+this checkout's latency to the baseline's: the machine's noise cancels out of a ratio.
+
     python bench/bench_watch.py
+    python bench/bench_watch.py --baseline main~5
     python bench/bench_watch.py --burst 200 --idle 5 --no-write   # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -27,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +119,8 @@ def latencies(tailer: Tailer, written: dict[str, float], timeout: float) -> list
     return [tailer.first_seen[p] - t for p, t in written.items()]
 
 
-def run(args: argparse.Namespace, polling: bool) -> tuple[list[Row], float]:
+def run(args: argparse.Namespace, polling: bool, code: Path | None = None) -> tuple[list[Row], float]:
+    """One scenario with this checkout's daemon, or with the one whose source is at `code`."""
     work = Path(tempfile.mkdtemp(prefix="bench-watch-"))
     tree, events, state = work / "tree", work / "events.jsonl", work / "state"
     (tree / "burst").mkdir(parents=True)
@@ -121,7 +129,8 @@ def run(args: argparse.Namespace, polling: bool) -> tuple[list[Row], float]:
     command += ["--events", str(events), "--state-dir", str(state), "--no-syslog", "--log-level", "warning"]
     if polling:
         command += ["--poll", "--poll-interval", str(args.poll_interval)]
-    daemon = subprocess.Popen(command, cwd=work)
+    env = dict(os.environ, PYTHONPATH=str(code)) if code is not None else None
+    daemon = subprocess.Popen(command, cwd=work, env=env)  # cwd: no checkout shadows the other
     tailer = Tailer(events)
     tailer.start()
     try:
@@ -182,23 +191,46 @@ def _row(name: str, values: list[float], target: float) -> Row:
     return Row(name, len(values), percentile(values, 50), percentile(values, 99), max(values), target)
 
 
-def table(runs: list[tuple[list[Row], float, str]], args: argparse.Namespace) -> str:
+def table(
+    runs: list[tuple[list[Row], float, str]],
+    args: argparse.Namespace,
+    baseline: list[tuple[list[Row], float, str]] | None = None,
+) -> str:
+    ratio_head = f" p50 / {args.baseline} | p99 / {args.baseline} |" if baseline else ""
     lines = [
-        "| drop | recordings | p50 | p99 | worst | target (p99) | |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| drop | recordings | p50 | p99 | worst | target (p99) | |" + ratio_head,
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |" + (" ---: | ---: |" if baseline else ""),
     ]
-    for rows, idle_pct, how in runs:
-        for r in rows:
+    for n, (rows, idle_pct, how) in enumerate(runs):
+        for m, r in enumerate(rows):
             verdict = "ok" if r.ok else "MISSED"
+            ratios = ""
+            if baseline:
+                base = baseline[n][0][m]
+                ratios = f" {r.p50 / max(base.p50, 1e-6):.2f}x | {r.p99 / max(base.p99, 1e-6):.2f}x |"
             lines.append(
                 f"| {r.name} | {r.count} | {r.p50 * 1000:.0f} ms | {r.p99 * 1000:.0f} ms "
-                f"| {r.worst * 1000:.0f} ms | {r.target:.1f} s | {verdict} |"
+                f"| {r.worst * 1000:.0f} ms | {r.target:.1f} s | {verdict} |{ratios}"
             )
         verdict = "ok" if idle_pct < 1.0 else "MISSED"
+        base_idle = f" CPU {baseline[n][1]:.2f}% | |" if baseline else ""
         lines.append(
-            f"| {how}: idle for {args.idle:.0f} s | | | | | CPU {idle_pct:.2f}% of one core (target < 1%) | {verdict} |"
+            f"| {how}: idle for {args.idle:.0f} s | | | | | CPU {idle_pct:.2f}% of one core (target < 1%) "
+            f"| {verdict} |{base_idle}"
         )
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def checkout(ref: str) -> Iterator[Path]:
+    """The source of git revision `ref` in a temporary worktree, removed afterwards."""
+    where = Path(tempfile.mkdtemp(prefix="bench-watch-baseline-"))
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f", str(where), ref],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(where)], check=False)
 
 
 def main() -> int:
@@ -213,12 +245,18 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=2.0, help="as the daemon's default")
     parser.add_argument("--no-polling", action="store_true", help="skip the run with --poll")
     parser.add_argument("--no-write", action="store_true", help=f"do not update {DOCS.relative_to(REPO)}")
+    parser.add_argument("--baseline", metavar="REF", help="also run git revision REF's daemon, and compare")
     args = parser.parse_args()
-    runs = []
-    for polling in (False, True) if not args.no_polling else (False,):
-        rows, idle_pct = run(args, polling)
-        runs.append((rows, idle_pct, "polling" if polling else "inotify"))
-    result = table(runs, args)
+    runs, baseline = [], []
+    with contextlib.ExitStack() as stack:
+        code = stack.enter_context(checkout(args.baseline)) if args.baseline else None
+        for polling in (False, True) if not args.no_polling else (False,):
+            how = "polling" if polling else "inotify"
+            if code is not None:  # interleaved: each scenario's two runs see the same machine
+                baseline.append((*run(args, polling, code), how))
+            rows, idle_pct = run(args, polling)
+            runs.append((rows, idle_pct, how))
+    result = table(runs, args, baseline or None)
     print(result)
     if not args.no_write:
         about = ", ".join(f"{k} {v}" for k, v in machine().items())
@@ -229,7 +267,13 @@ def main() -> int:
             f"`tests/fixtures/media/{SAMPLE.name}`. With inotify a closed file is judged at once (the settle "
             "time is the safety net for writers that do not close); with `--poll` it is first noticed at the "
             f"next poll, then held until its mtime has been quiet for the settle time. Idle CPU is the "
-            f"daemon's utime + stime from /proc over the idle period.\n\n{result}\n"
+            f"daemon's utime + stime from /proc over the idle period."
+            + (
+                f" The ratios compare with the daemon of `{args.baseline}`, run in the same run just before."
+                if args.baseline
+                else ""
+            )
+            + f"\n\n{result}\n"
         )
     ok = all(r.ok for rows, _, _ in runs for r in rows) and all(idle < 1.0 for _, idle, _ in runs)
     return 0 if ok else 1

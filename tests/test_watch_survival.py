@@ -314,6 +314,8 @@ def test_after_kill_9_a_breach_fixed_or_deleted_meanwhile_resolves_on_restart(
         wait_for(lambda r=recording: _alerted(events, r, BREACH), timeout=40, what="the breach findings")
     processes[0].send_signal(signal.SIGKILL)  # no chance to save anything more
     processes[0].wait(10)
+    down = read_status(tmp_path / "state")  # the state as the kill left it, read-only
+    assert not down.running and {r["location"] for r in down.open_findings} == {str(fixed), str(deleted)}
     before = len(read_events(events))
     os.chmod(fixed, 0o600)
     deleted.unlink()
