@@ -17,9 +17,9 @@ The pieces, each with one job:
   sinks        where alerts go: events file, command, webhook, system log
   health       how well the tree is watched, and the coverage gaps that follow from it
   status_file  status.json, and the warden's note when the loop is stuck
-  state        the state directory's files and lock
+  state        the state directory's files (and the daemon's own files, never judged) and lock
   report       the periodic report file
-  daemon       the coordinator: catch-up scan, live events, periodic rescans, signals, the
-               supervised loop
+  loop         the one thread that judges and keeps the books: supervised, with a warden
+  daemon       the coordinator: catch-up scan, live events, periodic rescans, signals
   status       reads the state directory for `auditor status`
 """

@@ -1,6 +1,7 @@
 """The watch daemon: a catch-up scan, then live events, with a periodic full rescan as the source of truth.
 
 `WatchDaemon` coordinates; each part has one job:
+  loop          the one thread that judges and keeps the books, supervised, with its warden
   judge         the engine's judgement, suppressions and the ledger of open findings
   rescanner     full rescans (the catch-up one too) and reconciling the ledger with the tree
   live          judging what the events say changed
@@ -10,34 +11,27 @@
   report        the report file
 
 Threads: watchdog's observers report changes to the settle queue; its worker hands finished
-paths to the one loop thread, which does all judging and bookkeeping (so none of that needs
-locks). A full rescan runs on the loop thread too, but between folders, every tenth of a second,
-it stops to judge the files that settled meanwhile, so a long rescan does not delay alerts.
-
-The loop is supervised. Every per-file step is isolated already (a file can only fail itself),
-so a step that raises is a bug: the loop is restarted after a back-off, a full rescan covers
-whatever the lost step was doing, and until that rescan has finished the status says degraded,
-with the reason. A warden thread notices a loop that is stuck on one thing and says so in the
-status, which the loop itself cannot do while it is stuck.
+paths to the loop (loop.py), which does all judging and bookkeeping. A full rescan runs on the
+loop too, but between folders, every tenth of a second, it stops to judge the files that
+settled meanwhile, so a long rescan does not delay alerts. When a step of the loop fails, a full
+rescan covers whatever it was doing, and until that rescan has finished the status says degraded.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import socket
-import threading
 import time
 from typing import Any
 
-from auditor.paths import within
 from auditor.watch.examine import Scope
 from auditor.watch.health import GAP_LOOP_RESTARTED, GAP_OVERFLOW, GAP_RESTARTED, WatchHealth, iso, utc_now
 from auditor.watch.judge import Judge, load_watch_inputs
 from auditor.watch.ledger import Ledger
 from auditor.watch.live import LiveJudging
+from auditor.watch.loop import Command, CommandLoop
 from auditor.watch.observers import ChangeHandler, Incident, WatchSupervisor
 from auditor.watch.outbox import Outbox
 from auditor.watch.report import ReportSchedule, report_result
@@ -45,15 +39,13 @@ from auditor.watch.rescan import Aborted, Rescanner
 from auditor.watch.settings import WatchSettings
 from auditor.watch.settle import ARRIVED, Settled, SettleQueue
 from auditor.watch.sinks import SyslogSink, open_sinks
-from auditor.watch.state import STATE_VERSION, StateLock, ensure_state_dir, process_start_time
+from auditor.watch.state import STATE_VERSION, OwnFiles, StateLock, ensure_state_dir, process_start_time
 from auditor.watch.status_file import StatusFile
 from auditor.watch.store import StateStore
 
 log = logging.getLogger(__name__)
 
 INTERLEAVE_EVERY = 0.1  # seconds of rescan between looks at the event queue
-CALM_AFTER = 600.0  # seconds without a crash after which a restart waits the shortest back-off again
-Command = tuple[str, Any]
 
 
 class WatchDaemon:
@@ -86,32 +78,33 @@ class WatchDaemon:
             watch_limit=settings.inotify_watch_limit,
             one_file_system=settings.one_file_system,
         )
+        self.loop = CommandLoop(
+            handle=self._handle,
+            after_each=self._after_each,
+            seconds_to_next_timer=self._seconds_to_next_timer,
+            crashed=self._after_crash,
+            shutdown=self._shutdown,
+            status_file=self.status_file,
+            backoff=settings.restart_backoff,
+            stuck_after=settings.stuck_after,
+        )
         self.started = utc_now()
-        self.crashed = False  # the daemon ended on an error it could not recover from
         self._state_lock = StateLock(self.state_dir)
-        self._own_dir = os.path.abspath(self.state_dir)
-        self._own_files = [
-            os.path.abspath(p) for p in (settings.events_path, settings.report_path) if p is not None
-        ]
-        self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._warden: threading.Thread | None = None
-        self._finished = threading.Event()
-        self._stopping = False
-        # What the loop is doing, for the warden: since when, and whether it is only waiting.
-        self._busy_since = time.monotonic()
-        self._busy_with = "starting"
-        self._waiting = False
+        self._own = OwnFiles(self.state_dir, [settings.events_path, settings.report_path])
         now = time.monotonic()
         self._next_health = now + settings.health_interval
         self._next_commit_retry = 0.0
         self._last_interleave = 0.0
-        self._last_crash = float("-inf")
         self._files_failed_shown = 0
 
     @property
     def last_rescan(self) -> dict[str, Any] | None:
         return self.rescanner.last
+
+    @property
+    def crashed(self) -> bool:
+        """The daemon ended on an error it could not recover from."""
+        return self.loop.failed_to_stop
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -142,10 +135,7 @@ class WatchDaemon:
             # Written before the loop starts: from then on only the loop writes the status, so a
             # late write from here can never put back "catch-up not finished" over a newer one.
             self._write_status()
-            self._thread = threading.Thread(target=self._run, name="auditor-watch", daemon=True)
-            self._thread.start()
-            self._warden = threading.Thread(target=self._watch_the_loop, name="auditor-warden", daemon=True)
-            self._warden.start()
+            self.loop.start()
         except BaseException:
             self.supervisor.stop()
             self.settle.stop()
@@ -157,164 +147,62 @@ class WatchDaemon:
 
     def stop(self, timeout: float | None = 60) -> None:
         """Stop cleanly: judge what has already settled, write everything out, release the state."""
-        self._queue.put(("stop", None))
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.loop.stop(timeout)
 
     def request_reload(self) -> None:
-        self._queue.put(("reload", None))
+        self.loop.put(("reload", None))
 
     def request_rescan(self, reason: str = "requested") -> None:
-        self._queue.put(("rescan", reason))
+        self.loop.put(("rescan", reason))
 
     def wait_finished(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
+        return self.loop.wait_finished(timeout)
 
     def run_forever(self) -> int:
         """For the CLI: start, serve signals until SIGTERM/SIGINT, stop. Returns the exit code."""
         # Handlers only enqueue; SimpleQueue.put is reentrant, so a signal may land anywhere, even mid-put.
-        signal.signal(signal.SIGTERM, lambda *_: self._queue.put(("stop", None)))
-        signal.signal(signal.SIGINT, lambda *_: self._queue.put(("stop", None)))
+        signal.signal(signal.SIGTERM, lambda *_: self.loop.put(("stop", None)))
+        signal.signal(signal.SIGINT, lambda *_: self.loop.put(("stop", None)))
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
         self.start()
-        while not self._finished.wait(3600):
+        while not self.loop.wait_finished(3600):
             pass
-        if self._thread is not None:
-            self._thread.join()
+        self.loop.join()
         return 1 if self.crashed else 0
 
     # -- what the observers and the settle worker report (their threads) --------------------------
 
     def on_change(self, path: str, how: str, is_dir: bool) -> None:
-        if not self._is_own_output(path):
+        if path not in self._own:
             self.settle.touch(path, how, is_dir=is_dir)
 
-    def _is_own_output(self, path: str) -> bool:
-        """The daemon's own files (state, events, report) may sit in a watched folder: their writes are ours."""
-        if within(path, self._own_dir):
-            return True
-        name = os.path.basename(path)
-        return any(
-            path == own
-            or (
-                os.path.dirname(path) == os.path.dirname(own)
-                and name.startswith(f".{os.path.basename(own)}.")
-            )
-            for own in self._own_files
-        )
-
     def on_overflow(self, root: str) -> None:
-        self._queue.put(("overflow", root))
+        self.loop.put(("overflow", root))
 
     def on_watch_limit(self, root: str, path: str, error: OSError) -> None:
-        self._queue.put(("watch-limit", (root, path, error)))
+        self.loop.put(("watch-limit", (root, path, error)))
 
     def _on_settled(self, batch: list[Settled]) -> None:
-        self._queue.put(("settled", batch))
+        self.loop.put(("settled", batch))
 
-    # -- the supervised loop -------------------------------------------------------------------
-
-    def _run(self) -> None:
-        """The loop thread: serve commands until stopped; a crash restarts the loop after a back-off."""
-        first, longest = self.settings.restart_backoff
-        delay = first
-        try:
-            while True:
-                try:
-                    self._serve()
-                    return
-                except Exception as exc:
-                    if self._stopping:
-                        log.exception("the watch loop failed while stopping")
-                        return
-                    now = time.monotonic()
-                    delay = first if now - self._last_crash > CALM_AFTER else min(delay * 2, longest)
-                    self._last_crash = now
-                    detail = f"{type(exc).__name__}: {exc}"[:500]
-                    log.exception("the watch loop failed (%s); restarting it in %.0f s", detail, delay)
-                    self._after_crash(detail)
-                    if self._sleep_unless_stopped(delay):
-                        return
-        finally:
-            try:
-                self._shutdown()
-            except Exception:
-                self.crashed = True
-                log.exception("the watch did not stop cleanly")
-            finally:
-                self._finished.set()
-
-    def _serve(self) -> None:
-        while not self._stopping:
-            self._waiting = True
-            try:
-                command: Command | None = self._queue.get(timeout=self._seconds_to_next_timer())
-            except queue.Empty:
-                command = None
-            finally:
-                self._waiting = False
-            self._busy(command[0] if command else "timers")
-            if command is not None:
-                self._handle(command)
-            if not self._stopping:
-                self._timers()
-            if self.status_file.stuck_shown or self.health.files_failed != self._files_failed_shown:
-                self._write_status()  # not stuck any more (the warden said we were); a new file note
+    # -- the loop's commands ------------------------------------------------------------------
 
     def _after_crash(self, detail: str) -> None:
         """Whatever the failed step was doing is covered by a rescan; until it has run, the watch is degraded."""
         self.health.lost_events(GAP_LOOP_RESTARTED, "watch loop", detail)
         self._request_rescan("watch loop restarted")
-        try:
-            self._commit()
-            self._write_status()
-        except Exception:
-            log.exception("could not save after the watch loop failed")
-
-    def _sleep_unless_stopped(self, seconds: float) -> bool:
-        """Wait out a back-off; True when a stop arrived meanwhile. Other commands wait for the loop."""
-        deadline = time.monotonic() + seconds
-        held: list[Command] = []
-        try:
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    command = self._queue.get(timeout=left)
-                except queue.Empty:
-                    continue
-                if command[0] == "stop":
-                    self._stopping = True
-                    return True
-                held.append(command)
-            return False
-        finally:
-            for command in held:
-                self._queue.put(command)
-
-    def _busy(self, what: str) -> None:
-        self._busy_since, self._busy_with = time.monotonic(), what
-
-    def _watch_the_loop(self) -> None:
-        """The warden: a loop busy with one thing for longer than `stuck_after` is reported as degraded."""
-        limit = self.settings.stuck_after
-        logged_for = None
-        while not self._finished.wait(max(0.05, min(5.0, limit / 4))):
-            generation, since = self.status_file.generation, self._busy_since
-            busy = time.monotonic() - since
-            if self._waiting or busy < limit:
-                continue
-            reason = f"the watch loop has been busy for {busy:.0f} s ({self._busy_with}): alerts are held up"
-            if self.status_file.write_stuck(reason, generation) and logged_for != since:
-                logged_for = since
-                log.error("%s", reason)
+        self._commit()
+        self._write_status()
 
     def _handle(self, command: Command) -> None:
         kind, payload = command
         if kind == "stop":
-            self._stopping = True
+            self.loop.stopping = True
         elif kind == "settled":
-            batch = self._with_more_settled(payload)
-            self._busy(f"judging {len(batch)} changed path(s)")
+            # Everything else already settled joins this batch: a burst is judged a directory at a time.
+            batch = [item for more in (payload, *self.loop.take("settled")) for item in more]
+            self.loop.busy(f"judging {len(batch)} changed path(s)")
             self.live.process(batch)
             self._commit()
         elif kind == "overflow":
@@ -330,23 +218,6 @@ class WatchDaemon:
         elif kind == "reload":
             self._reload()
 
-    def _with_more_settled(self, batch: list[Settled]) -> list[Settled]:
-        """Everything else already settled joins this batch: a burst is judged a directory at a time."""
-        merged = list(batch)
-        others: list[Command] = []
-        while True:
-            try:
-                command = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if command[0] == "settled":
-                merged += command[1]
-            else:
-                others.append(command)
-        for command in others:
-            self._queue.put(command)
-        return merged
-
     # -- timers --------------------------------------------------------------------------------
 
     def _seconds_to_next_timer(self) -> float:
@@ -361,6 +232,11 @@ class WatchDaemon:
             if due is not None:
                 deadlines.append(now + due)
         return max(0.01, min(deadlines) - now)
+
+    def _after_each(self) -> None:
+        self._timers()
+        if self.status_file.stuck_shown or self.health.files_failed != self._files_failed_shown:
+            self._write_status()  # not stuck any more (the warden said we were); a new file note
 
     def _timers(self, *, during_rescan: bool = False) -> None:
         now = time.monotonic()
@@ -384,7 +260,7 @@ class WatchDaemon:
             and self.health.caught_up
             and report.seconds_until_due() == 0
         ):
-            self._busy("writing the report")
+            self.loop.busy("writing the report")
             report.write(self._report_result(), self.judge.inputs)
 
     def _unsaved(self) -> bool:
@@ -404,12 +280,12 @@ class WatchDaemon:
 
     def _request_rescan(self, reason: str) -> None:
         if self.rescanner.request(reason):
-            self._queue.put(("rescan", reason))
+            self.loop.put(("rescan", reason))
 
     # -- rescans -------------------------------------------------------------------------------
 
     def _rescan(self, reason: str) -> None:
-        self._busy(f"a full rescan ({reason})")
+        self.loop.busy(f"a full rescan ({reason})")
         if not self.rescanner.run(reason):
             return
         self.live.rescan_finished()
@@ -421,27 +297,18 @@ class WatchDaemon:
     def _interleave(self) -> None:
         """During a rescan: judge what has settled, note watch trouble, and notice a stop."""
         now = time.monotonic()
-        self._busy_since = now  # the rescan moves on: not stuck
+        self.loop.busy()  # the rescan moves on: not stuck
         if now - self._last_interleave < INTERLEAVE_EVERY:
             return
         self._last_interleave = now
-        what = self._busy_with
-        deferred: list[Command] = []
-        while True:
-            try:
-                command = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if command[0] in ("reload", "rescan"):
-                deferred.append(command)  # after this rescan (a rescan asked for now must start after it)
-            else:
-                self._handle(command)
-        for command in deferred:
-            self._queue.put(command)
+        what = self.loop.busy_with
+        # A reload or a rescan asked for now must wait for this rescan to finish.
+        for command in self.loop.take_all_except(("reload", "rescan")):
+            self._handle(command)
         self._commit()
         self._timers(during_rescan=True)
-        self._busy(what)
-        if self._stopping:
+        self.loop.busy(what)
+        if self.loop.stopping:
             raise Aborted
 
     def _blind(self) -> list[str]:
@@ -474,7 +341,7 @@ class WatchDaemon:
             self._write_status()
 
     def _reload(self) -> None:
-        self._busy("reloading the config")
+        self.loop.busy("reloading the config")
         try:
             inputs = load_watch_inputs(self.settings)
         except Exception as exc:  # any failure keeps the running config: a typo must not stop the watch
@@ -542,12 +409,8 @@ class WatchDaemon:
         self.supervisor.stop()
         self.settle.stop()
         try:  # what had settled before the stop is still judged: "flush everything"
-            while True:
-                command = self._queue.get_nowait()
-                if command[0] == "settled":
-                    self.live.process(command[1])
-        except queue.Empty:
-            pass
+            for batch in self.loop.take("settled"):
+                self.live.process(batch)
         except Exception:
             log.exception("could not judge the last settled files")
         self._commit()

@@ -23,6 +23,30 @@ LOCK_FILE = "watch.lock"
 STATE_VERSION = 1  # of status.json
 
 
+class OwnFiles:
+    """The daemon's own files (state, events, report) may sit in a watched folder: their writes are
+    ours, and must not come back as events to judge."""
+
+    def __init__(self, state_dir: Path, files: list[Path | None]) -> None:
+        self._dir = os.path.abspath(state_dir)
+        self._files = [os.path.abspath(p) for p in files if p is not None]
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str):
+            return False
+        if path == self._dir or path.startswith(self._dir.rstrip(os.sep) + os.sep):
+            return True
+        name = os.path.basename(path)
+        return any(
+            path == own
+            or (
+                os.path.dirname(path) == os.path.dirname(own)
+                and name.startswith(f".{os.path.basename(own)}.")
+            )
+            for own in self._files
+        )
+
+
 class StateError(Exception):
     """The state directory cannot be used (unwritable, locked by another daemon, corrupt)."""
 
