@@ -117,6 +117,7 @@ HEAD_ONLY: dict[str, tuple[str, str | None, str | None]] = {
     "session-tracks-past-head.mkv": ("media", None, "matroska"),  # unknown, never a guess of audio
     "session-tracks-past-head.mka": ("media", None, "matroska"),
     "session-whisper-long.json": ("other", None, None),
+    "documents.zip": ("other", None, "zip"),  # a listing from the head alone is partial: said so
 }
 
 
@@ -273,7 +274,9 @@ def test_large_directory_is_listed_within_the_budget_and_said_to_be_partial() ->
         archive.writestr("audio/zz-session.m4a", b"late member")
     data = buffer.getvalue()
     got, reader = _classify_bytes(data, "scans.zip")
-    assert got.kind == "other"  # the recording lies past what the budget lets us list
+    assert got.kind == "other"  # the recording lies past what the budget lets us list...
+    assert got.archive is not None and not got.archive.complete  # ...and the listing says so
+    assert got.archive.declared == 401 and 0 < got.archive.listed < 401
     assert reader.bytes_read <= LOOK_FURTHER_BUDGET
     got, _ = _classify_bytes(data, "scans.zip", budget=64 * 1024)
     assert got.kind == "archive" and got.archive is not None and got.archive.complete
@@ -464,6 +467,10 @@ def test_damaged_files_do_not_crash(name: str) -> None:
         ("dir.pdf/recording", True),  # only the last component's extension counts
         ("id_ed25519.key", True),
         ("s3-prefix/2024/session.docx", False),
+        ("00001.ts", True),  # TypeScript or a transport stream: the content decides
+        ("src/index.TS", True),
+        ("node_modules/@types/node/fs.d.ts", False),  # a declaration file is always TypeScript
+        ("types.D.TS", False),
     ],
 )
 def test_needs_sniff(name: str, expected: bool) -> None:

@@ -25,10 +25,22 @@ class ArchiveMembers:
     by_media: tuple[tuple[str, int], ...]  # recordings among them by kind: (("audio", 3), ...)
     encrypted: int  # recording members stored with the archive's encryption flag
     complete: bool  # the whole listing was read (False: the head or the budget cut it short)
+    declared: int | None = None  # members the archive says it has, when that was read
 
     @property
     def recordings(self) -> int:
         return sum(n for _, n in self.by_media)
+
+    def facts(self) -> dict[str, object]:
+        """The summary as an artifact's `facts["archive"]` (counts and kinds only, never names)."""
+        return {
+            "members_listed": self.listed,
+            "members_declared": self.declared,
+            "recordings": self.recordings,
+            "by_media": dict(self.by_media),
+            "encrypted_recordings": self.encrypted,
+            "listing": "complete" if self.complete else "partial",
+        }
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ import re
 # Anything else (media, crypto, neutral .dat/.bin/.tmp/.raw, unknown, no extension) is sniffed.
 # .zip stays out on purpose: a password-protected zip of recordings is what we look for.
 # .txt is skipped although age identities are conventionally .txt: key-beside-recording checks
-# must read a recording's neighbours directly rather than rely on this filter.
+# must read a recording's neighbours directly rather than rely on this filter. Text-like names
+# (.txt, .json, .docx, .tsv, .xml) are where transcripts lie: auditor.classify.reading says when
+# a scan reads them anyway.
 NO_SNIFF_EXTENSIONS: frozenset[str] = frozenset(
     {
         # documents and text
@@ -22,8 +24,9 @@ NO_SNIFF_EXTENSIONS: frozenset[str] = frozenset(
         # markup, data and config
         "html", "htm", "xhtml", "css", "scss", "sass", "less", "xml", "xsd", "xsl", "json",
         "jsonl", "yaml", "yml", "toml", "ini", "cfg", "conf", "properties", "lock", "svg",
-        # code (.ts is TypeScript here: MPEG-TS is not a format we recognise by content)
-        "py", "pyc", "pyo", "pyi", "ipynb", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java",
+        # code (.ts is not here: TypeScript or an MPEG transport stream, only the content can tell;
+        # a .d.ts declaration file is always TypeScript, see needs_sniff)
+        "py", "pyc", "pyo", "pyi", "ipynb", "js", "mjs", "cjs", "tsx", "jsx", "java",
         "class", "jar", "war", "kt", "scala", "go", "rs", "c", "h", "cc", "cpp", "cxx", "hpp",
         "cs", "m", "mm", "swift", "rb", "php", "pl", "pm", "lua", "r", "sql", "sh", "bash", "zsh",
         "fish", "bat", "cmd", "ps1", "psm1", "vb", "vbs", "dart", "ex", "exs", "erl", "hs", "ml",
@@ -56,6 +59,11 @@ TRANSCRIPT_EXTENSIONS: frozenset[str] = frozenset(
     {"vtt", "webvtt", "srt", "sbv", "ttml", "dfxp", "ass", "ssa"}
 )
 
+# Media extensions that code uses too (.ts and .mts are TypeScript far more often than transport
+# streams): a name alone with one of these never says "recording" (a zip member, a neighbour);
+# the file's content still does.
+AMBIGUOUS_MEDIA_EXTENSIONS: frozenset[str] = frozenset({"ts", "mts"})
+
 # Suffixes that wrap a file in encryption; stripped (repeatedly) to find the inner name.
 CRYPTO_SUFFIXES: frozenset[str] = frozenset({"gpg", "pgp", "asc", "age", "enc", "aes", "ssl"})
 
@@ -72,9 +80,17 @@ def extension(name: str) -> str:
     return base[dot + 1 :].lower() if dot > 0 else ""
 
 
+# Sidecars beside a recording (read as sidecars by the sources, never sniffed as text).
+SIDECAR_SUFFIXES: tuple[str, ...] = (".meta.yaml", ".meta.json")
+TYPESCRIPT_DECLARATION = ".d.ts"
+
+
 def needs_sniff(name: str) -> bool:
     """False only when the extension settles that the file cannot be a recording or key material."""
-    return extension(name) not in NO_SNIFF_EXTENSIONS
+    ext = extension(name)
+    if ext == "ts":
+        return not basename(name).lower().endswith(TYPESCRIPT_DECLARATION)
+    return ext not in NO_SNIFF_EXTENSIONS
 
 
 def media_for_extension(ext: str) -> str | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from auditor.classify.model import HEAD_BYTES
+
 
 class RangeReader(Protocol):
     size: int
@@ -30,6 +32,9 @@ class Bytes:
 
     @property
     def whole_file_in_head(self) -> bool:
+        """Without a reader the file's size is unknown: only a head shorter than HEAD_BYTES is whole."""
+        if self.reader is None:
+            return len(self.head) < HEAD_BYTES
         return self.size <= len(self.head)
 
     def get(self, offset: int, length: int) -> bytes | None:

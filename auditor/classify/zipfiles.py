@@ -21,7 +21,12 @@ from dataclasses import dataclass
 
 from auditor.classify.crypto import encrypted_classification
 from auditor.classify.model import ArchiveMembers, Classification
-from auditor.classify.names import extension, media_for_extension, strip_crypto_suffixes
+from auditor.classify.names import (
+    AMBIGUOUS_MEDIA_EXTENSIONS,
+    extension,
+    media_for_extension,
+    strip_crypto_suffixes,
+)
 from auditor.classify.ranges import Bytes
 from auditor.classify.transcripts import has_speaker_turns
 
@@ -35,9 +40,6 @@ _DOCUMENT_SLICE = 4096  # compressed bytes of word/document.xml inflated at most
 _INFLATED_MAX = 64 * 1024
 _ENCRYPTED_FLAG = 0x0001
 _UTF8_FLAG = 0x0800
-# A member named .ts is TypeScript far more often than a transport stream: names alone cannot
-# tell, so such members do not make an archive a recording.
-_AMBIGUOUS_MEMBER_EXTENSIONS = frozenset({"ts"})
 _PACKAGE_MARKERS = ("[Content_Types].xml", "mimetype", "META-INF/MANIFEST.MF", "AndroidManifest.xml")
 
 
@@ -103,9 +105,10 @@ def _directory_location(more: Bytes) -> tuple[int, int, int, bytes, int] | None:
     return entries, size, offset, tail, tail_at
 
 
-def central_members(more: Bytes, keep_for_document: int = 0) -> tuple[list[Member], bool] | None:
-    """The members the central directory lists, and whether all were read; None without a
-    directory in reach. `keep_for_document` bytes of budget are left for reading a member."""
+def central_members(more: Bytes, keep_for_document: int = 0) -> tuple[list[Member], int] | None:
+    """The members the central directory lists (as many as the budget lets us read) and how many
+    it declares; None without a directory in reach. `keep_for_document` bytes of budget are left
+    for reading a member."""
     located = _directory_location(more)
     if located is None:
         return None
@@ -134,13 +137,13 @@ def central_members(more: Bytes, keep_for_document: int = 0) -> tuple[list[Membe
             break
         members.append(Member(_decode_name(raw_name, flags), flags, method, compressed, local))
         pos += 46 + name_len + extra_len + comment_len
-    return members, len(members) == entries
+    return members, entries
 
 
 def _member_media(name: str) -> str | None:
     inner = strip_crypto_suffixes(name)
     ext = extension(inner)
-    return None if ext in _AMBIGUOUS_MEMBER_EXTENSIONS else media_for_extension(ext)
+    return None if ext in AMBIGUOUS_MEDIA_EXTENSIONS else media_for_extension(ext)
 
 
 # --- DOCX ------------------------------------------------------------------------------------------
@@ -198,30 +201,36 @@ _MEDIA_ORDER = ("video", "audio", "transcript")  # what an archive "is", by its 
 
 def classify_zip(head: bytes, name: str, more: Bytes) -> Classification | None:
     """A zip's classification by its members (see the module docstring), or None for a zip of
-    documents, code or pictures (and for anything that is not a zip)."""
+    documents, code or pictures (and for anything that is not a zip). A zip of no recordings
+    whose listing could not be read in full is kind "other" with its partial `archive` summary,
+    so that the caller can say what was left unseen."""
     if not head.startswith(LOCAL_HEADER):
         return None
     listing = central_members(more, keep_for_document=_DOCUMENT_SLICE + 64) if more.reader else None
     if listing is None:
-        members, complete = local_members(head), False
+        members = local_members(head)
+        declared = len(members) if more.whole_file_in_head else None
     else:
-        members, complete = listing
+        members, declared = listing
     names = {m.name for m in members}
     if any(marker in names for marker in _PACKAGE_MARKERS):
         return _docx(more, members) if "word/document.xml" in names else None
     recordings = [(m, media) for m in members if (media := _member_media(m.name)) is not None]
-    if not recordings:
-        encrypted = next((m for m in members if m.flags & _ENCRYPTED_FLAG), None)
-        return encrypted_classification("zip-encrypted", name, inner=encrypted.name) if encrypted else None
-    locked = [m for m, _ in recordings if m.flags & _ENCRYPTED_FLAG]
-    if len(locked) == len(recordings):
-        return encrypted_classification("zip-encrypted", name, inner=locked[0].name)
     counts = Counter(media for _, media in recordings)
+    locked = [m for m, _ in recordings if m.flags & _ENCRYPTED_FLAG]
     summary = ArchiveMembers(
         listed=len(members),
         by_media=tuple((media, counts[media]) for media in _MEDIA_ORDER if counts[media]),
         encrypted=len(locked),
-        complete=complete,
+        complete=declared is not None and len(members) >= declared,
+        declared=declared,
     )
+    if not recordings:
+        encrypted = next((m for m in members if m.flags & _ENCRYPTED_FLAG), None)
+        if encrypted is not None:
+            return encrypted_classification("zip-encrypted", name, inner=encrypted.name)
+        return None if summary.complete else Classification("other", None, "zip", archive=summary)
+    if len(locked) == len(recordings):
+        return encrypted_classification("zip-encrypted", name, inner=locked[0].name)
     main = next(media for media in _MEDIA_ORDER if counts[media])
     return Classification(kind="archive", media=main, format="zip", archive=summary)

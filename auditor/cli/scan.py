@@ -72,7 +72,10 @@ from auditor.sources.base import SourceOptions
     "--follow-symlinks", is_flag=True, help="Follow symlinked directories and files (loops are detected)."
 )
 @click.option(
-    "--deep", is_flag=True, help="Sniff every file's content, not only files whose name leaves it open."
+    "--deep",
+    is_flag=True,
+    help="Sniff every file's content, not only files whose name leaves it open (and text files only "
+    "beside recordings or under transcript-like names); list large archives in full.",
 )
 @click.option(
     "-x",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from auditor.classify import needs_sniff
 from auditor.classify.names import KEY_LIKE_NAME
+from auditor.classify.reading import is_text_like
 from auditor.models import Artifact, Coverage, Gap
 from auditor.paths import compile_excludes, display_path, excluded_below, within
 from auditor.sources.local import Examiner, Folder
@@ -76,8 +77,8 @@ def examine_files(examiner: Examiner, scope: Scope, paths: Sequence[str], deep: 
         if not stat.S_ISREG(st.st_mode):
             continue  # links, FIFOs, devices: the rescan's walk records them as it always does
         name = os.path.basename(path)
-        if not (deep or needs_sniff(name)):
-            continue
+        if not (deep or needs_sniff(name) or is_text_like(name)):
+            continue  # text-like names: the examiner applies the reading policy, as the walk does
         groups.setdefault((os.path.dirname(path), root), []).append(name)
     for (directory, root), names in groups.items():
         out.artifacts += _examine_group(examiner, directory, root, names, out)
@@ -89,7 +90,7 @@ def _examine_group(
     """Many files of one folder (a burst) with one listing for all, as the walk does; when that
     fails, each file on its own, so that the one that fails fails only itself."""
     try:
-        return list(examiner.examine_files(directory, names, out.coverage, root=root))
+        return list(examiner.examine_files(directory, names, out.coverage, root=root, text_by_policy=True))
     except Exception as exc:
         if len(names) == 1:
             out.failed.append((display_path(os.path.join(directory, names[0])), exc))

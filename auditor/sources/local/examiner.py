@@ -1,9 +1,14 @@
 """The local examiner: sniff a folder's candidate files and turn recordings into artifacts with facts.
 
 Only files whose name leaves it open (see auditor.classify.needs_sniff) are opened, read-only,
-for a few KiB. A recording's facts come from its content (format, embedded date, content
-encryption), its sidecar, its volume (encryption at rest) and its exposure (permissions, sync
-folders, shares). Every file that cannot be read becomes a coverage gap with its reason.
+for a few KiB, and text-like files (.txt, .json, .docx, .tsv, .xml) when the reading policy
+gives a reason (auditor.classify.reading): a recording in the same folder, a transcript-like
+name or folder, a client/date pattern, or --deep. Some formats are settled by bytes past the
+head (an MP4 index at the end, a zip's directory): those are read through a counting reader
+within a budget. A recording's facts come from its content (format, embedded date, content
+encryption, an archive's members), its sidecar, its volume (encryption at rest) and its exposure
+(permissions, sync folders, shares). Every file that cannot be read becomes a coverage gap with
+its reason, and so does an archive whose listing could not be read in full.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, parse_sidecar
-from auditor.classify import HEAD_BYTES, Classification, classify, embedded_created, needs_sniff
-from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS
+from auditor.classify import HEAD_BYTES, LOOK_FURTHER_BUDGET, Classification, classify, embedded_created
+from auditor.classify.model import RECORDING_KINDS
+from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS, SIDECAR_SUFFIXES, needs_sniff
+from auditor.classify.reading import TEXT_LIKE_EXTENSIONS, ReadingPolicy, is_text_like
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
 from auditor.localfs.volumes import VolumeProbe
@@ -26,15 +33,24 @@ from auditor.paths import display_path
 from auditor.sources.local.walker import Folder, as_folder, gap_for
 from auditor.sources.reader import FdRangeReader, list_dir_readonly, open_readonly
 
-EMBEDDED_DATE_BUDGET = 4096  # with HEAD_BYTES this keeps every candidate within 8 KiB
+EMBEDDED_DATE_BUDGET = 4096  # bytes past the head for a container's date
+# With --deep, an archive's whole directory is listed (a zip of thousands of members), within this.
+DEEP_LOOK_FURTHER_BUDGET = 1024 * 1024
+_SKIP, _READ, _TEXT = 0, 1, 2  # what the name says: never read, read, read with a reason
 
 
-def _name_leaves_it_open(name: str) -> bool:
-    """needs_sniff() for a bare file name; its common case inline, as it runs once per file walked."""
+def _triage(name: str) -> int:
+    """needs_sniff() and is_text_like() for a bare file name, the common case inline: this runs
+    once per file walked."""
     dot = name.rfind(".")
     if dot <= 0 or "\\" in name:
-        return needs_sniff(name)
-    return name[dot + 1 :].lower() not in NO_SNIFF_EXTENSIONS
+        return _READ if needs_sniff(name) else (_TEXT if is_text_like(name) else _SKIP)
+    ext = name[dot + 1 :].lower()
+    if ext not in NO_SNIFF_EXTENSIONS:
+        return _READ if ext != "ts" or needs_sniff(name) else _SKIP  # .d.ts is TypeScript
+    if ext in TEXT_LIKE_EXTENSIONS and not name.endswith(SIDECAR_SUFFIXES):
+        return _TEXT
+    return _SKIP
 
 
 @dataclass
@@ -53,6 +69,8 @@ class Examiner:
         self.config = config
         self.follow_symlinks = follow_symlinks
         self.deep = deep  # sniff every file, not only those whose name leaves it open
+        self.reading = ReadingPolicy(config.attribution.patterns, deep=deep)
+        self.look_further = DEEP_LOOK_FURTHER_BUDGET if deep else LOOK_FURTHER_BUDGET
         real_dirs = RealDirs()  # both probes resolve each folder's real path: do it once
         self.volumes = VolumeProbe(trusted_volumes=config.encryption.trusted_volumes, real_dirs=real_dirs)
         self.exposure = ExposureProbe(
@@ -65,19 +83,51 @@ class Examiner:
         )
 
     def examine_folder(self, folder: Folder, root: str, coverage: Coverage) -> Iterator[Artifact]:
-        """The recordings among a walked folder's files."""
+        """The recordings among a walked folder's files. Text-like files are read when their name
+        or folder gives a reason, when a neighbour is named as audio or video, or, once the folder
+        turns out to hold a recording by content, all of them. (The watch decides on names alone;
+        what it reads is therefore always read by the walk too: the rescan never contradicts it.)"""
         files = folder.files
-        candidates = files if self.deep else [n for n in files if _name_leaves_it_open(n)]
+        beside: list[str] = []
+        if self.deep:
+            candidates = files
+        else:
+            candidates = []
+            for name in files:
+                verdict = _triage(name)
+                if verdict == _READ:
+                    candidates.append(name)
+                elif verdict == _TEXT:
+                    beside.append(name)
+            if beside and ReadingPolicy.recording_by_name(candidates):
+                candidates += beside  # a neighbour is named as audio or video: as the watch decides
+                beside = []
+            elif beside:
+                target = os.path.basename(root)
+                named = [n for n in beside if self.reading.by_name(target, folder.rel_prefix + n)]
+                if named:
+                    candidates += named
+                    beside = [n for n in beside if n not in named]
         if candidates:
             yield from self._examine_dir_files(
-                folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage
+                folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage, beside
             )
 
     def examine_files(
-        self, directory: str, names: list[str], coverage: Coverage, root: str | None = None
+        self,
+        directory: str,
+        names: list[str],
+        coverage: Coverage,
+        root: str | None = None,
+        *,
+        text_by_policy: bool = False,
     ) -> Iterator[Artifact]:
         """Some files of one folder (watch events, a file target), with the walk's checks; the folder is
-        listed once, for their sidecars and for key material lying beside encrypted ones."""
+        listed once, for their sidecars and for key material lying beside encrypted ones.
+
+        Every name given is read, unless `text_by_policy`: then a text-like name is read only when
+        the reading policy gives a reason. Its folder's content is not sniffed here, so "beside a
+        recording" means a neighbour named as audio or video."""
         directory = os.path.abspath(directory)
         coverage.files_seen += len(names)
         try:
@@ -90,6 +140,14 @@ class Examiner:
         rel_dir = os.path.relpath(directory, root)
         rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
         candidates = [n for n in names if n in neighbours]
+        if text_by_policy and not self.deep:
+            target = os.path.basename(root)
+            beside_recording = ReadingPolicy.recording_by_name(neighbours)
+            candidates = [
+                n
+                for n in candidates
+                if _triage(n) != _TEXT or beside_recording or self.reading.by_name(target, rel_prefix + n)
+            ]
         yield from self._examine_dir_files(
             directory, root, rel_prefix, candidates, files, neighbours, coverage
         )
@@ -109,14 +167,22 @@ class Examiner:
         files: list[str],
         names: Container[str],
         coverage: Coverage,
+        beside: list[str] | None = None,
     ) -> Iterator[Artifact]:
-        """Sniff `candidates` (names in `directory`, whose relative path starts `rel_prefix`)."""
+        """Sniff `candidates` (names in `directory`, whose relative path starts `rel_prefix`), and
+        the text-like files `beside` them when one of the candidates is a recording."""
         base = as_folder(directory)
         sniffed: list[_Sniffed] = []
         for name in candidates:
             item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
             if item is not None:
                 sniffed.append(item)
+        if beside and any(s.artifact is not None for s in sniffed):
+            for name in beside:
+                item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
+                if item is not None:
+                    sniffed.append(item)
+            candidates = candidates + beside
         recordings = [s for s in sniffed if s.artifact is not None]
         if any(s.cls.kind == "encrypted" for s in recordings):
             self._note_keys_beside(directory, files, candidates, sniffed, recordings, coverage)
@@ -135,16 +201,17 @@ class Examiner:
         except OSError as exc:
             coverage.gaps.append(Gap(display_path(path), gap_for(exc), exc.strerror or str(exc)))
             return None
+        reader = FdRangeReader(fd, st.st_size)
         try:
             coverage.candidates += 1
             head = os.read(fd, HEAD_BYTES)
             coverage.bytes_read += len(head)
-            cls = classify(head, name)
+            cls = classify(head, name, reader, self.look_further)
             artifact = None
-            if cls.kind in ("media", "transcript", "encrypted"):
-                reader = FdRangeReader(fd, st.st_size)
+            if cls.kind in RECORDING_KINDS:
                 artifact = self._artifact(path, name, relpath, root, st, head, cls, reader, names, coverage)
-                coverage.bytes_read += reader.bytes_read
+            elif cls.archive is not None and not cls.archive.complete:
+                coverage.gaps.append(Gap(display_path(path), "archive-partly-listed", _partial_listing(cls)))
             if artifact is None and cls.kind != "key":
                 return None  # most sniffed files: nothing more to say about them
             return _Sniffed(name, path, relpath, cls, artifact)
@@ -152,6 +219,7 @@ class Examiner:
             coverage.gaps.append(Gap(display_path(path), gap_for(exc), exc.strerror or str(exc)))
             return None
         finally:
+            coverage.bytes_read += reader.bytes_read
             os.close(fd)
 
     def _artifact(
@@ -187,6 +255,10 @@ class Examiner:
         )
         if cls.kind == "encrypted":
             artifact.facts["inner_name"] = cls.inner_name and display_path(cls.inner_name)
+        elif cls.archive is not None:
+            artifact.facts["archive"] = cls.archive.facts()
+            if not cls.archive.complete:
+                coverage.gaps.append(Gap(location, "archive-partly-listed", _partial_listing(cls)))
         else:
             try:
                 artifact.embedded_created = embedded_created(
@@ -225,7 +297,7 @@ class Examiner:
             artifact.encryption = "unknown"
 
     def _sidecar(self, path: str, name: str, names: Container[str], coverage: Coverage) -> Attribution | None:
-        for suffix in (".meta.yaml", ".meta.json"):
+        for suffix in SIDECAR_SUFFIXES:
             if name + suffix not in names:
                 continue
             sidecar_path = path + suffix
@@ -278,3 +350,13 @@ class Examiner:
             for s in recordings:
                 if s.cls.kind == "encrypted" and s.artifact is not None:
                     s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)
+
+
+def _partial_listing(cls: Classification) -> str:
+    assert cls.archive is not None
+    declared = cls.archive.declared
+    of = f" of {declared:,}" if declared is not None else ""
+    return (
+        f"zip listing read in part ({cls.archive.listed:,}{of} members, within the read budget): "
+        "a recording listed after them is not seen; --deep lists the whole directory"
+    )

@@ -64,10 +64,18 @@ class LocalSource:
         yield from self.examiner.examine_files(parent, [name], coverage, root=root)
 
     def examine_files(
-        self, directory: str, names: list[str], coverage: Coverage, root: str | None = None
+        self,
+        directory: str,
+        names: list[str],
+        coverage: Coverage,
+        root: str | None = None,
+        *,
+        text_by_policy: bool = False,
     ) -> Iterator[Artifact]:
         """Some files of one folder (watch events), with the walk's checks (Examiner.examine_files)."""
-        yield from self.examiner.examine_files(directory, names, coverage, root=root)
+        yield from self.examiner.examine_files(
+            directory, names, coverage, root=root, text_by_policy=text_by_policy
+        )
 
     # -- walking -------------------------------------------------------------------------------
 

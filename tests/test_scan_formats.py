@@ -1,0 +1,241 @@
+"""What a real `auditor scan` reports for every fixture, and the names-versus-content reading policy.
+
+The inventory (`recordings[]` of the JSON result) must carry the right `media` and `format` for
+every fixture, as the classifier's own tests expect them; the policy decides which text-like
+files (.txt, .json, .docx, .tsv, .xml) are read at all (auditor/classify/reading.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.classify import HEAD_BYTES, LOOK_FURTHER_BUDGET
+from auditor.config import Config
+from auditor.models import Coverage
+from auditor.sources.base import SourceOptions
+from auditor.sources.local import LocalSource
+from tests.conftest import MEDIA, place, scan_json
+from tests.test_classify import EXPECTED
+
+RECORDINGS = {name: e for name, e in EXPECTED.items() if e[0] in ("media", "transcript", "archive")}
+RECORDINGS.update({name: e for name, e in EXPECTED.items() if e[0] == "encrypted" and e[1] is not None})
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One scan of a copy of every fixture, all in one folder, as the CLI writes it."""
+    tmp = tmp_path_factory.mktemp("inventory")
+    practice = tmp / "practice"
+    shutil.copytree(MEDIA, practice)
+    result = scan_json(tmp, practice, "--fail-on", "none", expect=0)
+    return {Path(r["location"]).name: r for r in result["recordings"]} | {"": result}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_inventory_media_and_format_for_every_fixture(inventory: dict[str, Any], name: str) -> None:
+    _, media, fmt, _ = EXPECTED[name]
+    if name not in RECORDINGS:
+        assert name not in inventory, f"{name} is not a recording"
+        return
+    recording = inventory[name]
+    assert (recording["media"], recording["format"]) == (media, fmt)
+
+
+def test_inventory_counts_archive_members_and_reads_within_budget(inventory: dict[str, Any]) -> None:
+    archive = inventory["recordings.zip"]["facts"]["archive"]
+    assert archive == {
+        "members_listed": 2,
+        "members_declared": 2,
+        "recordings": 2,
+        "by_media": {"audio": 1, "transcript": 1},
+        "encrypted_recordings": 0,
+        "listing": "complete",
+    }
+    coverage = inventory[""]["coverage"]
+    assert [g["reason"] for g in coverage["skipped"]] == ["consent-not-checked"]  # no registry given
+    # Everything is read but the two whose names settle it (.log and .md are never transcripts).
+    assert coverage["candidates"] == len(EXPECTED) - len(["server.log", "README-times.md"])
+    assert coverage["bytes_read"] <= coverage["candidates"] * (HEAD_BYTES + LOOK_FURTHER_BUDGET + 4096)
+
+
+def test_embedded_dates_reach_the_inventory(inventory: dict[str, Any]) -> None:
+    assert inventory["session-dated.avi"]["embedded_created"] == "2023-10-05T00:00:00+00:00"
+    assert inventory["session-dated.wma"]["embedded_created"] == "2023-09-12T08:45:00+00:00"
+    assert inventory["session-dated.avi"]["recorded_at_source"] == "container"
+
+
+# --- the reading policy -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Path:
+    """A scan target with a neutral name: pytest names tmp_path after the test, and these test
+    names say "transcript", which the policy would take as a reason to read everything."""
+    root = tmp_path / "disk"
+    root.mkdir()
+    return root
+
+
+def _scan(root: Path, config: Config | None = None, **opts: Any) -> tuple[dict[str, Any], Coverage]:
+    coverage = Coverage()
+    source = LocalSource(config or Config(), SourceOptions(**opts))
+    found = {str(Path(a.location).relative_to(root)): a for a in source.scan(str(root), coverage)}
+    return found, coverage
+
+
+def test_a_transcript_under_a_neutral_name_alone_in_a_folder_is_not_read(disk: Path) -> None:
+    place(disk, "Documents/notes-0312.txt", "session-otter.txt")
+    place(disk, "Documents/letter.docx", "session-teams.docx")
+    found, coverage = _scan(disk)
+    assert found == {} and coverage.candidates == 0  # the documented miss of the default
+    found, coverage = _scan(disk, deep=True)
+    assert set(found) == {"Documents/notes-0312.txt", "Documents/letter.docx"}
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "Documents/transcript.txt",  # the name says so
+        "Documents/Transcripts/0312.txt",  # a folder says so
+        "Zoom/meeting_saved_closed_caption.txt",
+        "Documents/cc/0312.txt",
+        "Documents/Otter exports/0312.docx",
+        "Documents/whisper-out/0312.json",
+    ],
+)
+def test_a_transcript_like_name_or_folder_is_read(disk: Path, relpath: str) -> None:
+    fixture = {"txt": "session-otter.txt", "docx": "session-otter.docx", "json": "session-whisper.json"}
+    place(disk, relpath, fixture[relpath.rsplit(".", 1)[1]])
+    found, coverage = _scan(disk)
+    assert list(found) == [relpath] and coverage.candidates == 1
+
+
+def test_words_that_merely_contain_cc_are_no_reason(disk: Path) -> None:
+    for relpath in ("accounts/success.txt", "Accents/notes.txt", "occ/notes.json"):
+        place(disk, relpath, "session-otter.txt")
+    assert _scan(disk)[1].candidates == 0
+
+
+def test_a_client_date_pattern_is_a_reason(disk: Path) -> None:
+    import re
+
+    place(disk, "Clients/C-1042_2024-03-05.txt", "session-turns.txt")
+    place(disk, "Forms/intake-form.txt", "session-turns.txt")  # no pattern, no recording beside
+    config = Config()
+    config.attribution.patterns = [re.compile(r"(?P<client>C-\d{4})_(?P<date>\d{4}-\d{2}-\d{2})")]
+    found, coverage = _scan(disk, config)
+    assert list(found) == ["Clients/C-1042_2024-03-05.txt"] and coverage.candidates == 1
+    assert found["Clients/C-1042_2024-03-05.txt"].attribution.client == "C-1042"
+
+
+def test_text_beside_a_recording_found_by_content_is_read(disk: Path) -> None:
+    place(disk, "2024-03-05 Session/capture0001", "session-audio.mp4")  # no extension at all
+    place(disk, "2024-03-05 Session/notes.txt", "session-otter.txt")
+    place(disk, "2024-03-05 Session/export.docx", "session-teams.docx")
+    place(disk, "2024-03-05 Session/agenda.txt", "agenda.txt")
+    place(disk, "2024-03-05 Session/capture0001.meta.json", "config.json")  # a sidecar, not text
+    found, coverage = _scan(disk)
+    assert {k: a.format for k, a in found.items()} == {
+        "2024-03-05 Session/capture0001": "mp4",
+        "2024-03-05 Session/notes.txt": "text-transcript",
+        "2024-03-05 Session/export.docx": "docx-transcript",
+    }
+    assert coverage.candidates == 4  # the sidecar is read as a sidecar only, never sniffed
+    assert found["2024-03-05 Session/capture0001"].media == "audio"  # moov at the end, walked
+
+
+def test_text_beside_a_file_named_as_video_is_read_as_the_watch_would(disk: Path) -> None:
+    place(disk, "Zoom/video1234.mp4", "noise.bin")  # named as video, is not one
+    place(disk, "Zoom/notes.txt", "session-clock-turns.txt")
+    found, _ = _scan(disk)
+    assert list(found) == ["Zoom/notes.txt"]
+    # The watch decides on names alone, and reads the same file.
+    source = LocalSource(Config(), SourceOptions())
+    coverage = Coverage()
+    watched = list(source.examine_files(str(disk / "Zoom"), ["notes.txt"], coverage, text_by_policy=True))
+    assert [Path(a.location).name for a in watched] == ["notes.txt"]
+    lone = disk / "Elsewhere"
+    place(lone, "notes.txt", "session-clock-turns.txt")
+    assert list(source.examine_files(str(lone), ["notes.txt"], Coverage(), text_by_policy=True)) == []
+
+
+def test_typescript_is_read_once_and_declarations_never(disk: Path) -> None:
+    place(disk, "src/scheduler.ts", "scheduler.ts")
+    place(disk, "src/types.d.ts", "scheduler.ts")
+    place(disk, "src/tsconfig.json", "config.json")  # beside .ts files: not a reason to read it
+    place(disk, "camera/00001.ts", "session.ts")
+    found, coverage = _scan(disk)
+    assert {k: (a.media, a.format) for k, a in found.items()} == {"camera/00001.ts": ("video", "mpeg-ts")}
+    assert coverage.candidates == 2
+    assert coverage.bytes_read == (MEDIA / "scheduler.ts").stat().st_size + HEAD_BYTES
+
+
+def test_ranged_reads_are_counted_in_bytes_read(disk: Path) -> None:
+    place(disk, "r/phone.m4a.mp4", "session-audio.mp4")
+    found, coverage = _scan(disk)
+    assert found["r/phone.m4a.mp4"].media == "audio"
+    assert HEAD_BYTES < coverage.bytes_read <= HEAD_BYTES + 512  # the box walk, not the media
+
+
+def _big_zip(members: int, last: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(members):
+            archive.writestr(f"scans/page-{i:04d}.pdf", b"%PDF-1.7")
+        archive.writestr(last, (MEDIA / "session.wav").read_bytes())
+    return buffer.getvalue()
+
+
+def test_an_archive_listed_in_part_is_a_gap_and_deep_lists_it_all(disk: Path) -> None:
+    (disk / "Downloads").mkdir()
+    (disk / "Downloads" / "scans.zip").write_bytes(_big_zip(600, "zz/session.wav"))
+    found, coverage = _scan(disk)
+    assert found == {}
+    [gap] = coverage.gaps
+    assert gap.reason == "archive-partly-listed" and "of 601 members" in gap.detail
+    assert not coverage.complete
+    found, coverage = _scan(disk, deep=True)
+    archive = found["Downloads/scans.zip"]
+    assert (archive.media, archive.format) == ("audio", "zip") and coverage.gaps == []
+    assert archive.facts["archive"]["members_listed"] == 601
+    assert archive.facts["archive"]["listing"] == "complete"
+
+
+def test_the_result_json_names_archive_gaps(disk: Path) -> None:
+    root = disk / "practice"
+    root.mkdir()
+    (root / "scans.zip").write_bytes(_big_zip(600, "zz/session.wav"))
+    result = scan_json(disk, root, "--fail-on", "none")
+    reasons = [g["reason"] for g in result["coverage"]["skipped"]]
+    assert sorted(reasons) == ["archive-partly-listed", "consent-not-checked"]  # no registry given
+    assert json.dumps(result["coverage"]).count("scans.zip") == 1
+
+
+def test_the_watch_applies_the_same_policy_to_events(disk: Path) -> None:
+    from auditor.watch.examine import Examined, Scope, examine_files
+
+    beside = place(disk, "Zoom/2024-03-05/closed.txt", "session-clock-turns.txt")
+    place(disk, "Zoom/2024-03-05/audio0001.m4a", "session.m4a")
+    lone = place(disk, "Documents/notes.txt", "session-clock-turns.txt")
+    named = place(disk, "Documents/transcript-0305.txt", "session-clock-turns.txt")
+    out = Examined()
+    source = LocalSource(Config(), SourceOptions())
+    examine_files(source, Scope([str(disk)], []), [str(beside), str(lone), str(named)], False, out)
+    assert sorted(Path(a.location).name for a in out.artifacts) == ["closed.txt", "transcript-0305.txt"]
+    assert out.coverage.candidates == 2  # notes.txt, alone and neutrally named, is never opened
+    # What the watch reads, the walk reads too (so the rescan never resolves what an event found).
+    # The walk reads more: it sniffs the folder, and notes.txt lies beside a transcript it finds.
+    walked, _ = _scan(disk)
+    assert {Path(k).name for k in walked} == {
+        "closed.txt",
+        "transcript-0305.txt",
+        "audio0001.m4a",
+        "notes.txt",
+    }
