@@ -12,6 +12,7 @@ have openssl   || need+=(openssl)
 have zip       || need+=(zip)
 have chromium  || need+=(chromium)
 have pdftoppm  || need+=(poppler-utils)   # print-to-PDF pages of the report, as PNG
+have file      || need+=(file)            # libmagic, the baseline of bench/eval_recall.py
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing system packages: ${need[*]}" >&2
 SUDO=""

@@ -239,3 +239,21 @@ def test_the_watch_applies_the_same_policy_to_events(disk: Path) -> None:
         "audio0001.m4a",
         "notes.txt",
     }
+
+
+def test_every_media_fixture_is_confirmed_by_ffprobe() -> None:
+    """The sweep that checks /usr (bench/sweep.py), run on the fixtures: every file the classifier
+    calls media, ffprobe opens with a stream of that kind (audio only when it finds no video)."""
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "bench/sweep.py", "--root", str(MEDIA)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    confirmed = res.stdout.count("[confirmed by ffprobe]")
+    assert confirmed == sum(1 for kind, *_ in EXPECTED.values() if kind == "media")
