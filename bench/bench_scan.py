@@ -7,7 +7,11 @@ RSS after each, to show what dominates.
 
 Targets: scan wall time at most 3x find's; at most 8 KiB read per sniffed file (coverage
 bytes_read / candidates); peak RSS of the scan process at most 300 MB; every planted recording
-found. The table is always printed; the exit status is 1 when a target is missed, so a
+found (the transcripts planted beside recordings included).
+
+The reading policy's cost (auditor/classify/reading.py) is timed in the same alternation: the
+default scan against the same scan with text-like files never read and `.ts` skipped by name
+(the rule before the policy), and against `--deep` (read everything), each as a ratio to find. The table is always printed; the exit status is 1 when a target is missed, so a
 regression shows. A run at the default size also rewrites the "## Scan" section of
 docs/benchmarks.md (that section only; --no-write to skip).
 
@@ -67,6 +71,19 @@ class Check:
 
 
 @dataclass
+class Variant:
+    """Another way to read the tree, timed in the same alternation as find and the default scan."""
+
+    name: str
+    runs: list[Run]
+    coverage: dict[str, Any]
+
+    @property
+    def wall(self) -> float:
+        return min(r.wall for r in self.runs)
+
+
+@dataclass
 class Figures:
     tree: TreeInfo
     finds: list[Run]
@@ -75,6 +92,25 @@ class Figures:
     findings: int
     recording_folders: int  # folders holding at least one recording
     phases: list[tuple[str, float, float]] = field(default_factory=list)  # name, seconds, peak RSS after
+    variants: list[Variant] = field(default_factory=list)
+
+    def policy_rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(variant, best wall, x find, files read, MB read, recordings found) for each reading rule."""
+        rows = []
+        every = [Variant("default: the reading policy", self.scans, self.coverage), *self.variants]
+        for v in every:
+            c = v.coverage
+            rows.append(
+                (
+                    v.name,
+                    f"{v.wall:.2f}",
+                    f"{v.wall / self.find_wall:.2f}x",
+                    f"{c['candidates']:,}",
+                    f"{c['bytes_read'] / 1e6:.1f}",
+                    f"{c['recordings']:,}",
+                )
+            )
+        return rows
 
     # Best of the runs: on a shared machine other work only ever adds time, never removes it.
     @property
@@ -164,13 +200,34 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, rss_mb)
 
 
-def bench(tree: TreeInfo, runs: int, workdir: Path) -> Figures:
+# The rule before the reading policy, for comparison: text-like names never read, .ts skipped.
+NAMES_ONLY = (
+    "import sys\n"
+    "from auditor.sources.local import examiner\n"
+    "triage = examiner._triage\n"
+    "examiner._triage = lambda n: 0 if triage(n) == 2 or n.lower().endswith('.ts') else triage(n)\n"
+    "from auditor.cli import main\n"
+    "sys.argv = ['auditor', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def bench(tree: TreeInfo, runs: int, workdir: Path, variants: bool = True) -> Figures:
     config = workdir / "auditor.yaml"
     config.write_text(CONFIG)
     report = workdir / "scan.json"
     find_cmd = ["find", str(tree.root), "-type", "f"]
-    scan_cmd = [sys.executable, "-m", "auditor", "scan", str(tree.root), "--config", str(config), "-q"]
-    scan_cmd += ["--fail-on", "none", "-o", str(report)]
+    scan_args = ["scan", str(tree.root), "--config", str(config), "-q", "--fail-on", "none"]
+    scan_cmd = [sys.executable, "-m", "auditor", *scan_args, "-o", str(report)]
+    others: list[tuple[str, list[str], Path]] = []
+    if variants:
+        names_report, deep_report = workdir / "names-only.json", workdir / "deep.json"
+        others = [
+            ("names only (text never read, .ts skipped)", [sys.executable, "-c", NAMES_ONLY, *scan_args,
+             "-o", str(names_report)], names_report),
+            ("--deep (every file read)", [sys.executable, "-m", "auditor", *scan_args, "--deep", "-o",
+             str(deep_report)], deep_report),
+        ]  # fmt: skip
     # As an installed tool runs: with its bytecode compiled, as pip does at install. A checkout
     # (editable install) under PYTHONDONTWRITEBYTECODE would otherwise compile every module on
     # every run; the bytecode goes to a cache in the work folder, never into the tree.
@@ -181,16 +238,25 @@ def bench(tree: TreeInfo, runs: int, workdir: Path) -> Figures:
     timed(scan_cmd, workdir, env)
     finds: list[Run] = []
     scans: list[Run] = []
+    other_runs: list[list[Run]] = [[] for _ in others]
     # The report is read only after the runs: a child's ru_maxrss starts from its parent's at fork.
-    for i in range(runs):  # alternated, so both see the same state of the machine
+    for i in range(runs):  # alternated, so all see the same state of the machine
         finds.append(timed(find_cmd, workdir))
         scans.append(timed(scan_cmd, workdir, env))
+        for (_, cmd, _), spent in zip(others, other_runs, strict=True):
+            spent.append(timed(cmd, workdir, env))
+        extra = "".join(f", {name.split(' ')[0]} {spent[-1].wall:.2f} s" for (name, _, _), spent in zip(
+            others, other_runs, strict=True))  # fmt: skip
         print(
-            f"  run {i + 1}/{runs}: find {finds[-1].wall:.2f} s, scan {scans[-1].wall:.2f} s", file=sys.stderr
+            f"  run {i + 1}/{runs}: find {finds[-1].wall:.2f} s, scan {scans[-1].wall:.2f} s{extra}",
+            file=sys.stderr,
         )
     data = json.loads(report.read_text())
     folders = {os.path.dirname(r["location"]) for r in data["recordings"]}
-    return Figures(tree, finds, scans, data["coverage"], len(data["findings"]), len(folders))
+    fig = Figures(tree, finds, scans, data["coverage"], len(data["findings"]), len(folders))
+    for (name, _, path), spent in zip(others, other_runs, strict=True):
+        fig.variants.append(Variant(name, spent, json.loads(path.read_text())["coverage"]))
+    return fig
 
 
 def breakdown(tree: TreeInfo, workdir: Path) -> list[tuple[str, float, float]]:
@@ -296,6 +362,10 @@ def print_report(fig: Figures) -> None:
     print(f"{'target':32}{'measured':>16}{'limit':>12}  result")
     for c in fig.checks():
         print(f"{c.name:32}{c.measured:>16}{c.limit:>12}  {'ok' if c.ok else 'MISSED'}")
+    if fig.variants:
+        print(f"\n{'reading rule':44}{'best s':>8}{'x find':>8}{'files read':>12}{'MB read':>9}{'found':>8}")
+        for name, wall, ratio, files, mb, found in fig.policy_rows():
+            print(f"{name:44}{wall:>8}{ratio:>8}{files:>12}{mb:>9}{found:>8}")
     if fig.phases:
         print(f"\n{'where an in-process scan spends its time':60}{'s':>8}{'peak RSS (MB)':>16}")
         for name, seconds, rss in fig.phases:
@@ -329,6 +399,22 @@ def markdown(fig: Figures) -> str:
             for c in fig.checks()
         ],
     ]
+    if fig.variants:
+        default, names_only = fig.scan_wall, fig.variants[0].wall
+        lines += [
+            "",
+            'What the reading policy costs (docs/formats.md, "Which files are read"): the same tree, '
+            "the same alternation, best of the runs.",
+            "",
+            "| reading rule | wall (s) | x find | files read | MB read | recordings found |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[f"| {n} | {w} | {r} | {f} | {mb} | {found} |" for n, w, r, f, mb, found in fig.policy_rows()],
+            "",
+            f"The policy (text beside recordings and under transcript-like names, `.ts` by content) costs "
+            f"{(default - names_only) / fig.find_wall:+.2f}x find's time over the names-only rule, and finds "
+            f"{fig.coverage['recordings'] - fig.variants[0].coverage['recordings']:,} more recordings (the "
+            "transcripts beside recordings); `--deep` is the upper bound.",
+        ]
     if fig.phases:
         lines += [
             "",
@@ -383,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-breakdown", action="store_true", help="skip the in-process run timing each phase"
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--no-variants", action="store_true", help="skip the names-only and --deep runs (the policy's cost)"
+    )
     parser.add_argument("--phases-child", nargs=2, metavar=("ROOT", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phases_child:
@@ -390,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tree = ensure_tree(args.dir, args.entries, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
-        fig = bench(tree, args.runs, Path(tmp))
+        fig = bench(tree, args.runs, Path(tmp), variants=not args.no_variants)
         if not args.no_breakdown:
             fig.phases = breakdown(tree, Path(tmp))
     print_report(fig)

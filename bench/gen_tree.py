@@ -1,10 +1,13 @@
 """Generate a practice-machine-like tree for the scan benchmark: many small files, ~1% real recordings.
 
-The tree looks like a clinician's disk: home folders full of documents, photos, code, downloads
-and caches, a few extension-less or unknown files, and about 1% recordings copied from
+The tree looks like a clinician's disk: home folders full of documents, text notes, photos, code
+(with node_modules-style package JSON, TypeScript sources and declaration files), downloads and
+caches, a few extension-less or unknown files, and about 1% recordings copied from
 tests/fixtures/media (real files in every format we recognise, some renamed .dat or stripped of
-their extension, a tenth with a .meta.yaml sidecar). Folders nest a few levels deep with an
-uneven fan-out, as real ones do.
+their extension, a tenth with a .meta.yaml sidecar). A third of the recordings have a transcript
+beside them, as Zoom, Teams, Otter and Whisper leave one: a .txt, .json, .tsv or .docx of the same
+name, which only the reading policy finds. Folders nest a few levels deep with an uneven fan-out,
+as real ones do.
 
 Generation is slow at a million files, so a finished tree carries a marker file with its
 parameters and is reused when asked for again with the same ones.
@@ -26,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 5
 MARKER = ".bench-tree.json"  # written last: a tree without it is incomplete
 DEFAULT_ENTRIES = 1_000_000
 DEFAULT_RECORDING_RATIO = 0.01
@@ -48,7 +51,18 @@ def _read_by_default(name: str) -> bool:
 RECORDING_FIXTURES = [
     *sorted(p.name for p in FIXTURES.glob("session*") if _read_by_default(p.name)),
     "encrypted.zip",
+    "recordings.zip",
 ]
+# Transcripts as the tools leave them beside a recording: (fixture, extension). Text-like names, so
+# a scan reads them only because of the recording beside them (auditor/classify/reading.py).
+TRANSCRIPTS_BESIDE = [
+    ("session-otter.txt", "txt"),
+    ("meeting_saved_closed_caption.txt", "txt"),
+    ("session-whisper.json", "json"),
+    ("session-whisper.tsv", "tsv"),
+    ("session-teams.docx", "docx"),
+]
+TRANSCRIPT_RATIO = 0.33  # of the recordings that get a transcript beside them
 _ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc", ".age", ".enc", ".zip")
 
 # What each kind of folder holds: (extension, weight); "" is a file without extension and
@@ -57,8 +71,13 @@ THEMES: dict[str, list[tuple[str, int]]] = {
     "documents": [("pdf", 30), ("docx", 25), ("xlsx", 10), ("txt", 10), ("odt", 4), ("pptx", 4),
                   ("rtf", 3), ("csv", 5), ("md", 3), ("eml", 3), ("", 1), ("?", 1), ("tmp", 1)],
     "pictures": [("jpg", 60), ("jpeg", 5), ("png", 20), ("heic", 10), ("gif", 2), ("webp", 2), ("", 1)],
-    "code": [("py", 25), ("js", 15), ("ts", 8), ("json", 12), ("md", 6), ("html", 5), ("css", 4),
-             ("yaml", 4), ("txt", 3), ("sh", 2), ("c", 3), ("h", 3), ("pyc", 8), ("map", 2), ("", 2)],
+    "code": [("py", 25), ("js", 15), ("ts", 8), ("d.ts", 6), ("json", 12), ("md", 6), ("html", 5),
+             ("css", 4), ("yaml", 4), ("txt", 3), ("sh", 2), ("c", 3), ("h", 3), ("pyc", 8), ("map", 2),
+             ("", 2)],
+    # node_modules: package manifests, scripts and type declarations, many small files
+    "packages": [("json", 30), ("js", 35), ("d.ts", 15), ("ts", 3), ("md", 8), ("map", 6), ("txt", 1),
+                 ("", 2)],
+    "notes": [("txt", 45), ("md", 15), ("docx", 20), ("json", 5), ("rtf", 5), ("pdf", 10)],
     "downloads": [("pdf", 30), ("zip", 8), ("dmg", 3), ("exe", 3), ("jpg", 15), ("png", 8), ("docx", 10),
                   ("tar", 2), ("gz", 3), ("csv", 4), ("?", 3), ("", 2), ("bin", 2), ("part", 2)],
     "clients": [("pdf", 40), ("docx", 30), ("txt", 8), ("xlsx", 5), ("jpg", 5), ("eml", 5), ("?", 2),
@@ -73,12 +92,15 @@ HOME_FOLDERS = {
     "Projects": "code",
     "Downloads": "downloads",
     "Clients": "clients",
+    "Notes": "notes",
     ".cache": "cache",
 }
 FOLDER_WORDS = {
     "documents": ["Admin", "Billing", "Letters", "Notes", "Forms", "Insurance", "Taxes", "Archive", "Old"],
     "pictures": ["Camera", "Screenshots", "Holiday", "Office", "Family", "Export", "Scans"],
     "code": ["src", "lib", "tests", "docs", "build", "node_modules", "vendor", "scripts", "assets"],
+    "packages": ["{pkg}", "{pkg}", "dist", "lib", "types", "node_modules"],
+    "notes": ["Supervision", "Reading", "Ideas", "Journal", "{year}"],
     "downloads": ["installers", "papers", "attachments", "misc", "from-phone"],
     "clients": ["C-{n:04d}", "intake", "sessions", "correspondence", "assessments", "{year}"],
     "cache": ["{hex}", "{hex}", "blobs", "index", "tmp", "Cache_Data"],
@@ -86,6 +108,7 @@ FOLDER_WORDS = {
 STEMS = ["report", "invoice", "letter", "notes", "summary", "draft", "scan", "form", "plan", "minutes",
          "budget", "receipt", "photo", "module", "index", "util", "config", "test", "readme", "data"]  # fmt: skip
 ODD_NAMES = ["README", "LICENSE", "Makefile", "notes", "Thumbs.db", ".DS_Store", "desktop.ini~", "core"]
+PACKAGE_NAMES = ["react", "lodash", "typescript", "@types", "express", "chalk", "debug", "semver", "uuid"]
 
 # Small contents that look like the real thing to a sniffer (documents start with their magic).
 _MAGIC = {
@@ -100,6 +123,11 @@ _MAGIC = {
 }
 _MAGIC.update({"xlsx": _MAGIC["docx"], "pptx": _MAGIC["docx"], "jpeg": _MAGIC["jpg"], "heic": _MAGIC["jpg"]})
 _TEXT = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit. Session notes are kept elsewhere.\n"
+_JSON = b'{"name": "pkg", "version": "1.0.0", "main": "index.js", "scripts": {"test": "jest"}}\n'
+_NOTE = (
+    b"Supervision notes, 10:30. Discussed the waiting list and the new intake form;\n"
+    b"follow up with the team at 14:00 on Thursday. Read: chapter 3 before next week.\n"
+)
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _YEAR_SECONDS = 365 * 24 * 3600
 
@@ -202,9 +230,13 @@ def _layout(rng: random.Random, entries: int) -> list[_Folder]:
         if parent.depth >= MAX_DEPTH or (parent.theme == "cache" and rng.random() > CACHE_GROWTH):
             continue
         word = rng.choice(FOLDER_WORDS[parent.theme]).format(
-            n=rng.randrange(1, 500), year=rng.randrange(2016, 2026), hex=f"{rng.getrandbits(16):04x}"
+            n=rng.randrange(1, 500),
+            year=rng.randrange(2016, 2026),
+            hex=f"{rng.getrandbits(16):04x}",
+            pkg=rng.choice(PACKAGE_NAMES),
         )
-        folders.append(_Folder(f"{parent.path}/{word}-{len(folders)}", parent.theme, parent.depth + 1))
+        theme = "packages" if word == "node_modules" else parent.theme
+        folders.append(_Folder(f"{parent.path}/{word}-{len(folders)}", theme, parent.depth + 1))
     weights = [rng.lognormvariate(0, 1.0) for _ in folders]
     scale = entries / sum(weights)
     for folder, weight in zip(folders, weights, strict=True):
@@ -222,6 +254,10 @@ def _recording_pool() -> list[tuple[str, bytes]]:
     if not pool:
         raise SystemExit(f"no recordings found in {FIXTURES}")
     return pool
+
+
+def _transcript_pool() -> list[tuple[bytes, str]]:
+    return [((FIXTURES / name).read_bytes(), ext) for name, ext in TRANSCRIPTS_BESIDE]
 
 
 def _blob_pool(rng: random.Random) -> list[bytes]:
@@ -270,6 +306,10 @@ def _contents(rng: random.Random, ext: str, blobs: list[bytes]) -> bytes:
         return magic + _TEXT[: rng.randrange(8, len(_TEXT))]
     if ext in ("", "?", "dat", "bin", "tmp", "db", "part"):
         return rng.choice(blobs)
+    if ext == "json":
+        return _JSON
+    if ext == "txt":
+        return _NOTE[: rng.randrange(40, len(_NOTE))]
     return _TEXT[: rng.randrange(20, len(_TEXT))]
 
 
@@ -296,9 +336,19 @@ def _write(dir_fd: int, name: str, data: bytes) -> None:
         os.close(fd)
 
 
+def _write_new(dir_fd: int, name: str, data: bytes) -> bool:
+    """_write, unless a file of that name is there already (two recordings of one stem)."""
+    try:
+        _write(dir_fd, name, data)
+    except FileExistsError:
+        return False
+    return True
+
+
 def _generate(info: TreeInfo, rng: random.Random, entries: int, ratio: float, log: bool) -> None:
     folders = _layout(rng, entries - 1)  # one entry is left for the marker
     recordings = _recording_pool()
+    transcripts = _transcript_pool()
     blobs = _blob_pool(rng)
     theme_choices = {theme: ([ext for ext, _ in mix], [w for _, w in mix]) for theme, mix in THEMES.items()}
     now = time.time()
@@ -323,6 +373,14 @@ def _generate(info: TreeInfo, rng: random.Random, entries: int, ratio: float, lo
                     when = now - rng.random() * 8 * _YEAR_SECONDS
                     os.utime(name, (when, when), dir_fd=dir_fd)
                     info.recordings += 1
+                    if rng.random() < TRANSCRIPT_RATIO:
+                        data, transcript_ext = rng.choice(transcripts)
+                        stem = name.rsplit(".", 1)[0] if "." in name else name
+                        sibling = f"{stem}.{transcript_ext}"
+                        if sibling != name and _write_new(dir_fd, sibling, data):
+                            info.recordings += 1
+                            info.files += 1
+                            info.bytes += len(data)
                     if client and rng.random() < 0.1:
                         sidecar = f"client: {client}\npurpose: treatment\n".encode()
                         _write(dir_fd, name + ".meta.yaml", sidecar)

@@ -60,8 +60,10 @@ def test_inventory_counts_archive_members_and_reads_within_budget(inventory: dic
     }
     coverage = inventory[""]["coverage"]
     assert [g["reason"] for g in coverage["skipped"]] == ["consent-not-checked"]  # no registry given
-    # Everything is read but the two whose names settle it (.log and .md are never transcripts).
-    assert coverage["candidates"] == len(EXPECTED) - len(["server.log", "README-times.md"])
+    # Everything is read but what the names settle: .log and .md are never transcripts, and the
+    # text files named after no recording (age-identity.txt is read for the key check, apart).
+    unread = ["server.log", "README-times.md", "agenda.txt", "config.json", "letter.docx", "age-identity.txt"]
+    assert coverage["candidates"] == len(EXPECTED) - len(unread)
     assert coverage["bytes_read"] <= coverage["candidates"] * (HEAD_BYTES + LOOK_FURTHER_BUDGET + 4096)
 
 
@@ -135,35 +137,55 @@ def test_a_client_date_pattern_is_a_reason(disk: Path) -> None:
     assert found["Clients/C-1042_2024-03-05.txt"].attribution.client == "C-1042"
 
 
-def test_text_beside_a_recording_found_by_content_is_read(disk: Path) -> None:
+def test_text_named_after_a_recording_found_by_content_is_read(disk: Path) -> None:
     place(disk, "2024-03-05 Session/capture0001", "session-audio.mp4")  # no extension at all
-    place(disk, "2024-03-05 Session/notes.txt", "session-otter.txt")
-    place(disk, "2024-03-05 Session/export.docx", "session-teams.docx")
+    place(disk, "2024-03-05 Session/capture0001.txt", "session-otter.txt")  # Whisper names it so
+    place(disk, "2024-03-05 Session/capture0001 export.docx", "session-teams.docx")
+    place(disk, "2024-03-05 Session/notes.txt", "session-otter.txt")  # named after nothing: unread
     place(disk, "2024-03-05 Session/agenda.txt", "agenda.txt")
     place(disk, "2024-03-05 Session/capture0001.meta.json", "config.json")  # a sidecar, not text
     found, coverage = _scan(disk)
     assert {k: a.format for k, a in found.items()} == {
         "2024-03-05 Session/capture0001": "mp4",
-        "2024-03-05 Session/notes.txt": "text-transcript",
-        "2024-03-05 Session/export.docx": "docx-transcript",
+        "2024-03-05 Session/capture0001.txt": "text-transcript",
+        "2024-03-05 Session/capture0001 export.docx": "docx-transcript",
     }
-    assert coverage.candidates == 4  # the sidecar is read as a sidecar only, never sniffed
+    assert coverage.candidates == 3  # the sidecar is read as a sidecar only, never sniffed
     assert found["2024-03-05 Session/capture0001"].media == "audio"  # moov at the end, walked
 
 
-def test_text_beside_a_file_named_as_video_is_read_as_the_watch_would(disk: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "recording", "related"),
+    [
+        ("session-0305.json", "session-0305.m4a", True),  # Whisper
+        ("session-0305.wav.json", "session-0305.wav", True),  # whisper.cpp appends .json
+        ("Weekly-Meeting Recording.docx", "Weekly-Meeting Recording.mp4", True),  # Teams
+        ("Recording (3) transcript.txt", "Recording (3).m4a", True),
+        ("zoom_0.txt", "zoom_0.mp4", True),
+        ("notes.txt", "session-0305.m4a", False),
+        ("a.txt", "a.m4a", False),  # too short to say anything
+        ("package.json", "intro.mp4", False),
+    ],
+)
+def test_named_after_a_recording(text: str, recording: str, related: bool) -> None:
+    from auditor.classify.reading import named_after, stem
+
+    assert named_after(text, [stem(recording)]) is related
+
+
+def test_text_named_after_a_file_named_as_video_is_read_as_the_watch_would(disk: Path) -> None:
     place(disk, "Zoom/video1234.mp4", "noise.bin")  # named as video, is not one
-    place(disk, "Zoom/notes.txt", "session-clock-turns.txt")
+    place(disk, "Zoom/video1234.txt", "session-clock-turns.txt")
     found, _ = _scan(disk)
-    assert list(found) == ["Zoom/notes.txt"]
+    assert list(found) == ["Zoom/video1234.txt"]
     # The watch decides on names alone, and reads the same file.
     source = LocalSource(Config(), SourceOptions())
     coverage = Coverage()
-    watched = list(source.examine_files(str(disk / "Zoom"), ["notes.txt"], coverage, text_by_policy=True))
-    assert [Path(a.location).name for a in watched] == ["notes.txt"]
+    watched = list(source.examine_files(str(disk / "Zoom"), ["video1234.txt"], coverage, text_by_policy=True))
+    assert [Path(a.location).name for a in watched] == ["video1234.txt"]
     lone = disk / "Elsewhere"
-    place(lone, "notes.txt", "session-clock-turns.txt")
-    assert list(source.examine_files(str(lone), ["notes.txt"], Coverage(), text_by_policy=True)) == []
+    place(lone, "video1234.txt", "session-clock-turns.txt")
+    assert list(source.examine_files(str(lone), ["video1234.txt"], Coverage(), text_by_policy=True)) == []
 
 
 def test_typescript_is_read_once_and_declarations_never(disk: Path) -> None:
@@ -221,24 +243,21 @@ def test_the_result_json_names_archive_gaps(disk: Path) -> None:
 def test_the_watch_applies_the_same_policy_to_events(disk: Path) -> None:
     from auditor.watch.examine import Examined, Scope, examine_files
 
-    beside = place(disk, "Zoom/2024-03-05/closed.txt", "session-clock-turns.txt")
+    beside = place(disk, "Zoom/2024-03-05/audio0001.txt", "session-clock-turns.txt")
     place(disk, "Zoom/2024-03-05/audio0001.m4a", "session.m4a")
     lone = place(disk, "Documents/notes.txt", "session-clock-turns.txt")
     named = place(disk, "Documents/transcript-0305.txt", "session-clock-turns.txt")
+    after = place(disk, "Documents/transcript-0305 notes.txt", "session-clock-turns.txt")
     out = Examined()
     source = LocalSource(Config(), SourceOptions())
-    examine_files(source, Scope([str(disk)], []), [str(beside), str(lone), str(named)], False, out)
-    assert sorted(Path(a.location).name for a in out.artifacts) == ["closed.txt", "transcript-0305.txt"]
-    assert out.coverage.candidates == 2  # notes.txt, alone and neutrally named, is never opened
+    paths = [str(beside), str(lone), str(named), str(after)]
+    examine_files(source, Scope([str(disk)], []), paths, False, out)
+    watched = sorted(Path(a.location).name for a in out.artifacts)
+    assert watched == ["audio0001.txt", "transcript-0305 notes.txt", "transcript-0305.txt"]
+    assert out.coverage.candidates == 3  # notes.txt, alone and neutrally named, is never opened
     # What the watch reads, the walk reads too (so the rescan never resolves what an event found).
-    # The walk reads more: it sniffs the folder, and notes.txt lies beside a transcript it finds.
     walked, _ = _scan(disk)
-    assert {Path(k).name for k in walked} == {
-        "closed.txt",
-        "transcript-0305.txt",
-        "audio0001.m4a",
-        "notes.txt",
-    }
+    assert {Path(k).name for k in walked} == {*watched, "audio0001.m4a"}
 
 
 def test_every_media_fixture_is_confirmed_by_ffprobe() -> None:

@@ -39,14 +39,13 @@ def test_recognises_recordings_by_content_not_extension(tmp_path: Path) -> None:
     place(tmp_path, "b/fake.mp3", "fake.mp3")  # text behind a media extension
     place(tmp_path, "b/noise.mp4", "noise.bin")
     place(tmp_path, "b/notes.vtt", "session.vtt")  # a transcript is a recording of the session too
-    (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "letter.txt").write_text("Dear client, ...")
+    (tmp_path / "b" / "letter.txt").write_text("Dear client, ...")
     found, cov = _scan(tmp_path)
     names = {Path(p).name for p in found}
     assert names == {"real.wav", "renamed.dat", "no_extension", "archive.bin", "notes.vtt"}
     assert cov.files_seen == 8
     assert cov.recordings == 5
-    # letter.txt, in a folder with no recording and no transcript-like name, is never opened
+    # letter.txt is settled by its name and never opened
     assert cov.candidates == 7
 
 
@@ -406,14 +405,11 @@ def test_key_material_beside_an_encrypted_recording_is_found_and_each_file_read_
     place(tmp_path, "s.m4a.gpg", "session.m4a.gpg")
     place(tmp_path, "secring", "pgp-private-key.asc")  # sniffed (no extension): key material
     place(tmp_path, "client.pem", "pem-private-key.pem")  # sniffed: key material
-    # Text beside a recording is read once, as a possible transcript, and its key found then.
-    place(tmp_path, "age-identity.txt", "age-identity.txt")
+    place(tmp_path, "age-identity.txt", "age-identity.txt")  # settled by name, read for the key check
     (tmp_path / "private.pem").write_text("not a key, just a note\n")  # sniffed, key-like name, no key
-    (tmp_path / "notes.txt").write_text("a note")  # text beside a recording: read once, nothing in it
-    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0")  # settled by name: never opened
+    (tmp_path / "notes.txt").write_text("a note")  # neither sniffed nor key-like: never opened
     coverage = Coverage()
     [artifact] = LocalSource(Config(), SourceOptions()).scan(str(tmp_path), coverage)
     assert artifact.facts["keys_beside"] == ["age-identity.txt", "client.pem", "secring"]
-    read = ["s.m4a.gpg", "secring", "client.pem", "age-identity.txt", "private.pem", "notes.txt"]
-    assert coverage.candidates == len(read)
+    read = ["s.m4a.gpg", "secring", "client.pem", "age-identity.txt", "private.pem"]
     assert coverage.bytes_read == sum(min((tmp_path / n).stat().st_size, HEAD_BYTES) for n in read)

@@ -4,8 +4,10 @@ Transcripts hide under the most common names there are (`.txt`, `.json`, `.docx`
 `.xml`), and reading every such file would slow a scan of a code or document tree for little
 gain. So a text-like file is read when there is a reason to expect a transcript:
 
-1. it sits in a folder that holds a recording (found by content in the same folder: Zoom,
-   Teams and Otter put the transcript beside the recording, Whisper writes its outputs there);
+1. it carries the name of a recording beside it (`session-0305.json` beside `session-0305.m4a`,
+   Whisper's `x.wav.json` beside `x.wav`, Teams' `Meeting Recording.docx` beside its `.mp4`): the
+   recording found by content in the same folder, or named as audio or video. The tools that
+   write a transcript next to a recording name it after the recording;
 2. its name or one of its folders, from the scanned target down, says transcript (`transcript`,
    `caption`, `subtitle`, `cc`, `otter`, `whisper`, `dictation`, `scribe`, Zoom's
    `closed_caption`);
@@ -23,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from auditor.classify.names import (
     AMBIGUOUS_MEDIA_EXTENSIONS,
+    CRYPTO_SUFFIXES,
     SIDECAR_SUFFIXES,
     extension,
     media_for_extension,
@@ -62,11 +65,41 @@ class ReadingPolicy:
         return any(p.search(relpath) for p in self.patterns)
 
     @staticmethod
-    def recording_by_name(names: Iterable[str]) -> bool:
-        """Rule 1 on names alone (watch events, and the walk before it sniffs): a neighbour named as
-        audio or video (not .ts/.mts, which TypeScript projects are full of)."""
+    def named_recordings(names: Iterable[str]) -> list[str]:
+        """The stems of the neighbours named as audio or video (not .ts/.mts, which TypeScript
+        projects are full of): rule 1 on names alone (watch events, and the walk before it sniffs)."""
+        stems = []
         for name in names:
             ext = extension(name)
             if ext not in AMBIGUOUS_MEDIA_EXTENSIONS and media_for_extension(ext) in ("audio", "video"):
-                return True
+                stems.append(stem(name))
+        return stems
+
+
+_MIN_STEM = 3  # "a.txt" is named after nothing
+
+
+def stem(name: str) -> str:
+    """A name without its extensions, as far as they are media, transcript, text or encryption ones:
+    `x.wav.json` -> `x`, `Meeting Recording.mp4` -> `meeting recording` (lower case)."""
+    base = name.lower()
+    while True:
+        dot = base.rfind(".")
+        if dot <= 0:
+            return base
+        ext = base[dot + 1 :]
+        if not (ext in TEXT_LIKE_EXTENSIONS or ext in CRYPTO_SUFFIXES or media_for_extension(ext)):
+            return base
+        base = base[:dot]
+
+
+def named_after(name: str, recording_stems: Sequence[str]) -> bool:
+    """Rule 1: the text file's stem and a recording's stem are the same, or one begins the other
+    (`session-0305 transcript.txt` and `session-0305.m4a`; `zoom_0.mp4` and `zoom_0.txt`)."""
+    own = stem(name)
+    if len(own) < _MIN_STEM:
         return False
+    return any(
+        len(other) >= _MIN_STEM and (own.startswith(other) or other.startswith(own))
+        for other in recording_stems
+    )

@@ -75,7 +75,7 @@ from auditor.sources.base import SourceOptions
     "--deep",
     is_flag=True,
     help="Sniff every file's content, not only files whose name leaves it open (and text files only "
-    "beside recordings or under transcript-like names); list large archives in full.",
+    "named after a recording or under transcript-like names); list large archives in full.",
 )
 @click.option(
     "-x",

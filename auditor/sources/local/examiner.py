@@ -23,7 +23,7 @@ from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, pars
 from auditor.classify import HEAD_BYTES, LOOK_FURTHER_BUDGET, Classification, classify, embedded_created
 from auditor.classify.model import RECORDING_KINDS
 from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS, SIDECAR_SUFFIXES, needs_sniff
-from auditor.classify.reading import TEXT_LIKE_EXTENSIONS, ReadingPolicy, is_text_like
+from auditor.classify.reading import TEXT_LIKE_EXTENSIONS, ReadingPolicy, is_text_like, named_after, stem
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
 from auditor.localfs.volumes import VolumeProbe
@@ -83,10 +83,11 @@ class Examiner:
         )
 
     def examine_folder(self, folder: Folder, root: str, coverage: Coverage) -> Iterator[Artifact]:
-        """The recordings among a walked folder's files. Text-like files are read when their name
-        or folder gives a reason, when a neighbour is named as audio or video, or, once the folder
-        turns out to hold a recording by content, all of them. (The watch decides on names alone;
-        what it reads is therefore always read by the walk too: the rescan never contradicts it.)"""
+        """The recordings among a walked folder's files. A text-like file is read when its name,
+        its folder or a client/date pattern gives a reason, or when it carries the name of a
+        recording beside it: one named as audio or video, or, once the folder's other files have
+        been sniffed, one found by content. (The watch decides on names alone; what it reads is
+        therefore always read by the walk too: the rescan never contradicts it.)"""
         files = folder.files
         beside: list[str] = []
         if self.deep:
@@ -99,15 +100,17 @@ class Examiner:
                     candidates.append(name)
                 elif verdict == _TEXT:
                     beside.append(name)
-            if beside and ReadingPolicy.recording_by_name(candidates):
-                candidates += beside  # a neighbour is named as audio or video: as the watch decides
-                beside = []
-            elif beside:
+            if beside:
                 target = os.path.basename(root)
-                named = [n for n in beside if self.reading.by_name(target, folder.rel_prefix + n)]
-                if named:
-                    candidates += named
-                    beside = [n for n in beside if n not in named]
+                named = ReadingPolicy.named_recordings(candidates)
+                reasons = [
+                    n
+                    for n in beside
+                    if named_after(n, named) or self.reading.by_name(target, folder.rel_prefix + n)
+                ]
+                if reasons:
+                    candidates += reasons
+                    beside = [n for n in beside if n not in set(reasons)]
         if candidates:
             yield from self._examine_dir_files(
                 folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage, beside
@@ -126,8 +129,8 @@ class Examiner:
         listed once, for their sidecars and for key material lying beside encrypted ones.
 
         Every name given is read, unless `text_by_policy`: then a text-like name is read only when
-        the reading policy gives a reason. Its folder's content is not sniffed here, so "beside a
-        recording" means a neighbour named as audio or video."""
+        the reading policy gives a reason. Its folder's content is not sniffed here, so "the name
+        of a recording beside it" means a neighbour named as audio or video."""
         directory = os.path.abspath(directory)
         coverage.files_seen += len(names)
         try:
@@ -140,14 +143,14 @@ class Examiner:
         rel_dir = os.path.relpath(directory, root)
         rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
         candidates = [n for n in names if n in neighbours]
-        if text_by_policy and not self.deep:
+        text = [n for n in candidates if _triage(n) == _TEXT] if text_by_policy and not self.deep else []
+        if text:
             target = os.path.basename(root)
-            beside_recording = ReadingPolicy.recording_by_name(neighbours)
-            candidates = [
-                n
-                for n in candidates
-                if _triage(n) != _TEXT or beside_recording or self.reading.by_name(target, rel_prefix + n)
-            ]
+            named = ReadingPolicy.named_recordings(neighbours)
+            unread = {
+                n for n in text if not (named_after(n, named) or self.reading.by_name(target, rel_prefix + n))
+            }
+            candidates = [n for n in candidates if n not in unread]
         yield from self._examine_dir_files(
             directory, root, rel_prefix, candidates, files, neighbours, coverage
         )
@@ -170,19 +173,20 @@ class Examiner:
         beside: list[str] | None = None,
     ) -> Iterator[Artifact]:
         """Sniff `candidates` (names in `directory`, whose relative path starts `rel_prefix`), and
-        the text-like files `beside` them when one of the candidates is a recording."""
+        those of the text-like files `beside` them that carry the name of a recording found."""
         base = as_folder(directory)
         sniffed: list[_Sniffed] = []
         for name in candidates:
             item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
             if item is not None:
                 sniffed.append(item)
-        if beside and any(s.artifact is not None for s in sniffed):
-            for name in beside:
-                item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
-                if item is not None:
-                    sniffed.append(item)
-            candidates = candidates + beside
+        found = [stem(s.name) for s in sniffed if s.artifact is not None]
+        named = [n for n in beside or () if found and named_after(n, found)]
+        for name in named:  # text carrying the name of a recording found by content
+            item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
+            if item is not None:
+                sniffed.append(item)
+        candidates = candidates + named
         recordings = [s for s in sniffed if s.artifact is not None]
         if any(s.cls.kind == "encrypted" for s in recordings):
             self._note_keys_beside(directory, files, candidates, sniffed, recordings, coverage)
