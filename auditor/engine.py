@@ -104,7 +104,7 @@ class ScanResult:
 
 def enrich(artifact: Artifact, registry: ConsentRegistry | None, as_of: date) -> None:
     """Facts that need more than the source knows: the recording date and any legal hold."""
-    resolve_recorded_at(artifact, fallback_source="last-modified" if artifact.source == "s3" else "mtime")
+    resolve_recorded_at(artifact, fallback_source=artifact.mtime_source)
     if registry is None or artifact.kind != "recording":
         return
     clients = [artifact.attribution.client, *artifact.attribution.participants]

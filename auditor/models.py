@@ -42,6 +42,9 @@ class Attribution:
     participants: list[str] = field(default_factory=list)
     consent_id: str | None = None
     source: str | None = None  # sidecar | metadata | pattern | None
+    # Where the source looked for a client, in order (e.g. sidecar, patterns): what an
+    # unattributed recording's finding says was tried. Set by the source.
+    tried: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,11 +57,19 @@ class Artifact:
 
     kind: str
     location: str  # absolute path as reached under the target, or s3://bucket/key
-    source: str  # local | s3
+    source: str  # local | s3 | a plugin's name for itself
     target: str  # the scan target this was reached under
-    relpath: str = ""  # path relative to the target (or object key), used by attribution patterns
+    # The names below the target, "/"-separated (the object key in S3): attribution patterns
+    # search it, and `--redact` replaces each of its components. `location` must contain it:
+    # what comes before it stays readable, what it names is hidden.
+    relpath: str = ""
     size: int | None = None
     mtime: datetime | None = None  # UTC
+    mtime_source: str = "mtime"  # what the store calls `mtime`: "last-modified" in S3
+    # What protects it at rest when its content is not encrypted: "volume" (the disk's volume
+    # encryption), "server-side" (an object store's, judged against encryption.s3_minimum), or
+    # None when the source does not say.
+    at_rest: str | None = None
     media: str | None = None  # audio | video | transcript (None when only the crypto wrapper is known)
     format: str | None = None  # wav, mp3, mp4, webvtt, openpgp+m4a, ...
     encrypted: bool | None = None  # None = we cannot tell; never claim True without evidence

@@ -187,20 +187,25 @@ class Redactor:
             table[client_id] = self.client(client_id)
         for consent_id in consents:
             table.setdefault(consent_id, self.consent(consent_id))
-        bases = _bases(result)
-        for path in _paths(result, bases):
-            base = _base_of(path, bases)
-            if base is None:  # not under a target: keep the folders, hide the name
-                base = path.rpartition("/")[0]
-                if not base:
+        declared = _declared_prefixes(result)
+        prefixes = _prefixes(result, declared.values())
+        for path in _paths(result, prefixes):
+            prefix = declared.get(path) or _prefix_of(path, prefixes)
+            if prefix is None:  # not under a target: keep the folders, hide the name
+                head = path.rpartition("/")[0]
+                if not head:
                     continue
-            rel = path[len(base) :].lstrip("/")
+                prefix = head + "/"
+            start = len(prefix)
+            while path[start : start + 1] == "/":
+                start += 1
+            prefix, rel = path[:start], path[start:]
             if not rel:
                 continue
             parts = rel.split("/")
             for depth in range(1, len(parts) + 1):
                 sub = "/".join(parts[:depth])
-                table[f"{base}/{sub}"] = f"{base}/{self.relative(sub)}"
+                table[prefix + sub] = prefix + self.relative(sub)
             table[rel] = self.relative(rel)
             if _has_letter(parts[-1]):  # a bare number hides nothing and would hit dates
                 table.setdefault(parts[-1], self.name(parts[-1]))
@@ -237,34 +242,51 @@ def _identities(result: dict[str, Any]) -> tuple[set[str], set[str]]:
     return clients, consents
 
 
-def _bases(result: dict[str, Any]) -> list[str]:
-    """Scan targets as absolute prefixes, longest first; `s3://` alone counts per bucket."""
+def _declared_prefixes(result: dict[str, Any]) -> dict[str, str]:
+    """Each recording's and bucket's location -> what comes before its `relpath`: by the
+    artifact contract (docs/extending.md), `relpath` holds the names below the target and
+    `location` ends with it (S3 adds `?versionId=` to older versions). A location that breaks
+    the contract falls back to the scan targets."""
+    declared: dict[str, str] = {}
+    for item in (*result.get("recordings", []), *result.get("buckets", [])):
+        location, rel = item.get("location"), item.get("relpath")
+        if not (isinstance(location, str) and isinstance(rel, str) and rel):
+            continue
+        head = location if location.endswith(rel) else location.rpartition("?")[0]
+        if head.endswith(rel) and len(head) > len(rel):
+            declared[location] = head[: len(head) - len(rel)]
+    return declared
+
+
+def _prefixes(result: dict[str, Any], declared: Iterable[str]) -> list[str]:
+    """What stays readable before the names, longest first: each scan target with its "/"
+    (`s3://` alone counts per bucket), and what the artifacts declare (_declared_prefixes)."""
     found: set[str] = set()
     for item in (*result.get("recordings", []), *result.get("buckets", [])):
         if item.get("target"):
             found.add(str(item["target"]))
     for target in result.get("targets", []):
         found.add(target if "://" in target else os.path.abspath(target))
-    bases = set()
+    prefixes = set(declared)
     for base in found:
         if base.rstrip("/") in ("s3:", ""):
-            continue  # the whole account: per-bucket bases are added from the locations
-        bases.add(base.rstrip("/") if base not in ("/",) else "")
+            continue  # the whole account (or "/"): per-bucket prefixes come from the locations
+        prefixes.add(base.rstrip("/") + "/")
     for item in (*result.get("recordings", []), *result.get("buckets", [])):
         location = str(item.get("location", ""))
         if location.startswith("s3://"):
-            bases.add("s3://" + location[5:].split("/", 1)[0])
-    return sorted(bases, key=len, reverse=True)
+            prefixes.add("s3://" + location[5:].split("/", 1)[0] + "/")
+    return sorted(prefixes, key=len, reverse=True)
 
 
-def _base_of(path: str, bases: list[str]) -> str | None:
-    for base in bases:
-        if path.startswith(base + "/"):
-            return base
+def _prefix_of(path: str, prefixes: list[str]) -> str | None:
+    for prefix in prefixes:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix
     return None
 
 
-def _paths(result: dict[str, Any], bases: list[str]) -> Iterator[str]:
+def _paths(result: dict[str, Any], prefixes: list[str]) -> Iterator[str]:
     """Locations of findings, recordings, buckets and gaps, plus any other value lying under a target."""
     for key in ("findings", "recordings", "buckets"):
         for item in result.get(key, []):
@@ -277,9 +299,8 @@ def _paths(result: dict[str, Any], bases: list[str]) -> Iterator[str]:
     for breach in (result.get("breach_register") or {}).get("breaches", []):
         if breach.get("location"):
             yield str(breach["location"])
-    prefixes = tuple(base + "/" for base in bases)
     if prefixes:
-        yield from _strings_under(result, prefixes)
+        yield from _strings_under(result, tuple(prefixes))
 
 
 def _strings_under(value: Any, prefixes: tuple[str, ...]) -> Iterator[str]:

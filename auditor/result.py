@@ -29,6 +29,7 @@ def artifact_to_dict(a: Artifact) -> dict[str, Any]:
     return {
         "kind": a.kind,
         "location": a.location,
+        "relpath": a.relpath,
         "source": a.source,
         "target": a.target,
         "media": a.media,

@@ -134,3 +134,31 @@ def test_sources_receive_only_their_own_settings(tmp_path: Path, monkeypatch: py
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert seen == [{}]  # the S3 options given went to no other source
+
+
+def test_redaction_hides_what_the_artifact_declares_even_outside_the_target() -> None:
+    """A plugin source whose locations do not start with its target (an archive member): the
+    names to hide come from each artifact's relpath, by contract, not from the target prefix."""
+    from auditor.redact import Redactor
+
+    location = "archive:///srv/backup.tar!C-1001 Smith/intake/session.wav"
+    result = {
+        "targets": ["archive:///srv/backup.tar"],
+        "recordings": [
+            {
+                "location": location,
+                "relpath": "C-1001 Smith/intake/session.wav",
+                "target": "archive:///srv/backup.tar",
+                "client": "C-1001",
+            }
+        ],
+        "findings": [{"rule": "recording-unencrypted", "location": location, "message": f"{location} is plain"}],
+        "coverage": {"skipped": [{"location": "archive:///srv/backup.tar!C-1001 Smith/notes", "reason": "x"}]},
+    }
+    Redactor(b"a key of sixteen+ chars").redact(result)
+    text = json.dumps(result)
+    assert "Smith" not in text and "intake" not in text and "session" not in text
+    shown = result["recordings"][0]["location"]
+    assert shown.startswith("archive:///srv/backup.tar!n-") and shown.endswith(".wav")
+    assert result["findings"][0]["location"] == shown
+    assert result["coverage"]["skipped"][0]["location"].startswith("archive:///srv/backup.tar!n-")

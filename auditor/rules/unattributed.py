@@ -15,7 +15,7 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         "Recording cannot be attributed to a client: no sidecar, metadata or path pattern names one, so consent "
         "cannot be demonstrated.",
         {
-            "tried": ["sidecar", "metadata" if artifact.source == "s3" else None, "patterns"],
+            "tried": list(artifact.attribution.tried),
             "relpath": artifact.relpath,
         },
     )

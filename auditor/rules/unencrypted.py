@@ -16,7 +16,7 @@ _S3_ACCEPTS = {
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
-    if artifact.source == "s3":
+    if artifact.at_rest == "server-side":
         if artifact.encrypted is None:
             return  # not known to be below the minimum: recording-encryption-unknown reports it
         minimum = ctx.config.encryption.s3_minimum
@@ -27,11 +27,18 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
             )
         return
     if artifact.encrypted is False:
-        volume = artifact.facts.get("volume", {})
-        yield Hit(
-            "Recording is stored unencrypted: its content is not encrypted and its volume is not encrypted.",
-            {"encryption": artifact.encryption, "volume": volume, "format": artifact.format},
-        )
+        if artifact.at_rest == "volume":
+            volume = artifact.facts.get("volume", {})
+            yield Hit(
+                "Recording is stored unencrypted: its content is not encrypted and its volume is not encrypted.",
+                {"encryption": artifact.encryption, "volume": volume, "format": artifact.format},
+            )
+        else:  # a source that says nothing about its store: judged on the artifact alone
+            yield Hit(
+                "Recording is stored unencrypted: its content is not encrypted and its store does not "
+                "encrypt it at rest.",
+                {"encryption": artifact.encryption, "format": artifact.format},
+            )
 
 
 RULE = Rule(

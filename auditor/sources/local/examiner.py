@@ -241,6 +241,7 @@ class Examiner:
     ) -> Artifact | None:
         sidecar = self._sidecar(path, name, names, coverage)
         attribution = attribute(relpath, self.config.attribution.patterns, sidecar=sidecar)
+        attribution.tried = ["sidecar", "patterns"]
         # An encrypted blob is a recording when its inner name says so or attribution ties it to a session.
         if cls.kind == "encrypted" and cls.inner_media is None and not attribution.client:
             return None
@@ -253,6 +254,7 @@ class Examiner:
             relpath=display_path(relpath),
             size=st.st_size,
             mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+            at_rest="volume",
             media=cls.media if cls.kind != "encrypted" else cls.inner_media,
             format=cls.format,
             attribution=attribution,

@@ -185,6 +185,7 @@ def _by_name(
         _apply_response(scan, entry, artifact, result, response, None)
     else:
         artifact.attribution = attribute(entry.key, scan.config.attribution.patterns)
+        artifact.attribution.tried = ["patterns"]  # the object's metadata could not be read
         artifact.encrypted, artifact.encryption = None, "unknown"
     _add_exposures(scan, entry, artifact, result)
     return artifact
@@ -204,6 +205,8 @@ def _base_artifact(scan: BucketScan, entry: ObjectEntry, *, media: str | None, f
         relpath=entry.key,
         size=entry.size,
         mtime=entry.last_modified,
+        mtime_source="last-modified",
+        at_rest="server-side",
         media=media,
         format=fmt,
     )
@@ -330,7 +333,9 @@ def _attribution(
             if tagged is not None:
                 tagged.source = "tags"
                 meta = tagged
-    return attribute(entry.key, patterns, metadata=meta)
+    attribution = attribute(entry.key, patterns, metadata=meta)
+    attribution.tried = ["metadata", *(["tags"] if tag_count else []), "patterns"]
+    return attribution
 
 
 def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> dict[str, str] | None:
