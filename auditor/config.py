@@ -167,7 +167,11 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
             authorised_readers=list(exposure.get("authorised_readers", [])),
         ),
         rules=RulesConfig(
-            packs=paths(rules.get("packs", [])),
+            # A bare name (no folder, no .yaml) is an installed pack (auditor.packs), kept as written.
+            packs=[
+                Path(value) if _is_pack_name(value) else _resolve(base, value)
+                for value in rules.get("packs", [])
+            ],
             disable=list(rules.get("disable", [])),
             severity=dict(rules.get("severity", {})),
         ),
@@ -221,3 +225,7 @@ def _resolve(base: Path, text: str) -> Path:
 def _whole(days: int | float | None) -> int | None:
     # JSON Schema counts 30.0 as an integer; keep the dataclass promise of int.
     return None if days is None else int(days)
+
+
+def _is_pack_name(value: str) -> bool:
+    return "/" not in value and os.sep not in value and not value.lower().endswith((".yaml", ".yml"))

@@ -152,8 +152,12 @@ def test_redaction_hides_what_the_artifact_declares_even_outside_the_target() ->
                 "client": "C-1001",
             }
         ],
-        "findings": [{"rule": "recording-unencrypted", "location": location, "message": f"{location} is plain"}],
-        "coverage": {"skipped": [{"location": "archive:///srv/backup.tar!C-1001 Smith/notes", "reason": "x"}]},
+        "findings": [
+            {"rule": "recording-unencrypted", "location": location, "message": f"{location} is plain"}
+        ],
+        "coverage": {
+            "skipped": [{"location": "archive:///srv/backup.tar!C-1001 Smith/notes", "reason": "x"}]
+        },
     }
     Redactor(b"a key of sixteen+ chars").redact(result)
     text = json.dumps(result)

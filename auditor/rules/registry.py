@@ -115,15 +115,40 @@ def builtin_pack_paths() -> list[Path]:
     return sorted(data_dir("rules").glob("*.yaml"))
 
 
+def is_pack_name(path: Path) -> bool:
+    """`--rules hygiene` (no folder, no .yaml/.yml) names an installed pack; anything else is a file."""
+    return len(path.parts) == 1 and path.suffix.lower() not in (".yaml", ".yml") and not path.is_file()
+
+
+def pack_path(path: Path) -> Path:
+    """A pack file as given, or the file an installed pack of that name (`auditor.packs`) ships."""
+    if not is_pack_name(path):
+        return path
+    name = str(path)
+    plugin = registry().get("pack", name)
+    if plugin is None:
+        installed = ", ".join(registry().names("pack")) or "none"
+        raise InputError(
+            path, f"no such file, and no installed rule pack of that name (installed: {installed})"
+        )
+    try:
+        shipped = Path(str(plugin.load()))
+    except Exception as exc:  # a broken plugin: say which
+        raise InputError(
+            path, f"the pack from {plugin.provider} cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not shipped.is_file():
+        raise InputError(path, f"the pack from {plugin.provider} names {shipped}, which is not a file")
+    return shipped
+
+
 def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
     from auditor.rules.packs import load_pack  # local import: packs needs the YAML machinery
 
     discovered = discover_rules()
     known = discovered.ids()
-    loaded = [
-        (Path(path), load_pack(Path(path), known_rule_ids=known))
-        for path in [*builtin_pack_paths(), *config.rules.packs, *extra_packs]
-    ]
+    paths = [*builtin_pack_paths(), *(pack_path(Path(p)) for p in [*config.rules.packs, *extra_packs])]
+    loaded = [(path, load_pack(path, known_rule_ids=known)) for path in paths]
     chosen = {
         rid: (entry.provider, path, entry.line)
         for path, pack in loaded
