@@ -15,7 +15,7 @@ from auditor.watch.ledger import Ledger
 from auditor.watch.settings import default_state_dir, parse_duration
 from auditor.watch.settle import ATTRIB, CLOSED, GONE, WRITTEN, Settled, SettleQueue
 from auditor.watch.state import StateError, StateLock
-from auditor.watch.store import StateStore
+from auditor.watch.store import StateStore, read_open_findings
 from tests.test_watch_helpers import wait_for
 
 
@@ -198,6 +198,7 @@ def test_a_state_of_another_version_is_refused_and_version_1_is_brought_over(tmp
     (tmp_path / "findings.json").write_text(json.dumps({"version": 1, "open": {"f1": record}}))
     (tmp_path / "webhook-spool.jsonl").write_text('{"id": "sent"}\n{"id": "waiting"}\n')
     (tmp_path / "webhook-spool.acked").write_text("1\n")
+    assert read_open_findings(tmp_path) == {"f1": record}  # `auditor status` before the daemon's first start
     store = StateStore(tmp_path)
     store.open()
     assert store.load_findings() == {"f1": {**record, "alerted": True}}

@@ -234,7 +234,7 @@ def read_open_findings(state_dir: Path) -> dict[str, dict[str, Any]]:
     """The open findings, for `auditor status`: read-only, and harmless while the daemon writes."""
     path = state_dir / DB_FILE
     if not path.exists():
-        return {}
+        return _legacy_open_findings(state_dir)  # a version-1 state the daemon has not brought over yet
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
         try:
@@ -244,6 +244,21 @@ def read_open_findings(state_dir: Path) -> dict[str, dict[str, Any]]:
         return {fingerprint: json.loads(record) for fingerprint, record in rows}
     except (sqlite3.Error, ValueError) as exc:
         raise StateError(f"{path}: cannot read ({exc})") from exc
+
+
+def _legacy_open_findings(state_dir: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((state_dir / LEGACY_FINDINGS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{state_dir / LEGACY_FINDINGS}: cannot read ({exc})") from exc
+    found = data.get("open") if isinstance(data, dict) else None
+    return (
+        {fp: record for fp, record in found.items() if isinstance(record, dict)}
+        if isinstance(found, dict)
+        else {}
+    )
 
 
 def _legacy_webhook_backlog(state_dir: Path) -> list[str]:
