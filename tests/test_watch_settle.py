@@ -113,6 +113,18 @@ def test_an_attribute_change_does_not_cut_a_write_short(
     wait_for(collected.paths)
 
 
+def test_a_path_that_cannot_be_looked_at_is_handed_on_and_the_worker_lives_on(
+    tmp_path: Path, queue: tuple[SettleQueue, Collector]
+) -> None:
+    settle, collected = queue
+    settle.touch("bad\0path", WRITTEN)  # os.lstat raises ValueError (embedded null byte), not OSError
+    wait_for(lambda: "bad\0path" in collected.paths(), what="the odd path, handed on to be judged")
+    good = tmp_path / "after.wav"
+    good.write_bytes(b"x")
+    settle.touch(str(good), CLOSED)
+    wait_for(lambda: str(good) in collected.paths(), what="a later path: the worker is still there")
+
+
 def test_durations() -> None:
     assert parse_duration("6h") == 21600
     assert parse_duration("30m") == 1800

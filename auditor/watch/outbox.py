@@ -89,7 +89,7 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 batch = self.store.pending(self.sink.name, self._done, self.BATCH)
-            except (sqlite3.Error, OSError) as exc:
+            except Exception as exc:  # a full disk, a locked or damaged database: this thread must live on
                 self._failed(f"cannot read the outbox: {exc}")
                 self._stop.wait(delay)
                 delay = min(delay * 2, longest)
@@ -127,7 +127,7 @@ class DeliveryWorker:
             self.delivered += taken
             try:
                 self.store.delivered(self.sink.name, self._done)
-            except (sqlite3.Error, OSError) as exc:  # taken all the same; the next acknowledgement covers it
+            except Exception as exc:  # taken all the same; the next acknowledgement covers it
                 log.error(
                     "%s: cannot record the delivery (%s); it may be repeated after a restart",
                     self.sink.describe(),

@@ -114,7 +114,7 @@ class SettleQueue:
                     due = self._take_due()
                 if self._stopped:
                     return
-            ready = [entry for entry in due if self._is_settled(entry)]
+            ready = [entry for entry in due if self._settled_or_unknown(entry)]
             if ready:
                 try:
                     self._on_ready([Settled(e.path, e.is_dir) for e in ready])
@@ -131,6 +131,15 @@ class SettleQueue:
                 del self._pending[path]  # a change from now on makes a new entry
                 due.append(entry)
         return due
+
+    def _settled_or_unknown(self, entry: _Pending) -> bool:
+        """_is_settled, except that a path it cannot tell about is handed on: the judging isolates
+        it, and this thread, without which nothing would be judged, must not die of one path."""
+        try:
+            return self._is_settled(entry)
+        except Exception:
+            log.exception("cannot tell whether %r has settled; judging it now", entry.path)
+            return True
 
     def _is_settled(self, entry: _Pending) -> bool:
         """Finished, gone, or quiet for `settle` seconds; otherwise put back with a later deadline."""
