@@ -183,7 +183,7 @@ def judge(artifact: Artifact, bound: Iterable[BoundRule]) -> Judgement:
     for item in bound:
         active = item.active
         rule = active.rule
-        if artifact.kind not in rule.applies_to:
+        if artifact.kind not in rule.applies_to or (rule.sources and artifact.source not in rule.sources):
             continue
         try:
             for hit in rule.evaluate(artifact, item.ctx):

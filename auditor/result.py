@@ -9,6 +9,7 @@ helpers of the contract (its version, summary, bytes and hash) are in `auditor.c
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 from dataclasses import asdict
 from datetime import date, datetime
@@ -88,6 +89,10 @@ def active_rule_to_dict(a: ActiveRule) -> dict[str, Any]:
         "controls": list(a.controls),
         "remediation": a.rule.remediation,
         "pack": a.pack,
+        # What the rule can judge: which outputs say a rule did not run (JUnit's skipped) read it.
+        "applies_to": sorted(a.rule.applies_to),
+        "sources": sorted(a.rule.sources),
+        "requires_registry": a.rule.requires_registry,
     }
 
 
@@ -105,7 +110,8 @@ def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict
         "finished": _iso(result.finished),
         "run_by": _who(),
         "organisation": result.config.organisation.name,
-        "config": str(result.config.source) if result.config.source else None,
+        # Absolute: a report read elsewhere must still say which file set the policy.
+        "config": os.path.abspath(result.config.source) if result.config.source else None,
         "consent_registry": result.registry_source,
         "targets": list(result.targets),
         "rule_packs": [asdict(p) for p in result.ruleset.packs],

@@ -72,8 +72,20 @@ def to_markdown(result: dict[str, Any], sha256: str | None = None) -> str:
     lines += [f"| {sev} | {by_sev.get(sev, 0):,} |" for sev in SEVERITIES]
     posture = framework_posture(result)
     if posture:
-        lines += ["", "| Framework | Controls failed |", "| --- | ---: |"]
-        lines += [f"| {md(p['framework'])} | {p['failed']} of {len(p['controls'])} |" for p in posture]
+        lines += [
+            "",
+            "| Framework | Failing | Passing | Not evaluated | Not applicable |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {md(p['framework'])} | "
+            + " | ".join(
+                f"{p['counts'][state]:,}"
+                for state in ("failing", "passing", "not-evaluated", "not-applicable")
+            )
+            + " |"
+            for p in posture
+        ]
     if active:
         order = {sev: i for i, sev in enumerate(SEVERITIES)}
         top = sorted(

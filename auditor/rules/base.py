@@ -64,3 +64,6 @@ class Rule:
     applies_to: frozenset[str] = frozenset({"recording"})
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults; packs may override
     requires_registry: bool = False  # cannot judge without a consent registry: reported as a coverage gap
+    # The sources (Artifact.source: "local", "s3") whose artifacts the rule can judge; empty: every
+    # source. The engine runs it on no other, and JUnit reports it skipped for other targets.
+    sources: frozenset[str] = frozenset()

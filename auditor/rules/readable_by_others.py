@@ -56,4 +56,5 @@ RULE = Rule(
     ),
     params={"encrypted_severity": "low"},
     evaluate=evaluate,
+    sources=frozenset({"local"}),
 )

@@ -36,4 +36,5 @@ RULE = Rule(
     applies_to=frozenset({"bucket"}),
     params={"only_with_recordings": True},
     evaluate=evaluate,
+    sources=frozenset({"s3"}),
 )

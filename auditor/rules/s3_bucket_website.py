@@ -40,4 +40,5 @@ RULE = Rule(
     controls=("HIPAA 164.312(e)(1)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
     applies_to=frozenset({"bucket"}),
     evaluate=evaluate,
+    sources=frozenset({"s3"}),
 )

@@ -46,4 +46,5 @@ RULE = Rule(
     ),
     params={"encrypted_severity": "low"},
     evaluate=evaluate,
+    sources=frozenset({"s3"}),
 )

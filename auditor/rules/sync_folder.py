@@ -25,4 +25,5 @@ RULE = Rule(
     controls=("HIPAA 164.312(e)(1)", "HIPAA 164.308(a)(1)(ii)(D)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
     params={"encrypted_severity": "low"},
     evaluate=evaluate,
+    sources=frozenset({"local"}),
 )

@@ -28,4 +28,5 @@ RULE = Rule(
     controls=("HIPAA 164.312(e)(1)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
     params={"encrypted_severity": "low"},
     evaluate=evaluate,
+    sources=frozenset({"local"}),
 )
