@@ -12,11 +12,20 @@ against the audit day (`as_of`), so re-rendering an old result gives the same an
       - rule: retention-exceeded
         location: /srv/therapy/legal/**
         reason: Kept for litigation; see legal hold register
+      - location: /home/alice/Music/relaxation-*.mp3
+        not_a_session_recording: true
+        reason: Relaxation tracks for the waiting room, no client in them (checked by A. Officer)
+        expires: 2027-06-30
+
+The last kind says a file is not a session recording at all: every finding at those locations,
+whatever the rule, is suppressed, and the inventory shows the file as "not a session recording".
+It needs a reason and an expiry like any suppression: a folder's content changes.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,6 +48,7 @@ class Suppression:
     rule: str | None = None
     location: str | None = None  # a glob
     expires: date | None = None
+    not_a_recording: bool = False  # `not_a_session_recording: true`: every rule, at `location`
 
     def expired(self, as_of: date) -> bool:
         return self.expires is not None and as_of > self.expires
@@ -54,12 +64,25 @@ class Suppression:
             "expires": self.expires.isoformat() if self.expires else None,
             "file": str(path),
             "line": self.line,
-            "by": "fingerprint" if self.fingerprint else "rule+location",
+            "by": self.kind,
         }
+
+    @property
+    def kind(self) -> str:
+        if self.not_a_recording:
+            return "not-a-session-recording"
+        return "fingerprint" if self.fingerprint else "rule+location"
+
+    def covers(self, location: str) -> bool:
+        """A not-a-session-recording entry naming this location."""
+        pattern = self._location_re
+        return self.not_a_recording and pattern is not None and pattern.fullmatch(location) is not None
 
     def matches(self, finding: dict[str, Any]) -> bool:
         if self.fingerprint is not None:
             return finding.get("fingerprint") == self.fingerprint
+        if self.not_a_recording:
+            return self.covers(str(finding.get("location", "")))
         pattern = self._location_re
         return (
             finding.get("rule") == self.rule
@@ -101,9 +124,11 @@ def load_suppressions(path: Path) -> SuppressionFile:
                 rule=raw.get("rule"),
                 location=raw.get("location"),
                 expires=parse_date(raw["expires"]) if raw.get("expires") else None,
+                not_a_recording=bool(raw.get("not_a_session_recording")),
             )
         )
-    return SuppressionFile(path, tuple(entries))
+    # Absolute, as reports quote it: a report read elsewhere must still say which file it was.
+    return SuppressionFile(Path(os.path.abspath(path)), tuple(entries))
 
 
 def check_rule_ids(suppressions: SuppressionFile, known: Iterable[str]) -> None:
@@ -145,6 +170,18 @@ def apply_suppressions(result: dict[str, Any], suppressions: SuppressionFile) ->
         live = [i for i in candidates if not suppressions.entries[i].expired(as_of)]
         if live:
             finding["suppressed"] = suppressions.entries[live[0]].mark(suppressions.path)
+    for recording in result.get("recordings", []):
+        recording.pop("not_a_session_recording", None)
+        entry = next(
+            (
+                e
+                for e in suppressions.entries
+                if not e.expired(as_of) and e.covers(str(recording.get("location", "")))
+            ),
+            None,
+        )
+        if entry is not None:
+            recording["not_a_session_recording"] = entry.mark(suppressions.path)
     result["suppressions"] = {
         "file": str(suppressions.path),
         "entries": [
@@ -153,6 +190,7 @@ def apply_suppressions(result: dict[str, Any], suppressions: SuppressionFile) ->
                 "fingerprint": entry.fingerprint,
                 "rule": entry.rule,
                 "location": entry.location,
+                "not_a_session_recording": entry.not_a_recording,
                 "reason": entry.reason,
                 "expires": entry.expires.isoformat() if entry.expires else None,
                 "expired": entry.expired(as_of),

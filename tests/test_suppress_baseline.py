@@ -147,6 +147,84 @@ def test_unknown_rule_id_in_suppression_is_an_error_with_a_suggestion(tmp_path: 
     assert "did you mean 'recording-unencrypted'" in output
 
 
+def test_not_a_session_recording_suppresses_every_rule_at_the_location_until_it_expires(
+    tmp_path: Path,
+) -> None:
+    """A relaxation track in Music/: one entry, with a reason and an expiry, covers all its findings."""
+    root = tmp_path / "practice"
+    place(root, "C-1001_2026-11-11_supervision.wav", "session.wav")
+    place(
+        root, "Music/relaxation [1].mp3", "session-bare.mp3", mode=0o644
+    )  # unattributed, unencrypted, exposed
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text(
+        "version: 1\nsuppressions:\n"
+        "  - location: '**/Music/relaxation [[]1].mp3'\n"
+        "    not_a_session_recording: true\n"
+        "    reason: Waiting-room relaxation track, no client in it (checked by the privacy officer)\n"
+        "    expires: 2026-12-31\n"
+    )
+    code, out = _scan(
+        tmp_path, root, "r.json", "--ignore", ignore, "-o", tmp_path / "r.html", "--fail-on", "none"
+    )
+    assert code == 0, out
+    result = _load(tmp_path / "r.json")
+    music = [f for f in result["findings"] if "/Music/" in f["location"]]
+    assert len({f["rule"] for f in music}) >= 2  # several rules, one entry
+    assert all(f["suppressed"]["by"] == "not-a-session-recording" for f in music)
+    session = [f for f in result["findings"] if "/Music/" not in f["location"]]
+    assert session and not any(f.get("suppressed") for f in session)
+    marked = [r for r in result["recordings"] if r.get("not_a_session_recording")]
+    assert [r["location"] for r in marked] == [str(root / "Music/relaxation [1].mp3")]
+    assert marked[0]["not_a_session_recording"]["expires"] == "2026-12-31"
+    assert result["summary"]["not_session_recordings"] == 1
+    entry = result["suppressions"]["entries"][0]
+    assert entry["not_a_session_recording"] is True and entry["matched"] == len(music)
+    # The inventory names it as such (the embedded row carries the text the table shows).
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "not a session recording (suppressed by " in html and " until 2026-12-31): Waiting-room" in html
+    # After its expiry the findings are open again and the file is a recording like any other.
+    code, _ = _scan(tmp_path, root, "later.json", "--ignore", ignore, "--fail-on", "none", as_of="2027-01-01")
+    later = _load(tmp_path / "later.json")
+    assert not any(f.get("suppressed") for f in later["findings"])
+    assert not any(r.get("not_a_session_recording") for r in later["recordings"])
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "    not_a_session_recording: true\n    location: '**/x.mp3'\n    reason: r\n",
+            "needs 'location' and 'expires'",
+        ),
+        (
+            "    not_a_session_recording: true\n    rule: recording-unencrypted\n    location: '**/x.mp3'\n"
+            "    reason: r\n    expires: 2027-01-01\n",
+            "leave out 'rule' and 'fingerprint'",
+        ),
+        (
+            "    not_a_session_recording: true\n    location: '**/x.mp3'\n    expires: 2027-01-01\n",
+            "'reason'",
+        ),
+        ("    not_a_session_recording: false\n    location: '**/x.mp3'\n    reason: r\n", "must be true"),
+        ("    rule: '*'\n    location: '**/x.mp3'\n    reason: r\n", "unknown rule id '*'"),
+    ],
+)
+def test_not_a_session_recording_entry_is_checked_with_file_line_and_key(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text(
+        "version: 1\nsuppressions:\n  - reason: placeholder\n    fingerprint: "
+        + "ab" * 16
+        + "\n  - "
+        + entry[4:]
+    )
+    code, out = _scan(tmp_path, _only_unencrypted(tmp_path), "r.json", "--ignore", ignore)
+    assert code == 2, out
+    assert f"{ignore}:5" in out and message in out, out
+
+
 def test_missing_ignore_file_is_an_input_error(tmp_path: Path) -> None:
     code, output = _scan(tmp_path, _only_unencrypted(tmp_path), "r.json", "--ignore", tmp_path / "nope.yaml")
     assert code == 2 and "suppression file not found" in output
