@@ -23,13 +23,18 @@ except ImportError:  # pragma: no cover - depends on the platform
 from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
 from auditor.models import SEVERITIES
+from auditor.people import people_affected
 from auditor.safeparse import LimitError, ParseError, load_json, read_bounded
 from auditor.textsafe import fix_lone_surrogates
 
 SCHEMA_VERSION = 1
 
 
-def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(
+    findings: list[dict[str, Any]],
+    recordings: list[dict[str, Any]],
+    breach_register: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
     flagged = {f["location"] for f in active}
     by_sev = Counter(f["severity"] for f in active)
@@ -38,8 +43,12 @@ def summarise(findings: list[dict[str, Any]], recordings: list[dict[str, Any]]) 
         "compliant_recordings": sum(1 for r in recordings if r["location"] not in flagged),
         "findings": len(active),
         "suppressed": sum(1 for f in findings if f.get("suppressed")),
+        # Files a suppression entry says are no session recording (listed, not judged).
+        "not_session_recordings": sum(1 for r in recordings if r.get("not_a_session_recording")),
         "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
         "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
+        # Distinct clients (and unattributed recordings) behind the breaches and the open findings.
+        "people_affected": people_affected(findings, recordings, breach_register),
     }
 
 

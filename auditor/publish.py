@@ -6,6 +6,7 @@ names, and only then are outputs written, so every format shows the same thing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,7 +70,7 @@ def publish_settings(
             check_rule_ids(settings.suppressions, known_rules)
     if baseline is not None:
         settings.baseline, settings.baseline_sha256 = load_baseline(baseline)
-        settings.baseline_source = str(baseline)
+        settings.baseline_source = os.path.abspath(baseline)
     if redact:
         key = redaction_key(report)
         settings.output_options.redaction_key = key
@@ -114,7 +115,7 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
         )
     if settings.record_breaches is not None:
         settings.record_breaches(result)
-    result["summary"] = summarise(result["findings"], result["recordings"])
+    result["summary"] = summarise(result["findings"], result["recordings"], result.get("breach_register"))
     if settings.redactor is not None:
         settings.redactor.redact(result)
 

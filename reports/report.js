@@ -1,4 +1,4 @@
-/* recording-auditor report: paged, filterable findings and inventory tables over embedded data.
+/* recording-auditor report: findings by recording or one per row, and the inventory, over embedded data.
  *
  * The data (<script type="application/json" id="report-data">) is embedded once and compactly:
  *   columns      the column maps of the rows below: {findings: {SEV: 0, ...}, recordings: {...},
@@ -18,6 +18,7 @@
   const SUP = D.columns.suppressions;
   const PAGE_SIZES = [25, 50, 100, 250];
   const PRINT_LIMIT = 1000;
+  const SNIPPET_DAYS = 90; // the expiry the "to accept it" lines propose: review an accepted risk
 
   const str = (i) => (i >= 0 ? S[i] : "");
   const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
@@ -43,6 +44,39 @@
   }
   const $ = (id) => document.getElementById(id);
   const fmt = (n) => n.toLocaleString("en-US");
+  const plural = (n, word, many) => fmt(n) + " " + (n === 1 ? word : many || word + "s");
+  // A path that may wrap after each "/", shown as `vis` shows it.
+  function pathNode(text, cls) {
+    const code = el("code", cls || "path");
+    const parts = vis(text).split("/");
+    parts.forEach((part, i) => {
+      if (i) {
+        code.appendChild(document.createTextNode("/"));
+        code.appendChild(document.createElement("wbr"));
+      }
+      if (part) code.appendChild(document.createTextNode(part));
+    });
+    return code;
+  }
+  // "2026-11-22T05:11:03.123456+00:00" -> "2026-11-22 05:11 UTC"; other text as given.
+  function when(iso) {
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::[\d.]+)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(iso || "");
+    if (!m) return iso || "—";
+    if (!m[2]) return m[1];
+    const utc = m[3] === "Z" || m[3] === "+00:00" || m[3] === "+0000";
+    return m[1] + " " + m[2] + (utc ? " UTC" : m[3] ? " " + m[3] : "");
+  }
+  function sizeText(n) {
+    if (typeof n !== "number") return "—";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+    return (u ? n.toFixed(1) : String(n)) + " " + units[u];
+  }
+  function addDays(isoDay, days) {
+    const t = Date.parse(isoDay + "T00:00:00Z");
+    return isNaN(t) ? isoDay : new Date(t + days * 86400000).toISOString().slice(0, 10);
+  }
 
   // Lower-cased strings, made on the first search only.
   let lower = null;
@@ -67,7 +101,7 @@
   }
 
   // ---------------------------------------------------------------- pager
-  function Pager(container, onChange) {
+  function Pager(container, onChange, noun) {
     this.page = 0;
     this.size = 50;
     this.total = 0;
@@ -75,7 +109,7 @@
     const next = el("button", "", "Next ›"), last = el("button", "", "Last »");
     const info = el("span", "page-of");
     const sizeSel = el("select");
-    sizeSel.setAttribute("aria-label", "Rows per page");
+    sizeSel.setAttribute("aria-label", noun + " per page");
     PAGE_SIZES.forEach((n) => {
       const o = el("option", "", n + " per page");
       o.value = String(n);
@@ -106,10 +140,13 @@
     return Math.max(1, Math.ceil(this.total / this.size));
   };
 
-  // ---------------------------------------------------------------- findings
+  // ---------------------------------------------------------------- findings: filters
   const findings = D.findings;
+  const recordings = D.recordings;
   const fState = { q: "", state: "open", severity: "", category: "", rule: "", group: "", client: "", status: "", sortKey: "sev", sortDir: 1 };
   let fView = new Int32Array(0);
+  let view = document.querySelector('.view-switch [aria-pressed="true"]');
+  view = view ? view.dataset.view : "findings";
   const openRows = new Set();
   const sevIndex = new Map(D.severities.map((s, i) => [s, i]));
   const catIndex = new Map(D.categories.map((c, i) => [c, i]));
@@ -151,6 +188,7 @@
     }
     fView = out.slice(0, n);
     sortFindings();
+    groupByRecording();
   }
 
   function sortFindings() {
@@ -172,6 +210,7 @@
     fView.sort((a, b) => (keys[a] - keys[b]) * dir || findings[a][F.SEV] - findings[b][F.SEV] || locRank.get(findings[a][F.LOC]) - locRank.get(findings[b][F.LOC]) || a - b);
   }
 
+  // ---------------------------------------------------------------- one finding's details
   function statusLabel(r) {
     const parts = [];
     const status = D.statuses[r[F.STATUS]];
@@ -201,11 +240,37 @@
     return el("span", "", vis(value));
   }
 
-  function detailRow(i) {
+  // The lines to add to .auditor-ignore.yaml, valid as pasted into a new file (tests load them).
+  function acceptSnippet(fp) {
+    return (
+      "# .auditor-ignore.yaml - in a file that exists already, add only the entry under suppressions:\n" +
+      "version: 1\n" +
+      "suppressions:\n" +
+      "  - fingerprint: " + fp + "\n" +
+      '    reason: "Assessed by <name> on <date>: <why the risk is accepted>"\n' +
+      "    expires: " + addDays(D.as_of, SNIPPET_DAYS) + "\n"
+    );
+  }
+
+  // A location as a suppression glob that matches it and nothing else ("*", "?" and "[" made literal),
+  // quoted as a YAML double-quoted scalar (JSON's escapes are YAML's).
+  function literalGlob(location) {
+    return JSON.stringify(location.replace(/[[*?]/g, (c) => "[" + c + "]"));
+  }
+  function notRecordingSnippet(location) {
+    return (
+      "# .auditor-ignore.yaml - in a file that exists already, add only the entry under suppressions:\n" +
+      "version: 1\n" +
+      "suppressions:\n" +
+      "  - location: " + literalGlob(location) + "\n" +
+      "    not_a_session_recording: true\n" +
+      '    reason: "Not a session recording: <what it is>, checked by <name> on <date>"\n' +
+      "    expires: " + addDays(D.as_of, SNIPPET_DAYS) + "\n"
+    );
+  }
+
+  function detailGrid(i) {
     const r = findings[i];
-    const tr = el("tr", "detail");
-    const td = el("td");
-    td.colSpan = 5;
     const dl = el("dl", "detail-grid");
     const add = (label, node) => {
       dl.appendChild(el("dt", "", label));
@@ -215,7 +280,7 @@
       dl.appendChild(dd);
     };
     add("Message", vis(str(r[F.MSG])));
-    add("Location", el("code", "path", vis(str(r[F.LOC]))));
+    add("Location", pathNode(str(r[F.LOC])));
     let evidence = {};
     try { evidence = JSON.parse(str(r[F.EV]) || "{}"); } catch (e) { evidence = { raw: str(r[F.EV]) }; }
     const ev = el("div", "evidence");
@@ -230,25 +295,50 @@
     add("Remediation", str(r[F.REM]) || "—");
     const rule = D.rules[r[F.RULE]];
     add("Rule", rule.title + " (" + rule.id + ")");
-    if (r[F.FIRST] >= 0) add("First seen", str(r[F.FIRST]));
+    if (r[F.FIRST] >= 0) add("First seen", when(str(r[F.FIRST])));
     add("Fingerprint", el("code", "hash", r[F.FP] || "—"));
     if (r[F.SUP] >= 0) {
       const s = D.suppressions[r[F.SUP]];
-      add("Suppressed", vis(s[SUP.REASON]) + (s[SUP.EXPIRES] ? " (until " + s[SUP.EXPIRES] + ")" : "") + (s[SUP.LINE] ? " — " + vis(s[SUP.FILE] || "") + " line " + s[SUP.LINE] : ""));
+      add("Suppressed", vis(s[SUP.REASON]) + (s[SUP.EXPIRES] ? " (until " + s[SUP.EXPIRES] + ")" : "") + (s[SUP.LINE] ? ", " + vis(s[SUP.FILE] || "") + " line " + s[SUP.LINE] : ""));
     } else if (r[F.FP] && D.statuses[r[F.STATUS]] !== "resolved") {
-      add("To accept it", el("pre", "snippet", "# .auditor-ignore.yaml\nsuppressions:\n  - fingerprint: " + r[F.FP] + "\n    reason: <why this is accepted, who approved it>\n    expires: <YYYY-MM-DD>"));
+      add("To accept it", el("pre", "snippet", acceptSnippet(r[F.FP])));
     }
-    td.appendChild(dl);
-    tr.appendChild(td);
-    return tr;
+    return dl;
   }
 
+  // A button that shows and hides a details block (aria-expanded on the button, not on a row).
+  // The block is filled on first opening: a page of 50 recordings then holds 50 cards, not
+  // 200 evidence grids nobody opened.
+  let detailIds = 0;
+  const fillers = new Map();
+  function disclosure(label, target, fill) {
+    const id = "d-" + ++detailIds;
+    target.id = id;
+    target.hidden = true;
+    const b = el("button", "disclose", label);
+    b.type = "button";
+    b.setAttribute("aria-controls", id);
+    b.setAttribute("aria-expanded", "false");
+    fillers.set(id, fill);
+    return b;
+  }
+  function setOpen(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    const id = button.getAttribute("aria-controls");
+    const target = $(id);
+    if (!target) return;
+    if (open && fillers.has(id)) {
+      fillers.get(id)(target);
+      fillers.delete(id);
+    }
+    target.hidden = !open;
+  }
+
+  // ---------------------------------------------------------------- view 1: one row per finding
   function findingRow(i, expanded) {
     const r = findings[i];
     const tr = el("tr", "row");
-    tr.tabIndex = 0;
     tr.dataset.index = String(i);
-    tr.setAttribute("aria-expanded", expanded ? "true" : "false");
     const sev = D.severities[r[F.SEV]];
     const tdSev = el("td");
     tdSev.appendChild(el("span", "sev sev-chip-" + sev, sev));
@@ -257,28 +347,40 @@
     tdRule.appendChild(el("span", "", rule.title));
     tdRule.appendChild(el("span", "rule-id", rule.id));
     const tdLoc = el("td");
-    tdLoc.appendChild(el("code", "path", vis(str(r[F.LOC]))));
+    tdLoc.appendChild(pathNode(str(r[F.LOC])));
     tdLoc.appendChild(el("span", "msg", vis(str(r[F.MSG]))));
-    const tdClient = el("td", "", r[F.CLIENT] >= 0 ? vis(str(r[F.CLIENT])) : "—");
+    const tdClient = el("td", "nowrap", r[F.CLIENT] >= 0 ? vis(str(r[F.CLIENT])) : "—");
     const tdStatus = el("td");
     statusLabel(r).forEach((s) => tdStatus.appendChild(el("span", "pill pill-" + s, s)));
     tr.append(tdSev, tdRule, tdLoc, tdClient, tdStatus);
-    return tr;
+    const detail = el("tr", "detail");
+    const td = el("td");
+    td.colSpan = 5;
+    detail.appendChild(td);
+    const button = disclosure("Details", detail, () => td.appendChild(detailGrid(i)));
+    button.setAttribute("aria-label", "Details of " + rule.id + " at " + vis(str(r[F.LOC])));
+    tdSev.appendChild(button);
+    if (expanded) {
+      tr.classList.add("open");
+      detail.hidden = false;
+      td.appendChild(detailGrid(i));
+      fillers.delete(detail.id);
+      button.setAttribute("aria-expanded", "true");
+    }
+    return [tr, detail];
   }
 
-  function toggle(tr) {
+  function toggleRow(tr) {
     const i = Number(tr.dataset.index);
-    const detail = tr.nextElementSibling;
     const open = !openRows.has(i);
     if (open) openRows.add(i);
     else openRows.delete(i);
     tr.classList.toggle("open", open);
-    tr.setAttribute("aria-expanded", open ? "true" : "false");
-    if (detail && detail.classList.contains("detail")) detail.classList.toggle("open", open);
+    setOpen(tr.querySelector("button.disclose"), open);
   }
 
   const fBody = $("f-body");
-  const fPager = new Pager($("f-pager"), renderFindings);
+  const fPager = new Pager($("f-pager"), () => render(), "Findings");
   function renderFindings(limit) {
     fPager.total = fView.length;
     if (fPager.page >= fPager.pages()) fPager.page = fPager.pages() - 1;
@@ -287,14 +389,7 @@
     const frag = document.createDocumentFragment();
     for (let k = start; k < end; k++) {
       const i = fView[k];
-      const open = openRows.has(i);
-      const tr = findingRow(i, open);
-      const detail = detailRow(i);
-      if (open) {
-        tr.classList.add("open");
-        detail.classList.add("open");
-      }
-      frag.append(tr, detail);
+      frag.append(...findingRow(i, openRows.has(i) || typeof limit === "number"));
     }
     if (end === start) {
       const tr = el("tr");
@@ -304,25 +399,186 @@
       frag.appendChild(tr);
     }
     fBody.replaceChildren(frag);
-    const total = findings.length;
-    $("f-count").textContent = fView.length
-      ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(fView.length) + " matching finding" + (fView.length === 1 ? "" : "s") + " (" + fmt(total) + " in this audit)."
-      : "No matching findings (" + fmt(total) + " in this audit).";
     fPager.update();
+    return [start, end];
   }
 
   fBody.addEventListener("click", (e) => {
     const tr = e.target.closest("tr.row");
-    if (tr && !window.getSelection().toString()) toggle(tr);
-  });
-  fBody.addEventListener("keydown", (e) => {
-    const tr = e.target.closest("tr.row");
-    if (tr && (e.key === "Enter" || e.key === " ")) {
-      e.preventDefault();
-      toggle(tr);
-    }
+    if (!tr || window.getSelection().toString()) return;
+    toggleRow(tr);
   });
 
+  // ---------------------------------------------------------------- view 2: by recording
+  // Groups of the filtered findings by location, worst first: one card per recording.
+  let groups = [];
+  function groupByRecording() {
+    const byLoc = new Map();
+    for (let k = 0; k < fView.length; k++) {
+      const i = fView[k];
+      const loc = findings[i][F.LOC];
+      let g = byLoc.get(loc);
+      if (!g) byLoc.set(loc, (g = { loc: loc, rec: findings[i][F.RECORDING], items: [], worst: 99 }));
+      g.items.push(i);
+      if (findings[i][F.SEV] < g.worst) g.worst = findings[i][F.SEV];
+    }
+    const locRank = ranks(findings, F.LOC);
+    groups = Array.from(byLoc.values());
+    groups.forEach((g) => g.items.sort((a, b) => findings[a][F.SEV] - findings[b][F.SEV] || findings[a][F.RULE] - findings[b][F.RULE] || a - b));
+    groups.sort((a, b) => a.worst - b.worst || b.items.length - a.items.length || locRank.get(a.loc) - locRank.get(b.loc));
+  }
+
+  function factsList(g) {
+    const dl = el("dl", "rec-facts");
+    const add = (label, text) => {
+      const div = el("div");
+      div.append(el("dt", "", label), el("dd", "", text));
+      dl.appendChild(div);
+    };
+    const rec = g.rec >= 0 ? recordings[g.rec] : null;
+    const first = findings[g.items[0]];
+    const client = rec ? str(rec[R.CLIENT]) : str(first[F.CLIENT]);
+    const people = rec ? str(rec[R.PEOPLE]) : "";
+    add("Client", client ? vis(client) + (people ? " with " + vis(people) : "") : "not attributed (unknown individual)");
+    if (rec) {
+      add("Session", str(rec[R.SESSION]) || (str(rec[R.REC]) ? "recorded " + str(rec[R.REC]) : "unknown"));
+      add("Kind", (str(rec[R.MEDIA]) || "unknown") + " · " + sizeText(rec[R.SIZE]));
+      add("Encryption", D.encryption[rec[R.ENC]] + (str(rec[R.ENCTXT]) ? " (" + str(rec[R.ENCTXT]) + ")" : ""));
+      if (rec[R.NOTREC] >= 0) add("Suppressed", vis(str(rec[R.NOTREC])));
+    } else {
+      add("Kind", str(first[F.LOC]).indexOf("s3://") === 0 ? "S3 bucket or object" : "not in the inventory");
+    }
+    return dl;
+  }
+
+  function recordingCard(g, printing) {
+    const li = el("li", "rec");
+    const head = el("div", "rec-head");
+    const sev = D.severities[g.worst];
+    head.appendChild(el("span", "sev sev-chip-" + sev, sev));
+    const h = el("h3", "rec-where");
+    h.appendChild(pathNode(str(g.loc)));
+    head.appendChild(h);
+    li.appendChild(head);
+    li.appendChild(factsList(g));
+    const list = el("ul", "rec-findings");
+    const remedies = [];
+    const seen = new Set();
+    g.items.forEach((i) => {
+      const r = findings[i];
+      const item = el("li");
+      const line = el("div", "rec-finding");
+      const s = D.severities[r[F.SEV]];
+      line.appendChild(el("span", "sev sev-chip-" + s, s));
+      const text = el("div", "rec-text");
+      const rule = D.rules[r[F.RULE]];
+      const title = el("strong", "", rule.title);
+      text.appendChild(title);
+      text.appendChild(el("span", "rule-id", rule.id));
+      statusLabel(r).forEach((st) => text.appendChild(el("span", "pill pill-" + st, st)));
+      text.appendChild(el("span", "msg", vis(str(r[F.MSG]))));
+      line.appendChild(text);
+      item.appendChild(line);
+      if (!printing) {
+        const box = el("div", "rec-detail");
+        const button = disclosure("Evidence and fingerprint", box, () => box.appendChild(detailGrid(i)));
+        button.dataset.index = String(i);
+        button.setAttribute("aria-label", "Evidence and fingerprint of " + rule.id);
+        text.appendChild(button);
+        item.appendChild(box);
+        if (openRows.has(i)) pending.push(button);
+      } else {
+        text.appendChild(el("span", "rule-id", "fingerprint " + (r[F.FP] || "—")));
+      }
+      list.appendChild(item);
+      if (r[F.REM] >= 0 && !seen.has(r[F.REM]) && findingState(r) === 0) {
+        seen.add(r[F.REM]);
+        remedies.push(str(r[F.REM]));
+      }
+    });
+    li.appendChild(list);
+    if (!printing && g.rec >= 0 && recordings[g.rec][R.NOTREC] < 0) {
+      const box = el("div", "rec-detail");
+      const location = str(g.loc);
+      const button = disclosure("Not a session recording?", box, () => {
+        box.appendChild(el("p", "note", "If this file is not a session recording (music, a training video), these lines suppress every finding on it and the inventory says why:"));
+        box.appendChild(el("pre", "snippet", notRecordingSnippet(location)));
+      });
+      button.classList.add("not-rec");
+      li.append(button, box);
+    }
+    if (remedies.length) {
+      const todo = el("div", "rec-todo");
+      todo.appendChild(el("h4", "", "What to do"));
+      const ol = el("ol");
+      remedies.forEach((t) => ol.appendChild(el("li", "", t)));
+      todo.appendChild(ol);
+      li.appendChild(todo);
+    }
+    return li;
+  }
+
+  const rList = $("r-list");
+  let pending = [];
+  const rPager = new Pager($("r-pager"), () => render(), "Recordings");
+  function renderRecordings(limit) {
+    rPager.total = groups.length;
+    if (rPager.page >= rPager.pages()) rPager.page = rPager.pages() - 1;
+    const printing = typeof limit === "number";
+    const start = printing ? 0 : rPager.page * rPager.size;
+    const end = Math.min(groups.length, printing ? limit : start + rPager.size);
+    const frag = document.createDocumentFragment();
+    pending = [];
+    for (let k = start; k < end; k++) frag.appendChild(recordingCard(groups[k], printing));
+    if (end === start) frag.appendChild(el("li", "empty", "No findings match these filters."));
+    rList.replaceChildren(frag);
+    pending.forEach((b) => setOpen(b, true)); // details opened before a re-render stay open
+    rList.start = start + 1;
+    rPager.update();
+    return [start, end];
+  }
+  rList.addEventListener("click", (e) => {
+    const b = e.target.closest("button.disclose");
+    if (!b) return;
+    const i = Number(b.dataset.index);
+    const open = b.getAttribute("aria-expanded") !== "true";
+    if (open) openRows.add(i);
+    else openRows.delete(i);
+    setOpen(b, open);
+  });
+
+  // ---------------------------------------------------------------- both views
+  function render(limit) {
+    const total = findings.length;
+    fillers.clear(); // the rows they would fill are about to be replaced
+    if (view === "recordings") {
+      const [start, end] = renderRecordings(limit);
+      const shown = groups.length
+        ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + plural(groups.length, "recording") + " with " + plural(fView.length, "matching finding") + " (" + fmt(total) + " findings in this audit)."
+        : "No matching findings (" + fmt(total) + " in this audit).";
+      $("f-count").textContent = shown;
+    } else {
+      const [start, end] = renderFindings(limit);
+      $("f-count").textContent = fView.length
+        ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(fView.length) + " matching finding" + (fView.length === 1 ? "" : "s") + " (" + fmt(total) + " in this audit)."
+        : "No matching findings (" + fmt(total) + " in this audit).";
+    }
+  }
+  function setView(name) {
+    view = name;
+    document.querySelectorAll(".view-switch [data-view]").forEach((b) => b.setAttribute("aria-pressed", b.dataset.view === name ? "true" : "false"));
+    $("r-view").hidden = name !== "recordings";
+    $("f-view").hidden = name !== "findings";
+    render();
+  }
+  document.querySelectorAll(".view-switch [data-view]").forEach((b) => b.addEventListener("click", () => setView(b.dataset.view)));
+
+  function refresh() {
+    fPager.page = 0;
+    rPager.page = 0;
+    filterFindings();
+    render();
+  }
   function bindFilter(id, key, event) {
     const node = $(id);
     if (!node) return;
@@ -331,9 +587,7 @@
       clearTimeout(timer);
       timer = setTimeout(() => {
         fState[key] = node.value;
-        fPager.page = 0;
-        filterFindings();
-        renderFindings();
+        refresh();
       }, event === "input" ? 120 : 0);
     });
   }
@@ -354,9 +608,7 @@
       fState.state = "open";
       $("f-state").value = "open";
     }
-    fPager.page = 0;
-    filterFindings();
-    renderFindings();
+    refresh();
   }
   $("f-reset").addEventListener("click", () => {
     Object.keys(FILTER_IDS).forEach((k) => {
@@ -365,9 +617,7 @@
       if (node) node.value = value;
       fState[k] = value;
     });
-    fPager.page = 0;
-    filterFindings();
-    renderFindings();
+    refresh();
   });
   document.querySelectorAll("#f-table th[data-sort]").forEach((th) => {
     th.addEventListener("click", () => {
@@ -377,10 +627,10 @@
       document.querySelectorAll("#f-table th[data-sort]").forEach((h) => h.removeAttribute("aria-sort"));
       th.setAttribute("aria-sort", fState.sortDir > 0 ? "ascending" : "descending");
       sortFindings();
-      renderFindings();
+      render();
     });
   });
-  // Chart bars and links with data-filter narrow the table.
+  // Chart bars and links with data-filter narrow the findings.
   document.querySelectorAll("[data-filter]").forEach((node) => {
     const apply = (e) => {
       e.preventDefault();
@@ -394,7 +644,6 @@
   });
 
   // ---------------------------------------------------------------- inventory
-  const recordings = D.recordings;
   const iState = { q: "", enc: "", open: "", hold: "" };
   let iView = new Int32Array(0);
   function filterInventory() {
@@ -415,13 +664,12 @@
     iView = out.slice(0, n);
   }
   const iBody = $("i-body");
-  const iPager = new Pager($("i-pager"), renderInventory);
-  function sizeText(n) {
-    if (typeof n !== "number") return "—";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let u = 0;
-    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
-    return (u ? n.toFixed(1) : String(n)) + " " + units[u];
+  const iPager = new Pager($("i-pager"), () => renderInventory(), "Recordings");
+  function stacked(cls, first, second) {
+    const td = el("td", cls);
+    td.appendChild(el("span", "", first));
+    if (second) td.appendChild(el("span", "sub", second));
+    return td;
   }
   function renderInventory(limit) {
     iPager.total = iView.length;
@@ -433,39 +681,42 @@
       const r = recordings[iView[k]];
       const tr = el("tr");
       const loc = el("td");
-      loc.appendChild(el("code", "path", vis(str(r[R.LOC]))));
-      if (r[R.EXP] >= 0) loc.appendChild(el("span", "msg note", vis(str(r[R.EXP]))));
+      loc.appendChild(pathNode(str(r[R.LOC])));
+      if (r[R.EXP] >= 0) loc.appendChild(el("span", "sub", "exposed: " + vis(str(r[R.EXP]))));
+      if (r[R.HOLD] >= 0) loc.appendChild(el("span", "sub hold", "legal hold " + vis(str(r[R.HOLD]))));
+      if (r[R.NOTREC] >= 0) loc.appendChild(el("span", "sub notrec", vis(str(r[R.NOTREC]))));
       const enc = el("td");
       enc.appendChild(el("span", "pill " + ["pill-pass", "pill-neutral", "pill-fail", "pill-neutral"][r[R.ENC]], D.encryption[r[R.ENC]]));
-      enc.appendChild(el("span", "rule-id", vis(str(r[R.ENCTXT]))));
+      if (str(r[R.ENCTXT])) enc.appendChild(el("span", "sub mono", vis(str(r[R.ENCTXT]))));
       const open = el("td");
       if (r[R.OPEN]) {
         const sev = D.severities[r[R.WORST]];
         open.appendChild(el("span", "sev sev-chip-" + sev, fmt(r[R.OPEN]) + " · " + sev));
-      } else open.appendChild(el("span", "pill pill-pass", "compliant"));
+      } else if (r[R.NOTREC] >= 0) open.appendChild(el("span", "pill pill-neutral", "not a session recording"));
+      else open.appendChild(el("span", "pill pill-pass", "compliant"));
+      const client = r[R.CLIENT] >= 0 ? vis(str(r[R.CLIENT])) + (str(r[R.PEOPLE]) ? " with " + vis(str(r[R.PEOPLE])) : "") : "—";
+      const session = str(r[R.SESSION]) ? "session " + str(r[R.SESSION]) : "";
+      const age = r[R.AGE] === null ? "" : plural(r[R.AGE], "day") + " old";
       tr.append(
         loc,
-        el("td", "", str(r[R.MEDIA]) || "—"),
+        stacked("", client, session),
+        stacked("", str(r[R.MEDIA]) || "—", sizeText(r[R.SIZE])),
         enc,
-        el("td", "", r[R.CLIENT] >= 0 ? vis(str(r[R.CLIENT])) : "—"),
-        el("td", "nowrap", str(r[R.REC]) || "unknown"),
-        el("td", "num", r[R.AGE] === null ? "—" : fmt(r[R.AGE])),
-        el("td", "num nowrap", sizeText(r[R.SIZE])),
-        open,
-        el("td", "", r[R.HOLD] >= 0 ? vis(str(r[R.HOLD])) : "—")
+        stacked("", str(r[R.REC]) || "unknown", age),
+        open
       );
       frag.appendChild(tr);
     }
     if (end === start) {
       const tr = el("tr");
       const td = el("td", "empty", "No recordings match these filters.");
-      td.colSpan = 9;
+      td.colSpan = 6;
       tr.appendChild(td);
       frag.appendChild(tr);
     }
     iBody.replaceChildren(frag);
     $("i-count").textContent = iView.length
-      ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(iView.length) + " recording" + (iView.length === 1 ? "" : "s") + "."
+      ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + plural(iView.length, "recording") + "."
       : "No matching recordings (" + fmt(recordings.length) + " in this audit).";
     iPager.update();
   }
@@ -488,14 +739,15 @@
   function beforePrint() {
     if (printing) return;
     printing = true;
-    renderFindings(Math.min(fView.length, PRINT_LIMIT));
+    render(PRINT_LIMIT);
     renderInventory(Math.min(iView.length, PRINT_LIMIT));
-    if (fView.length > PRINT_LIMIT) $("f-count").textContent = "Printed the first " + fmt(PRINT_LIMIT) + " of " + fmt(fView.length) + " matching findings; the JSON result has all of them.";
+    const many = view === "recordings" ? groups.length : fView.length;
+    if (many > PRINT_LIMIT) $("f-count").textContent = "Printed the first " + fmt(PRINT_LIMIT) + " of " + fmt(many) + (view === "recordings" ? " recordings with matching findings" : " matching findings") + "; the JSON result has all of them.";
   }
   function afterPrint() {
     if (!printing) return;
     printing = false;
-    renderFindings();
+    render();
     renderInventory();
   }
   window.addEventListener("beforeprint", beforePrint);
@@ -504,7 +756,7 @@
   if (printQuery.addEventListener) printQuery.addEventListener("change", (e) => (e.matches ? beforePrint() : afterPrint()));
 
   filterFindings();
-  renderFindings();
+  render();
   filterInventory();
   renderInventory();
   document.documentElement.dataset.ready = "1";

@@ -34,6 +34,9 @@ def _practice(tmp_path: Path) -> Path:
     place(root, "intake/quote\"d 'name'.m4a", "session.m4a")
     place(root, "secure/C-1002_2026-01-05.m4a.gpg", "session.m4a.gpg")
     place(root, "intake/two\nlines.wav", "session.wav", mode=0o644)
+    # Encrypted, but world-readable with its key right beside it: a breach for another reason.
+    place(root, "uploads/C-1003_2026-11-01.wav.age", "session.wav.age", mode=0o644)
+    place(root, "uploads/age-identity.txt", "age-identity.txt", mode=0o644)
     raw = os.path.join(os.fsencode(root / "intake"), b"caf\xe9-latin1.wav")  # not UTF-8
     shutil.copyfile(MEDIA / "session.wav", raw)
     os.chmod(raw, 0o644)
@@ -76,11 +79,16 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     yield {
         "dir": tmp,
         "root": root,
-        "html": (tmp / "r.html").read_text(encoding="utf-8"),
+        "html": (tmp / "r.html").read_text(encoding="utf-8").replace("<wbr>", ""),
         "json_path": tmp / "r.json",
         "result": json.loads((tmp / "r.json").read_text(encoding="utf-8")),
     }
     shutil.rmtree(open_base)
+
+
+def _render(result: dict[str, Any], options: OutputOptions | None = None) -> str:
+    """The page without the <wbr> break hints paths carry, so a path reads as one string."""
+    return render_html(result, options).replace("<wbr>", "")
 
 
 def _between(html: str, start: str, end: str) -> str:
@@ -187,12 +195,12 @@ def test_complete_audit_has_no_banner_and_incomplete_one_says_so_first(scanned: 
     result = json.loads(json.dumps(scanned["result"]))
     result["coverage"]["skipped"] = []
     result["coverage"]["complete"] = True
-    assert "Incomplete audit" not in render_html(result)
+    assert "Incomplete audit" not in _render(result)
     result["coverage"]["skipped"] = [
         {"location": "/srv/locked/<b>x</b>", "reason": "permission-denied", "detail": "EACCES"}
     ]
     result["coverage"]["complete"] = False
-    html = render_html(result)
+    html = _render(result)
     body = html.split("<body>", 1)[1]
     assert body.lstrip().startswith('<div class="banner banner-incomplete"')
     assert "1 place could not be examined" in body
@@ -203,10 +211,10 @@ def test_complete_audit_has_no_banner_and_incomplete_one_says_so_first(scanned: 
 def test_retention_limits_from_the_result_are_drawn_on_the_age_chart(scanned: dict[str, Any]) -> None:
     result = json.loads(json.dumps(scanned["result"]))
     result.pop("retention", None)
-    html = render_html(result)
+    html = _render(result)
     assert "Retention limits are not in this result" in html
     result["retention"] = {"default_days": 90, "by_purpose": {"supervision": 30, "legal": None}}
-    html = render_html(result)
+    html = _render(result)
     age_chart = _between(html, 'aria-label="Age of recordings against retention limits"', "</svg>")
     assert "default 90 d" in age_chart and "supervision 30 d" in age_chart
     assert 'class="age-over"' in age_chart
@@ -217,7 +225,7 @@ def test_report_rerendered_from_saved_json_carries_that_files_hash(scanned: dict
     res = run_cli("report", scanned["json_path"], "-o", out, "--fail-on", "none", cwd=scanned["dir"])
     assert res.exit_code == 0, res.output
     digest = hashlib.sha256(scanned["json_path"].read_bytes()).hexdigest()
-    assert digest in out.read_text(encoding="utf-8")
+    assert digest in out.read_text(encoding="utf-8").replace("<wbr>", "")
 
 
 def test_template_folder_overrides_blocks_and_adds_logo_and_css(
@@ -237,7 +245,7 @@ def test_template_folder_overrides_blocks_and_adds_logo_and_css(
         "report", scanned["json_path"], "-o", out, "--template", brand, "--fail-on", "none", cwd=tmp_path
     )
     assert res.exit_code == 0, res.output
-    html = out.read_text(encoding="utf-8")
+    html = out.read_text(encoding="utf-8").replace("<wbr>", "")
     assert "Riverside compliance office" in html
     assert "Prepared for Riverside Counselling by" in html
     assert "#123456" in _between(html, "<style>", "</style>")  # brand.css joins the hashed style
@@ -264,7 +272,130 @@ def test_suppressed_and_resolved_findings_appear_in_the_report(scanned: dict[str
              "reason": "Assessed <low risk>", "expires": "2026-12-31", "expired": False, "matched": 1},
         ],
     }  # fmt: skip
-    html = render_html(result, OutputOptions())
+    html = _render(result, OutputOptions())
     section = _between(html, 'id="suppressions"', "</section>")
     assert "Assessed &lt;low risk&gt;" in section and "2026-12-31" in section
     assert target["fingerprint"] in section
+
+
+def test_each_breach_row_says_its_own_reason(scanned: dict[str, Any]) -> None:
+    breaches = _between(scanned["html"], 'id="breaches"', "</section>")
+    rows = breaches.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+    by_name = {
+        row.split('<code class="path">', 1)[1].split("</code>", 1)[0].rsplit("/", 1)[1]: row for row in rows
+    }
+    keyed = by_name["C-1003_2026-11-01.wav.age"]
+    assert "key material lies beside it (age-identity.txt)" in keyed and "not encrypted" not in keyed
+    plain = by_name["C-1001_2026-11-10.wav"]
+    assert "not encrypted" in plain and "key material" not in plain
+    # The lead counts the reasons instead of calling every breach "without content encryption".
+    lead = breaches.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert "without content encryption" not in lead
+    assert re.search(
+        r"\d+ not encrypted; 1 encrypted \(age\), but key material lies beside it", " ".join(lead.split())
+    )
+
+
+def test_people_affected_per_breach_and_in_the_summary(scanned: dict[str, Any]) -> None:
+    result = scanned["result"]
+    breach_locations = {f["location"] for f in result["findings"] if f["category"] == "breach"}
+    recordings = {r["location"]: r for r in result["recordings"]}
+    clients = {recordings[loc]["client"] for loc in breach_locations if recordings[loc]["client"]}
+    unknown = sum(1 for loc in breach_locations if not recordings[loc]["client"])
+    assert clients == {"C-1001", "C-1003"} and unknown >= 3  # the hostile, two-line and latin-1 names
+    assert result["summary"]["people_affected"]["breaches"] == {
+        "clients": 2,
+        "unknown_individuals": unknown,
+        "recordings": len(breach_locations),
+    }
+    breaches = " ".join(_between(scanned["html"], 'id="breaches"', "</section>").split())
+    assert f"People affected: <strong>2 clients and {unknown} unknown individuals</strong>" in breaches
+    assert breaches.count("unknown individual (not attributed)") == unknown
+    summary = " ".join(_between(scanned["html"], 'id="summary"', "</section>").split())
+    assert f"people affected: 2 clients and {unknown} unknown individuals" in summary
+
+
+def test_redacted_report_counts_the_same_people(scanned: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "red.json"
+    env_key = "AUDITOR_REDACTION_KEY"
+    os.environ[env_key] = "k" * 32
+    try:
+        res = run_cli(
+            "report", scanned["json_path"], "--redact", "-o", out, "-o", tmp_path / "red.html", cwd=tmp_path
+        )
+    finally:
+        os.environ.pop(env_key)
+    assert res.exit_code in (0, 1), res.output
+    redacted = json.loads(out.read_text(encoding="utf-8"))
+    assert "C-1001" not in json.dumps(redacted)
+    assert redacted["summary"]["people_affected"] == scanned["result"]["summary"]["people_affected"]
+
+
+def test_scope_and_limitations_is_generated_from_the_result(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    result["coverage"]["skipped"] = [
+        {"location": "/srv/locked", "reason": "permission-denied", "detail": "EACCES"},
+        {"location": "/srv/locked2", "reason": "permission-denied", "detail": "EACCES"},
+        {"location": "/srv/fifo", "reason": "special-file", "detail": "FIFO"},
+    ]
+    result["coverage"]["excluded"] = 4
+    scope = html_lib.unescape(" ".join(_between(_render(result), 'id="scope"', "</section>").split()))
+    statement = scope.split('<p class="lead quotable">', 1)[1].split("</p>", 1)[0]
+    assert f"On the audit day {result['as_of']}" in statement
+    assert f"{result['coverage']['files_seen']:,} files" in statement and result["targets"][0] in statement
+    assert "2 places could not be examined, so the audit is incomplete" in statement
+    assert "<strong>2 × permission-denied</strong>: the scan's account may not read these places" in scope
+    assert "1 × special-file, by design" in scope
+    assert "4 places excluded on purpose" in scope
+    # What no scan can know: the same list as the officers' guide.
+    from auditor.outputs.html.scope import CANNOT_KNOW
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "compliance-officers.md").read_text(
+        encoding="utf-8"
+    )
+    section = guide.split("## What the tool cannot know", 1)[1].split("\n## ", 1)[0]
+    leads = re.findall(r"^- \*\*(.+?)\*\*", section, re.M)
+    assert [lead for lead, _ in CANNOT_KNOW] == leads
+    for lead, _ in CANNOT_KNOW:
+        assert lead in scope
+
+
+def test_rules_that_could_not_run_are_named_with_why(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    result["consent_registry"] = None
+    scope = " ".join(_between(_render(result), 'id="scope"', "</section>").split())
+    assert "<strong>Rule consent-missing</strong> did not run: no consent registry was given." in scope
+
+
+def test_sign_off_block_and_what_the_hash_covers(scanned: dict[str, Any]) -> None:
+    about = " ".join(_between(scanned["html"], 'id="about"', "</section>").split())
+    for text in ("Sign-off", "Prepared by", "Reviewed by", "Signature", "Name and role", "Date"):
+        assert text in about
+    assert "What the hash covers" in about and "It does not cover this HTML file or a printout" in about
+    assert (
+        "sha256sum r.json" in about
+        and "shasum -a 256 r.json" in about
+        and "certutil -hashfile r.json SHA256" in about
+    )
+
+
+def test_header_shows_the_scan_time_only_when_it_was_timed(scanned: dict[str, Any]) -> None:
+    result = json.loads(json.dumps(scanned["result"]))
+    facts = _between(_render(result), 'aria-label="Audit facts"', "</section>")
+    assert re.search(r"· took (\d+\.\d s|under 0\.1 s)", facts)
+    result["finished"] = result["started"]
+    facts = _between(_render(result), 'aria-label="Audit facts"', "</section>")
+    assert "took" not in facts and "0.0 s" not in facts
+
+
+def test_paths_of_config_baseline_and_suppressions_are_absolute(scanned: dict[str, Any]) -> None:
+    result = scanned["result"]
+    assert os.path.isabs(result["config"]) and result["config"].endswith("auditor.yaml")
+    ignore = scanned["dir"] / ".auditor-ignore.yaml"
+    ignore.write_text("version: 1\nsuppressions: []\n")
+    out = scanned["dir"] / "again.json"
+    res = run_cli("report", "r.json", "--baseline", "r.json", "-o", out, cwd=scanned["dir"])
+    ignore.unlink()
+    assert res.exit_code in (0, 1), res.output
+    again = json.loads(out.read_text(encoding="utf-8"))
+    assert os.path.isabs(again["baseline"]["file"]) and os.path.isabs(again["suppressions"]["file"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +19,7 @@ from auditor.outputs.html.svg import (
     stacked_bar_chart,
     stacked_columns,
 )
-from auditor.outputs.html.text import day
+from auditor.outputs.html.text import day, when
 from auditor.outputs.places import Places
 
 AGE_EDGES = (30, 60, 90, 180, 365, 730)
@@ -46,8 +46,8 @@ def report_charts(result: dict[str, Any], summary: dict[str, Any], places: Place
     if len(trend) >= 2:
         charts["trend"] = stacked_columns(
             [
-                (p.get("as_of", "?"), [int((p.get("by_severity") or {}).get(s, 0)) for s in SEVERITIES])
-                for p in trend
+                (label, [int((p.get("by_severity") or {}).get(s, 0)) for s in SEVERITIES])
+                for label, p in _trend_labels(trend)
             ],
             [Segment(s, f"sev-{s}") for s in SEVERITIES],
             label="Open findings per audit, by severity",
@@ -55,10 +55,33 @@ def report_charts(result: dict[str, Any], summary: dict[str, Any], places: Place
     return charts
 
 
+def _trend_labels(trend: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each audit's day; audits that share a day also get their start time, on a second line."""
+    days = Counter(str(p.get("as_of", "?")) for p in trend)
+    labels = []
+    for p in trend:
+        day_text = str(p.get("as_of", "?"))
+        if days[day_text] > 1:
+            started = when(p.get("started")) if p.get("started") else "—"
+            day_text += "\n" + (started.split(" ", 1)[1] if " " in started else started)
+        labels.append((day_text, p))
+    return labels
+
+
+def location_label(group: str, targets: list[str]) -> str:
+    """A group as the chart names it: below its target when the audit has one target (the caption names it)."""
+    if len(targets) == 1:
+        target = targets[0].rstrip("/")
+        if group.startswith(target + "/") and group != target + "/":
+            return group[len(target) + 1 :]
+    return group
+
+
 def _location_chart(result: dict[str, Any], places: Places, top: int = 10) -> Markup:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    targets = sorted({str(r.get("target")) for r in result.get("recordings", []) if r.get("target")})
     for r in result.get("recordings", []):
-        counts[places.group(r.get("location", ""))][encryption_state(r)] += 1
+        counts[location_label(places.group(r.get("location", "")), targets)][encryption_state(r)] += 1
     ordered = sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0]))
     rows: list[tuple[str, Sequence[int]]] = [(name, values) for name, values in ordered[:top]]
     rest = ordered[top:]

@@ -17,7 +17,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from auditor.outputs.html.text import html_safe, human_size, visible, when
+from auditor.outputs.html.text import breakable_path, html_safe, human_size, visible, when
 from auditor.resources import data_dir
 
 TEMPLATE = "report.html.j2"
@@ -39,6 +39,7 @@ def environment(template_dir: Path | None) -> Environment:
         finalize=html_safe,  # no control character or lone surrogate in any text node or attribute
     )
     env.filters["visible"] = visible
+    env.filters["path"] = breakable_path
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["when"] = when
     env.filters["size"] = human_size

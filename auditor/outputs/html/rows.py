@@ -31,7 +31,8 @@ FINDING_COLUMNS = (
     "CTL",  # controls as JSON text
     "REM",
     "FP",  # the fingerprint itself (text)
-    "FIRST",
+    "FIRST",  # first seen (ISO timestamp)
+    "RECORDING",  # index into recordings of the recording at LOC, -1 = none (a bucket, a resolved file)
 )
 RECORDING_COLUMNS = (
     "LOC",
@@ -47,6 +48,9 @@ RECORDING_COLUMNS = (
     "WORST",  # index into severities of the worst open finding, -1 = none
     "HOLD",
     "SIZE",  # bytes, or null
+    "SESSION",  # the session date from attribution (ISO date)
+    "PEOPLE",  # participants besides the client, joined with ", "
+    "NOTREC",  # "not a session recording (suppressed by FILE line N until DAY): reason", or -1
 )
 SUPPRESSION_COLUMNS = ("REASON", "EXPIRES", "LINE", "BY", "FILE")  # values themselves, not indexes
 
@@ -113,6 +117,7 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
     worst: dict[str, int] = {}
     open_count: Counter[str] = Counter()
     rows = []
+    recording_index = {r.get("location", ""): i for i, r in enumerate(result.get("recordings", []))}
     for f in result.get("findings", []):
         cat = f.get("category", "")
         if cat not in cat_index:
@@ -150,6 +155,7 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
                 strings(f.get("remediation")),
                 f.get("fingerprint", ""),
                 strings(f.get("first_seen")),
+                recording_index.get(location, -1),
             ]
         )
     as_of = day(result.get("as_of"))
@@ -174,6 +180,9 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
                 worst.get(location, -1),
                 strings(hold_text(hold)),
                 r.get("size"),
+                strings(r.get("session_date")),
+                strings(", ".join(str(p) for p in r.get("participants") or [] if p and p != r.get("client"))),
+                strings(not_a_recording_text(r.get("not_a_session_recording"))),
             ]
         )
     return {
@@ -182,6 +191,7 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
             "recordings": R,
             "suppressions": {name: i for i, name in enumerate(SUPPRESSION_COLUMNS)},
         },
+        "as_of": result.get("as_of"),
         "strings": strings.items,
         "severities": list(SEVERITIES),
         "statuses": list(STATUSES),
@@ -192,6 +202,21 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
         "findings": rows,
         "recordings": recordings,
     }
+
+
+def not_a_recording_text(mark: dict[str, Any] | None) -> str | None:
+    """How the inventory names a file a suppression entry says is no session recording."""
+    if not mark:
+        return None
+    where = (
+        f"{mark.get('file')} line {mark.get('line')}"
+        if mark.get("line")
+        else str(mark.get("file") or "a suppression")
+    )
+    until = f" until {mark['expires']}" if mark.get("expires") else ""
+    return (
+        f"not a session recording (suppressed by {where}{until}): {mark.get('reason') or 'no reason given'}"
+    )
 
 
 def hold_text(hold: dict[str, Any] | None) -> str | None:

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 FONT = 12
 ROW = 26
 LABEL_CHARS = 34  # labels longer than this are shortened in the middle (the full text is in <title>)
+CHAR_WIDTH = 7.0  # a generous average advance of the 12 px sans-serif labels, in px
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,18 @@ def stacked_bar_chart(
     *,
     label: str,
     width: int = 620,
-    label_width: int = 230,
+    label_width: int | None = None,
 ) -> Markup:
-    """One bar per row split into segments (e.g. a location's recordings by encryption state)."""
+    """One bar per row split into segments (e.g. a location's recordings by encryption state).
+
+    The label column is as wide as the longest label needs, up to half the chart; a label that
+    still does not fit is shortened in the middle, never cut at the chart's edge."""
     if not rows:
         return _empty(label, width)
+    longest = max(len(row_label) for row_label, _ in rows)
+    if label_width is None:
+        label_width = int(min(max(12 + CHAR_WIDTH * longest, 90), width / 2))
+    fits = max(int((label_width - 12) / CHAR_WIDTH), 8)
     peak = max((sum(values) for _, values in rows), default=0) or 1
     room = width - label_width - 60
     legend_h = 26
@@ -104,7 +112,7 @@ def stacked_bar_chart(
         x = float(label_width)
         parts = [
             f'<text class="label" x="{label_width - 8}" y="{y + 14}" text-anchor="end">'
-            f"<title>{escape(row_label)}</title>{escape(shorten(row_label))}</text>",
+            f"<title>{escape(row_label)}</title>{escape(shorten(row_label, fits))}</text>",
             f'<rect class="track" x="{label_width}" y="{y + 2}" width="{room}" height="16" rx="3"/>',
         ]
         for segment, value in zip(segments, values, strict=True):
@@ -171,10 +179,11 @@ def stacked_columns(
     width: int = 620,
     height: int = 220,
 ) -> Markup:
-    """One column per audit (the trend), split by severity, total printed on top."""
+    """One column per audit (the trend), split by severity, total printed on top. A column label may
+    hold two lines ("day\ntime")."""
     if not columns:
         return _empty(label, width)
-    left, bottom, top = 40, 40, 34
+    left, bottom, top = 40, 48, 34
     plot_h = height - bottom - top
     slot = (width - left - 10) / max(len(columns), 1)
     peak = max((sum(v) for _, v in columns), default=0) or 1
@@ -182,6 +191,7 @@ def stacked_columns(
         _legend(segments, left, 4),
         f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}"/>',
     ]
+    every = max(1, -(-70 // int(max(slot, 1))))  # label every n-th column so labels never overlap
     for i, (col_label, values) in enumerate(columns):
         x = left + i * slot + slot * 0.2
         w = min(slot * 0.6, 48)
@@ -196,10 +206,19 @@ def stacked_columns(
                 f'<rect class="{escape(segment.css)}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}">'
                 f"<title>{escape(col_label)}: {_fmt(value)} {escape(segment.label)}</title></rect>"
             )
-        parts.append(
-            f'<text class="value" x="{x + w / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle">{_fmt(sum(values))}</text>'
-            f'<text class="label" x="{x + w / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(col_label)}</text>'
+        lines = col_label.split("\n")
+        below = "".join(
+            f'<tspan x="{x + w / 2:.1f}" dy="{0 if n == 0 else 13}">{escape(text)}</tspan>'
+            for n, text in enumerate(lines)
         )
+        parts.append(
+            f"<title>{escape(' '.join(lines))}: {_fmt(sum(values))} open</title>"
+            f'<text class="value" x="{x + w / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle">{_fmt(sum(values))}</text>'
+        )
+        if i % every == 0 or i == len(columns) - 1:
+            parts.append(
+                f'<text class="label" x="{x + w / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{below}</text>'
+            )
         body.append("<g>" + "".join(parts) + "</g>")
     return _svg(width, height, label, body)
 

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor.textsafe import fix_lone_surrogates, for_terminal
 
@@ -42,6 +42,12 @@ def html_safe(value: Any) -> Any:
             text,
         )
     return Markup(text) if isinstance(value, Markup) else text
+
+
+def breakable_path(value: Any) -> Markup:
+    """A path, escaped and shown as `visible` does, that may wrap after each `/` (and only there,
+    unless a single name is wider than its column)."""
+    return Markup("/<wbr>").join(escape(part) for part in visible(value).split("/"))
 
 
 def when(value: Any) -> str:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
 from markupsafe import Markup
 
-from auditor.breach.register import time_left
 from auditor.contract import json_sha256
+from auditor.controls import Framework, control_name, frameworks
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import OutputOptions
+from auditor.outputs.html.breaches import breach_panel
 from auditor.outputs.html.charts import report_charts
 from auditor.outputs.html.environment import asset, content_security_policy, logo, optional_asset
 from auditor.outputs.html.rows import F, embedded_data
+from auditor.outputs.html.scope import scope
 from auditor.outputs.html.text import script_json
 from auditor.outputs.places import Places
+from auditor.people import describe, people_affected
 from auditor.posture import framework_posture, is_active
 
 PAGE_CAP = 200  # rows a server-rendered list shows before pointing at the table or the JSON
@@ -33,17 +36,26 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
     js = asset(env, "report.js")
     data = embedded_data(result, places)
     sha256 = options.result_sha256 or json_sha256(result)
-    coverage = result.get("coverage") or {}
+    coverage_view = _coverage(result.get("coverage") or {})
+    posture = framework_posture(result)
+    people = summary.get("people_affected") or people_affected(findings, result.get("recordings", []))
     return {
         "result": result,
         "title": options.title or (result.get("report") or {}).get("title") or _default_title(result),
         "meta": _meta(result, sha256, options),
         "summary": summary,
         "compliance_pct": _pct(summary.get("compliant_recordings", 0), summary.get("recordings", 0)),
-        "coverage": _coverage(coverage),
-        "breaches": _breaches(result, active, places),
-        "posture": framework_posture(result),
+        "coverage": coverage_view,
+        "breaches": breach_panel(result, active, places),
+        "scope": scope(result, coverage_view),
+        "people": people,
+        "people_text": {key: describe(counts) for key, counts in people.items()},
+        "default_view": _default_view(result),
+        "sign_off": [("Prepared by", None), ("Reviewed by", None)],
+        "control_sources": _control_sources(posture),
+        "posture": posture,
         "charts": report_charts(result, summary, places),
+        "chart_target": _single_target(result),
         "legal_holds": _legal_holds(result),
         "suppressions": _suppressions(result, findings),
         "watch": _watch(result.get("watch")),
@@ -65,6 +77,28 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
             "new": sum(1 for f in active if f.get("status") == "new"),
         },
     }
+
+
+def _single_target(result: dict[str, Any]) -> str | None:
+    """The one target all recordings were found under, which the location chart's labels leave out."""
+    targets = {str(r.get("target")) for r in result.get("recordings", []) if r.get("target")}
+    return targets.pop() if len(targets) == 1 else None
+
+
+def _default_view(result: dict[str, Any]) -> str:
+    """A local audit is read recording by recording; with buckets in it, one row per finding."""
+    local = not result.get("buckets") and all(
+        r.get("source", "local") == "local" for r in result.get("recordings", [])
+    )
+    return "recordings" if local else "findings"
+
+
+def _control_sources(posture: list[dict[str, Any]]) -> list[Framework]:
+    """The frameworks whose control names the posture shows, for the note citing their texts."""
+    used = {
+        name.framework for fw in posture for c in fw["controls"] if (name := control_name(c["control"])).name
+    }
+    return [f for key, f in frameworks().items() if key in used]
 
 
 def _default_title(result: dict[str, Any]) -> str:
@@ -91,6 +125,7 @@ def _meta(result: dict[str, Any], sha256: str, options: OutputOptions) -> dict[s
         "started": started,
         "finished": finished,
         "duration": duration,
+        "duration_text": duration_text(duration),
         "targets": result.get("targets", []),
         "tool": result.get("tool", {}),
         "plugins": _third_party_plugins(result.get("tool", {})),
@@ -120,6 +155,21 @@ def _third_party_plugins(tool: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def duration_text(seconds: float | None) -> str | None:
+    """'0.2 s', '2 min 13 s', '1 h 04 min'; None when unknown or nil (a result that did not time a scan)."""
+    if seconds is None or seconds <= 0:
+        return None
+    if seconds < 0.1:
+        return "under 0.1 s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def _coverage(coverage: dict[str, Any]) -> dict[str, Any]:
     by_reason: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for gap in coverage.get("skipped", []):
@@ -137,79 +187,6 @@ def _coverage(coverage: dict[str, Any]) -> dict[str, Any]:
     ]
     holes = sum(int(g["count"]) for g in groups if not g["intentional"])
     return {**coverage, "groups": groups, "holes": holes, "complete": coverage.get("complete", holes == 0)}
-
-
-def _breaches(result: dict[str, Any], active: Iterable[dict[str, Any]], places: Places) -> dict[str, Any]:
-    register = result.get("breach_register")
-    if register:  # the register's list: every breach not closed, contained ones included
-        return _register_breaches(register, places)
-    rows = []
-    for f in active:
-        if f.get("category") != "breach":
-            continue
-        ev = f.get("evidence") or {}
-        rows.append(
-            {
-                "location": f.get("location"),
-                "group": places.group(f.get("location", "")),
-                "client": f.get("client"),
-                "severity": f.get("severity"),
-                "status": f.get("status"),
-                "message": f.get("message"),
-                "exposures": ev.get("exposures") or [],
-                "discovered_at": ev.get("discovered_at"),
-                "hipaa": ev.get("hipaa_notification_deadline"),
-                "gdpr": ev.get("gdpr_notification_deadline"),
-                "fingerprint": f.get("fingerprint"),
-                "id": None,  # register-only columns
-                "gdpr_left": None,
-                "hipaa_left": None,
-            }
-        )
-    rows.sort(key=lambda r: (str(r["gdpr"] or ""), str(r["location"])))
-    return {"count": len(rows), "rows": rows[:PAGE_CAP], "earliest": _earliest(rows), "register": None}
-
-
-def _register_breaches(register: dict[str, Any], places: Places) -> dict[str, Any]:
-    rows = []
-    for b in register.get("breaches") or []:
-        clocks = b.get("clocks") or {}
-        rows.append(
-            {
-                "location": b.get("location"),
-                "group": places.group(b.get("location", "")),
-                "client": ", ".join(b.get("clients") or []) or None,
-                "status": b.get("status"),
-                "exposed": b.get("exposed"),
-                "id": b.get("id"),
-                "exposures": b.get("exposures") or [],
-                "discovered_at": b.get("first_discovered"),
-                "hipaa": clocks.get("hipaa_deadline"),
-                "gdpr": clocks.get("gdpr_deadline"),
-                "hipaa_left": time_left(int(clocks.get("hipaa_seconds_left", 0))),
-                "gdpr_left": time_left(int(clocks.get("gdpr_seconds_left", 0))),
-            }
-        )
-    rows.sort(key=lambda r: (str(r["gdpr"] or ""), str(r["location"])))
-    exposed = sum(1 for r in rows if r["exposed"])
-    return {
-        "count": len(rows),
-        "rows": rows[:PAGE_CAP],
-        "earliest": _earliest(rows),
-        "register": {
-            "file": register.get("file"),
-            "as_of": register.get("as_of"),
-            "exposed": exposed,
-            "contained": len(rows) - exposed,
-        },
-    }
-
-
-def _earliest(rows: list[dict[str, Any]]) -> dict[str, str | None]:
-    return {
-        key: min((str(r[key]) for r in rows if r[key]), default=None)
-        for key in ("discovered_at", "hipaa", "gdpr")
-    }
 
 
 def _legal_holds(result: dict[str, Any]) -> dict[str, Any]:
