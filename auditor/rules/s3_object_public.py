@@ -1,8 +1,9 @@
 """s3-object-public: a recording in S3 that people outside the account can reach.
 
-The exposures come from the S3 source: a bucket ACL granting AllUsers or AuthenticatedUsers,
-a bucket policy statement open to anyone, or the object's own ACL. Block Public Access
-settings that neutralise them (IgnorePublicAcls, RestrictPublicBuckets) were already applied.
+The exposures come from the S3 source: a bucket ACL granting AllUsers or AuthenticatedUsers
+(which lets them list the keys), a bucket policy statement open to strangers (read, list, or
+both: each exposure's evidence says which in `access`), or the object's own ACL. Block Public
+Access settings that neutralise them (IgnorePublicAcls, RestrictPublicBuckets) were already applied.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ RULE = Rule(
     severity="high",
     title="Recording in S3 readable by people outside the account",
     description=(
-        "A bucket ACL grants AllUsers or AuthenticatedUsers, a bucket policy statement allows anyone without a "
-        "condition that pins the caller (source IP, VPC endpoint, organisation, account...), or the object's own ACL "
-        "is public, and Block Public Access does not neutralise it. Server-side encryption does not help: S3 decrypts "
-        "for every reader it lets in."
+        "A bucket ACL grants AllUsers or AuthenticatedUsers (they can list the keys), a bucket policy statement lets "
+        "anyone read or list without a condition that pins the caller (source IP, VPC endpoint, organisation, "
+        "account...), or the object's own ACL is public, and Block Public Access does not neutralise it. Server-side "
+        "encryption does not help: S3 decrypts for every reader it lets in."
     ),
     remediation=(
         "Turn on Block Public Access for the bucket and the account (all four settings), remove the public grant or "
