@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import exposure_hits
+from auditor.rules.helpers import ENCRYPTED_SEVERITY, exposure_hits
 
 KINDS = ("public-acl", "public-policy", "authenticated-users-acl", "object-acl")
 
@@ -26,6 +26,7 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="Recording in S3 readable by people outside the account",
+    summary="a recording in S3 is public through its ACL, the bucket's ACL or its policy (docs/s3.md)",
     description=(
         "A bucket ACL grants AllUsers or AuthenticatedUsers (they can list the keys), a bucket policy statement lets "
         "anyone read or list without a condition that pins the caller (source IP, VPC endpoint, organisation, "
@@ -37,15 +38,7 @@ RULE = Rule(
         "statement, set Object Ownership to BucketOwnerEnforced to disable ACLs, then check the server access logs or "
         "CloudTrail data events for downloads and assess a breach."
     ),
-    controls=(
-        "HIPAA 164.312(a)(1)",
-        "HIPAA 164.312(e)(1)",
-        "GDPR Art 25",
-        "GDPR Art 32",
-        "APA 6.02",
-        "ACA B.6.b",
-    ),
-    params={"encrypted_severity": "low"},
+    params={"encrypted_severity": ENCRYPTED_SEVERITY},
     evaluate=evaluate,
     sources=frozenset({"s3"}),
 )
