@@ -109,6 +109,8 @@ class Redactor:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        # Folder names that are a product's, not a person's ("Dropbox"): kept, in paths and in text.
+        self._products: frozenset[str] = frozenset()
 
     def _digest(self, kind: str, value: str) -> str:
         message = f"{kind}\0{value}".encode("utf-8", "surrogatepass")
@@ -129,7 +131,9 @@ class Redactor:
         return self._digest("fingerprint", fingerprint)[:32]
 
     def name(self, component: str) -> str:
-        """One file or folder name; well-known recording extensions survive."""
+        """One file or folder name; well-known recording extensions survive, product folders too."""
+        if component in self._products:
+            return component
         parts = component.split(".")
         kept: list[str] = []
         while len(parts) > 1 and parts[-1].lower() in _KEPT_EXTENSIONS:
@@ -146,6 +150,7 @@ class Redactor:
         """Rewrite `result` in place. Idempotent for the same key (a second pass is a no-op)."""
         if result.get("redaction", {}).get("key_id") == self.key_id:
             return
+        self._products = _product_folders(result)
         table = self._replacements(result)
         rewrite = _Rewriter(table)
         for key, value in result.items():
@@ -189,6 +194,7 @@ class Redactor:
             table.setdefault(consent_id, self.consent(consent_id))
         declared = _declared_prefixes(result)
         prefixes = _prefixes(result, declared.values())
+        folders: set[str] = set()
         for path in _paths(result, prefixes):
             prefix = declared.get(path) or _prefix_of(path, prefixes)
             if prefix is None:  # not under a target: keep the folders, hide the name
@@ -209,6 +215,14 @@ class Redactor:
             table[rel] = self.relative(rel)
             if _has_letter(parts[-1]):  # a bare number hides nothing and would hit dates
                 table.setdefault(parts[-1], self.name(parts[-1]))
+            folders.update(parts[:-1])
+        # A folder named after a client ("RIV-7790 Brown") is hidden on its own too, wherever it
+        # appears: replacing only the id inside it would leave the rest of the name readable.
+        if clients:
+            named = re.compile(f"(?<![{_ALNUM}])(?:{_trie_regex(clients)})(?![{_ALNUM}])")
+            for folder in folders - self._products - clients:
+                if named.search(folder):
+                    table.setdefault(folder, self.name(folder))
         return table
 
 
@@ -220,10 +234,12 @@ def _identities(result: dict[str, Any]) -> tuple[set[str], set[str]]:
     clients: set[str] = set()
     consents: set[str] = set()
 
-    def walk(value: Any) -> None:
+    def walk(value: Any, exposure: bool = False) -> None:
         if isinstance(value, dict):
+            # In an exposure's evidence, `client` is the sync product ("Dropbox"), not a person.
+            exposure = exposure or "exposure" in value or "recognised_by" in value
             for key, item in value.items():
-                if key in _CLIENT_KEYS and isinstance(item, str) and item:
+                if key in _CLIENT_KEYS and isinstance(item, str) and item and not exposure:
                     clients.add(item)
                 elif key in ("participants", "clients") and isinstance(item, list):
                     clients.update(str(p) for p in item if p)
@@ -231,15 +247,36 @@ def _identities(result: dict[str, Any]) -> tuple[set[str], set[str]]:
                     consents.add(item)
                 elif key == "consent" and isinstance(item, dict) and isinstance(item.get("id"), str):
                     consents.add(item["id"])
-                walk(item)
+                walk(item, exposure or key == "exposures")
         elif isinstance(value, list):
             for item in value:
-                walk(item)
+                walk(item, exposure)
 
     for key in ("findings", "recordings", "buckets"):
         walk(result.get(key, []))
     walk((result.get("breach_register") or {}).get("breaches", []))  # may name recordings not seen now
     return clients, consents
+
+
+def _product_folders(result: dict[str, Any]) -> frozenset[str]:
+    """Folder names that are a sync product's default ("Dropbox", "OneDrive - Contoso"): the source
+    recognised the folder by that very name, so it names a product, not a person."""
+    names: set[str] = set()
+
+    def sync_evidence(evidence: Any) -> None:
+        if not isinstance(evidence, dict) or evidence.get("recognised_by") != "folder-name":
+            return
+        if isinstance(evidence.get("source"), str) and "/" not in evidence["source"]:
+            names.add(evidence["source"])
+
+    for recording in result.get("recordings", []):
+        for exposure in recording.get("exposures") or []:
+            if exposure.get("kind") == "sync-folder":
+                sync_evidence(exposure.get("evidence"))
+    for finding in result.get("findings", []):
+        if (finding.get("evidence") or {}).get("exposure") == "sync-folder":
+            sync_evidence(finding.get("evidence"))
+    return frozenset(names)
 
 
 def _declared_prefixes(result: dict[str, Any]) -> dict[str, str]:

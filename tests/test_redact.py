@@ -190,3 +190,72 @@ def test_redaction_is_idempotent_and_report_can_redact_a_saved_result(
     assert res.exit_code == 0, res.output
     rerendered = json.loads((tmp_path / "x.json").read_text())
     assert [f["location"] for f in rerendered["findings"]] == [f["location"] for f in data["findings"]]
+
+
+def test_redaction_hides_identities_not_product_names(tmp_path: Path) -> None:
+    """A recording in a Dropbox folder, inside a client's folder: the sync product stays readable
+    in the message and the evidence alike; the client's folder is hidden everywhere, whole."""
+    import os
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="redact-sync-"))
+    try:
+        os.chmod(base, 0o755)
+        root = base / "practice"
+        place(root, "Home/Dropbox/RIV-7790 Brown/RIV-7790_2026-11-10.mp4", "session.mp4", mode=0o644)
+        for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+            os.chmod(folder, 0o755)
+        (tmp_path / "auditor.yaml").write_text(
+            "version: 1\nattribution:\n  patterns: ['(?P<client>RIV-\\d+)_(?P<date>\\d{4}-\\d{2}-\\d{2})']\n"
+        )
+        os.environ["AUDITOR_REDACTION_KEY"] = KEY
+        try:
+            res = run_cli(
+                "scan", "-q", root, "--config", tmp_path / "auditor.yaml", "--as-of", "2026-11-22", "--fail-on",
+                "none", "--redact", "-o", tmp_path / "r.json", "-o", tmp_path / "r.html", cwd=tmp_path,
+            )  # fmt: skip
+        finally:
+            del os.environ["AUDITOR_REDACTION_KEY"]
+        assert res.exit_code == 0, res.output
+        text = (tmp_path / "r.json").read_text(encoding="utf-8")
+        result = json.loads(text)
+        sync = next(f for f in result["findings"] if f["rule"] == "recording-in-sync-folder")
+        assert sync["evidence"]["client"] == "Dropbox" and sync["evidence"]["source"] == "Dropbox"
+        assert "inside the Dropbox folder " in sync["message"]
+        assert "recognised by the folder name 'Dropbox'" in sync["message"]
+        assert sync["evidence"]["folder"].endswith("/Dropbox") and "/Home/" not in sync["evidence"]["folder"]
+        # The client's folder: gone as a whole, in paths and on its own, in every output.
+        for output in ("r.json", "r.html"):
+            written = (tmp_path / output).read_text(encoding="utf-8")
+            assert "Brown" not in written and "RIV-7790" not in written, output
+        assert "client-" in text and "Dropbox" in text
+    finally:
+        shutil.rmtree(base)
+
+
+def test_a_client_folder_is_hidden_whole_wherever_its_name_appears() -> None:
+    """A message quoting the folder alone ("RIV-7790 Brown") must not keep "Brown" beside a pseudonym."""
+    location = "/srv/therapy/RIV-7790 Brown/RIV-7790_2026-11-10.m4a"
+    result: dict[str, Any] = {
+        "targets": ["/srv/therapy"],
+        "recordings": [
+            {"location": location, "target": "/srv/therapy", "client": "RIV-7790", "participants": []}
+        ],
+        "findings": [
+            {
+                "rule": "x",
+                "location": location,
+                "client": "RIV-7790",
+                "message": "Moved here from the folder 'RIV-7790 Brown' on the shared drive.",
+                "evidence": {"folder_name": "RIV-7790 Brown"},
+            }
+        ],
+    }
+    Redactor(KEY.encode()).redact(result)
+    text = json.dumps(result)
+    assert "Brown" not in text and "RIV-7790" not in text
+    finding = result["findings"][0]
+    folder = finding["location"].split("/")[3]
+    assert finding["evidence"]["folder_name"] == folder  # the same pseudonym as in the path
+    assert f"the folder '{folder}'" in finding["message"]
