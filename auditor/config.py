@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError, InputError
-from auditor.yamlsource import PositionIndex, format_path, load_yaml_checked
+from auditor.owners import OwnerRule
+from auditor.yamlsource import PositionIndex, format_path, load_yaml_checked, parse_date
 
 CONFIG_FILENAME = "auditor.yaml"
 
@@ -85,6 +86,7 @@ class Config:
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    owners: list[OwnerRule] = field(default_factory=list)  # who owns the fixes, by path or bucket
     # Each source's own section, by URL scheme, as written (checked against the schema the source
     # supplies); the source gets it through the seam (auditor.sources.settings).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -181,7 +183,18 @@ def _build_config(data: dict[str, Any], patterns: list[re.Pattern[str]], base: P
             title=report.get("title"),
         ),
         sources={scheme: dict(section or {}) for scheme, section in (data.get("sources") or {}).items()},
+        owners=[_owner(entry, base) for entry in data.get("owners", [])],
         source=source,
+    )
+
+
+def _owner(entry: dict[str, Any], base: Path) -> OwnerRule:
+    return OwnerRule(
+        owner=str(entry["owner"]).strip(),
+        path=str(_resolve(base, entry["path"])) if entry.get("path") is not None else None,
+        bucket=entry.get("bucket"),
+        due=parse_date(entry["due"]) if entry.get("due") is not None else None,
+        due_days=entry.get("due_days"),
     )
 
 

@@ -38,13 +38,14 @@ def summarise(
     active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
     flagged = {f["location"] for f in active}
     by_sev = Counter(f["severity"] for f in active)
+    # Files a suppression entry says are no session recording are listed, but not counted as recordings.
+    sessions = [r for r in recordings if not r.get("not_a_session_recording")]
     return {
-        "recordings": len(recordings),
-        "compliant_recordings": sum(1 for r in recordings if r["location"] not in flagged),
+        "recordings": len(sessions),
+        "compliant_recordings": sum(1 for r in sessions if r["location"] not in flagged),
         "findings": len(active),
         "suppressed": sum(1 for f in findings if f.get("suppressed")),
-        # Files a suppression entry says are no session recording (listed, not judged).
-        "not_session_recordings": sum(1 for r in recordings if r.get("not_a_session_recording")),
+        "not_session_recordings": len(recordings) - len(sessions),
         "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
         "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
         # Distinct clients (and unattributed recordings) behind the breaches and the open findings.

@@ -17,6 +17,7 @@ from auditor.config import ReportConfig
 from auditor.contract import json_sha256, summarise
 from auditor.models import SEVERITIES, severity_at_least
 from auditor.outputs.base import OutputOptions, writer_for
+from auditor.owners import OwnerRule, assign_owners
 from auditor.redact import Redactor, redaction_key
 from auditor.suppress import (
     SuppressionFile,
@@ -41,6 +42,7 @@ class PublishSettings:
     new_only: bool = False  # --new-only: only findings new since the baseline can fail CI
     # --state: tell the breach register what this audit saw (after the baseline, before redaction)
     record_breaches: Callable[[dict[str, Any]], None] | None = None
+    owners: Sequence[OwnerRule] = ()  # `owners:` in the config: who fixes what, by path or bucket
 
 
 def publish_settings(
@@ -54,6 +56,7 @@ def publish_settings(
     baseline: Path | None = None,
     redact: bool = False,
     new_only: bool = False,
+    owners: Sequence[OwnerRule] = (),
 ) -> PublishSettings:
     """Load and check everything the outputs need (suppressions, baseline, redaction key) up
     front, so a bad input exits 2 before a long scan rather than after it."""
@@ -62,6 +65,7 @@ def publish_settings(
         fail_on=fail_on,
         output_options=OutputOptions(redact=redact, template_dir=template_dir, title=report.title),
         new_only=new_only,
+        owners=owners,
     )
     ignore_path = find_ignore_file(ignore)
     if ignore_path is not None:
@@ -102,7 +106,8 @@ def gate(result: dict[str, Any], fail_on: str, new_only: bool = False) -> bool:
 
 
 def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
-    """Suppress, compare with the baseline, record breaches, summarise, redact: in that order, in place."""
+    """Suppress, compare with the baseline, record breaches, assign owners, summarise, redact: in
+    that order, in place."""
     # First, every text valid Unicode: a lone surrogate (a name that is not UTF-8 reaching a
     # result some way other than the sources' display_path) becomes auditor.textsafe's one
     # lossless form, which every format, the breach register's sqlite and browsers can carry.
@@ -115,6 +120,7 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
         )
     if settings.record_breaches is not None:
         settings.record_breaches(result)
+    assign_owners(result, settings.owners)  # real paths: before redaction
     result["summary"] = summarise(result["findings"], result["recordings"], result.get("breach_register"))
     if settings.redactor is not None:
         settings.redactor.redact(result)

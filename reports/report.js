@@ -143,7 +143,7 @@
   // ---------------------------------------------------------------- findings: filters
   const findings = D.findings;
   const recordings = D.recordings;
-  const fState = { q: "", state: "open", severity: "", category: "", rule: "", group: "", client: "", status: "", sortKey: "sev", sortDir: 1 };
+  const fState = { q: "", state: "open", severity: "", category: "", rule: "", group: "", client: "", status: "", owner: "", due: "", sortKey: "sev", sortDir: 1 };
   let fView = new Int32Array(0);
   let view = document.querySelector('.view-switch [aria-pressed="true"]');
   view = view ? view.dataset.view : "findings";
@@ -169,6 +169,7 @@
     const client = fState.client.trim().toLowerCase();
     const clientHit = client ? (lower || (lower = S.map((s) => s.toLowerCase()))) : null;
     const groupIdx = fState.group ? S.indexOf(fState.group) : -1;
+    const ownerIdx = fState.owner && fState.owner !== "-" ? S.indexOf(fState.owner) : -1;
     const out = new Int32Array(findings.length);
     let n = 0;
     for (let i = 0; i < findings.length; i++) {
@@ -180,9 +181,12 @@
       if (status >= 0 && r[F.STATUS] !== status) continue;
       if (fState.group && r[F.GROUP] !== groupIdx) continue;
       if (clientHit && (r[F.CLIENT] < 0 || clientHit[r[F.CLIENT]].indexOf(client) === -1)) continue;
+      if (fState.owner === "-" ? r[F.OWNER] >= 0 : fState.owner && r[F.OWNER] !== ownerIdx) continue;
+      if (fState.due === "overdue" && !overdue(r)) continue;
+      if (fState.due === "none" && r[F.DUE] >= 0) continue;
       if (hit) {
         const fp = r[F.FP];
-        if (!(hit[r[F.LOC]] || (r[F.MSG] >= 0 && hit[r[F.MSG]]) || (r[F.CLIENT] >= 0 && hit[r[F.CLIENT]]) || ruleHit[r[F.RULE]] || (fp && fp.indexOf(q) === 0))) continue;
+        if (!(hit[r[F.LOC]] || (r[F.MSG] >= 0 && hit[r[F.MSG]]) || (r[F.CLIENT] >= 0 && hit[r[F.CLIENT]]) || (r[F.OWNER] >= 0 && hit[r[F.OWNER]]) || ruleHit[r[F.RULE]] || (fp && fp.indexOf(q) === 0))) continue;
       }
       out[n++] = i;
     }
@@ -208,6 +212,17 @@
     const keys = new Float64Array(findings.length);
     for (let k = 0; k < fView.length; k++) keys[fView[k]] = key(findings[fView[k]]);
     fView.sort((a, b) => (keys[a] - keys[b]) * dir || findings[a][F.SEV] - findings[b][F.SEV] || locRank.get(findings[a][F.LOC]) - locRank.get(findings[b][F.LOC]) || a - b);
+  }
+
+  // Due before the audit day, and still open.
+  function overdue(r) {
+    return r[F.DUE] >= 0 && str(r[F.DUE]) < D.as_of && findingState(r) === 0;
+  }
+  // "Dr Rivera · due 2026-12-15" (or "overdue since ..."), "no owner".
+  function ownerText(r) {
+    if (r[F.OWNER] < 0) return "no owner";
+    const due = r[F.DUE] >= 0 ? str(r[F.DUE]) : "";
+    return vis(str(r[F.OWNER])) + (due ? (overdue(r) ? " · overdue since " : " · due ") + due : "");
   }
 
   // ---------------------------------------------------------------- one finding's details
@@ -295,6 +310,7 @@
     add("Remediation", str(r[F.REM]) || "—");
     const rule = D.rules[r[F.RULE]];
     add("Rule", rule.title + " (" + rule.id + ")");
+    add("Owner", ownerText(r));
     if (r[F.FIRST] >= 0) add("First seen", when(str(r[F.FIRST])));
     add("Fingerprint", el("code", "hash", r[F.FP] || "—"));
     if (r[F.SUP] >= 0) {
@@ -352,6 +368,8 @@
     const tdClient = el("td", "nowrap", r[F.CLIENT] >= 0 ? vis(str(r[F.CLIENT])) : "—");
     const tdStatus = el("td");
     statusLabel(r).forEach((s) => tdStatus.appendChild(el("span", "pill pill-" + s, s)));
+    tdStatus.appendChild(el("span", "owner", r[F.OWNER] >= 0 ? vis(str(r[F.OWNER])) : "no owner"));
+    if (r[F.DUE] >= 0) tdStatus.appendChild(el("span", "owner moment" + (overdue(r) ? " overdue" : ""), (overdue(r) ? "overdue since " : "due ") + str(r[F.DUE])));
     tr.append(tdSev, tdRule, tdLoc, tdClient, tdStatus);
     const detail = el("tr", "detail");
     const td = el("td");
@@ -437,6 +455,7 @@
     };
     const rec = g.rec >= 0 ? recordings[g.rec] : null;
     const first = findings[g.items[0]];
+    const owners = Array.from(new Set(g.items.map((i) => ownerText(findings[i]))));
     const client = rec ? str(rec[R.CLIENT]) : str(first[F.CLIENT]);
     const people = rec ? str(rec[R.PEOPLE]) : "";
     add("Client", client ? vis(client) + (people ? " with " + vis(people) : "") : "not attributed (unknown individual)");
@@ -448,6 +467,8 @@
     } else {
       add("Kind", str(first[F.LOC]).indexOf("s3://") === 0 ? "S3 bucket or object" : "not in the inventory");
     }
+    add("Owner", owners.join("; "));
+    if (g.items.some((i) => overdue(findings[i]))) dl.lastChild.classList.add("overdue");
     return dl;
   }
 
@@ -599,7 +620,9 @@
   bindFilter("f-group", "group");
   bindFilter("f-client", "client", "input");
   bindFilter("f-status", "status");
-  const FILTER_IDS = { q: "f-q", state: "f-state", severity: "f-severity", category: "f-category", rule: "f-rule", group: "f-group", client: "f-client", status: "f-status" };
+  bindFilter("f-owner", "owner");
+  bindFilter("f-due", "due");
+  const FILTER_IDS = { q: "f-q", state: "f-state", severity: "f-severity", category: "f-category", rule: "f-rule", group: "f-group", client: "f-client", status: "f-status", owner: "f-owner", due: "f-due" };
   function setFilter(key, value) {
     const node = $(FILTER_IDS[key]);
     if (node) node.value = value;

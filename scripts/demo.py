@@ -71,6 +71,8 @@ def build_practice(root: Path) -> None:
     for folder in (root / "www", root / "www" / "uploads"):
         folder.chmod(0o755)
     (root / "Home" / "Documents" / "notes.txt").write_text("Supervision notes: see the recording folder.\n")
+    # Waiting-room music: audio, but no session; the suppression file says so (write_ignore).
+    put("Home/Music/relaxation-rain.mp3", "session-bare.mp3")
 
 
 def write_policy(out: Path, practice: Path) -> Path:
@@ -113,9 +115,37 @@ encryption:
 exposure:
   web_roots: [{practice / "www"}]
   broad_groups: [users, staff]
+owners:
+  - path: {practice / "Clinic"}
+    owner: Dr. M. Rivera (clinical lead)
+    due_days: 14
+  - path: {practice / "Clinic" / "Legal"}
+    owner: S. Okafor (records officer)
+    due_days: 30
+  - path: {practice / "Home"}
+    owner: J. Chen (practice manager)
+    due_days: 7
+  - path: {practice / "www"}
+    owner: Web host support (IT)
+    due_days: 2
 """
     )
     return config
+
+
+def write_ignore(out: Path, practice: Path) -> Path:
+    """What the practice has assessed: the waiting-room music is no session recording."""
+    ignore = out / "auditor-ignore.yaml"
+    ignore.write_text(
+        f"""version: 1
+suppressions:
+  - location: {practice / "Home" / "Music"}/relaxation-*.mp3
+    not_a_session_recording: true
+    reason: Waiting-room relaxation music, no client in it (checked by J. Chen)
+    expires: {(date.today() + timedelta(days=180)).isoformat()}
+"""
+    )
+    return ignore
 
 
 def main() -> int:
@@ -128,11 +158,24 @@ def main() -> int:
     step(f"building the sample practice in {practice}")
     build_practice(practice)
     config = write_policy(out, practice)
+    ignore = write_ignore(out, practice)
     html, js = out / "report.html", out / "report.json"
-    cmd = [sys.executable, "-m", "auditor", "scan", str(practice), "--config", str(config)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "scan",
+        str(practice),
+        "--config",
+        str(config),
+        "--ignore",
+        str(ignore),
+    ]
     cmd += ["-o", str(html), "-o", str(js), "--fail-on", "none"]
     step("scanning it")
-    print("$ auditor scan", practice, "--config", config, "-o", html, "-o", js, flush=True)
+    print(
+        "$ auditor scan", practice, "--config", config, "--ignore", ignore, "-o", html, "-o", js, flush=True
+    )
     code = subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if code != 0:
         return code

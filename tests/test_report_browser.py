@@ -23,7 +23,7 @@ from auditor.outputs.base import OutputOptions
 from auditor.outputs.html import write
 from auditor.suppress import apply_suppressions, load_suppressions
 from bench.bench_report import CHROMIUM_ARGS, synthetic_result
-from scripts.demo import build_practice, write_policy
+from scripts.demo import build_practice, write_ignore, write_policy
 from tests.conftest import REPO, place, run_cli
 from tests.pdfpages import inked_margins, print_to_pdf, words_outside_the_printable_area
 
@@ -89,10 +89,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     practice = base / "practice"
     build_practice(practice)
     config = write_policy(out, practice)
+    ignore = write_ignore(out, practice)
     html, js = out / "report.html", out / "report.json"
     res = run_cli(
-        "scan", "-q", practice, "--config", config, "--fail-on", "none", "-o", html, "-o", js, cwd=out
-    )
+        "scan", "-q", practice, "--config", config, "--ignore", ignore, "--fail-on", "none", "-o", html, "-o", js,
+        cwd=out,
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     yield {"html": html, "result": json.loads(js.read_text(encoding="utf-8")), "json": js, "dir": out}
     shutil.rmtree(base)
@@ -374,7 +376,16 @@ def test_printed_demo_report_answers_the_auditors_questions(demo: dict[str, Any]
         assert location.replace("-", "") in flat
     assert text.count("WHAT TO DO") == len(flagged)
     # Who is affected.
-    assert "People affected: 1 client and 1 unknown individual" in " ".join(text.split())
+    words = " ".join(text.split())
+    assert "People affected: 1 client and 1 unknown individual" in words
+    # Who owns each fix: every card says whose it is and by when.
+    open_findings = [f for f in result["findings"] if not f.get("suppressed")]
+    assert all(f.get("owner") for f in open_findings)
+    for owner in {f["owner"] for f in open_findings}:
+        assert owner in words
+    assert text.count("OWNER") >= len(flagged)
+    # The waiting-room music is listed as what it is.
+    assert "not a session recording (suppressed by" in words
     # Posture that does not lie: each control has its name and one of the four states.
     assert "Encryption and decryption" in text
     assert "all 12" not in text

@@ -178,6 +178,7 @@ def test_not_a_session_recording_suppresses_every_rule_at_the_location_until_it_
     assert [r["location"] for r in marked] == [str(root / "Music/relaxation [1].mp3")]
     assert marked[0]["not_a_session_recording"]["expires"] == "2026-12-31"
     assert result["summary"]["not_session_recordings"] == 1
+    assert result["summary"]["recordings"] == len(result["recordings"]) - 1  # music is no recording
     entry = result["suppressions"]["entries"][0]
     assert entry["not_a_session_recording"] is True and entry["matched"] == len(music)
     # The inventory names it as such (the embedded row carries the text the table shows).

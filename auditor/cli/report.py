@@ -93,17 +93,19 @@ def report(
     if config_path is not None and not config_path.is_file():
         raise InputError(config_path, "config file not found")
     data = load_result(result_path)
+    config = load_config(config_path)
     known = {r["id"] for r in data.get("rules", [])} | {f["rule"] for f in data.get("findings", [])}
     settings = publish_settings(
         outputs,
         fail_on,
-        report=load_config(config_path).report,
+        report=config.report,
         known_rules=sorted(known),
         template_dir=template_dir,
         ignore=ignore_path,
         baseline=baseline,
         redact=redact,
         new_only=new_only,
+        owners=config.owners,
     )
     written, failed = publish(data, settings)
     print_summary(data, written)

@@ -132,6 +132,7 @@ def scan(
         baseline=baseline,
         redact=redact,
         new_only=new_only,
+        owners=config.owners,
     )
     register = open_register(state_dir, config, create=True)  # before the scan: a bad one exits 2 now
     if register is not None:
@@ -148,20 +149,16 @@ def scan(
     )
     with no_cyclic_gc():
         parts = ResultParts()  # built as the artifacts are judged, not all after the walk
-        try:
-            result = run_scan(
-                list(targets),
-                config=config,
-                ruleset=ruleset,
-                registry=registry,
-                as_of=as_of,
-                options=options,
-                on_judged=parts.add,
-                source_settings=source_settings(source_values),
-            )
-        except KeyboardInterrupt:
-            progress.done()  # the line saying so starts on a clean line
-            raise
+        result = run_scan(
+            list(targets),
+            config=config,
+            ruleset=ruleset,
+            registry=registry,
+            as_of=as_of,
+            options=options,
+            on_judged=parts.add,
+            source_settings=source_settings(source_values),
+        )
         progress.done()
         data = result_to_dict(result, parts)
         written, failed = publish(data, settings)

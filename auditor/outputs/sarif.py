@@ -77,6 +77,10 @@ def _result(finding: dict[str, Any], rule_index: dict[str, int]) -> dict[str, An
         properties["client"] = finding["client"]
     if finding.get("first_seen"):
         properties["firstSeen"] = finding["first_seen"]
+    if finding.get("owner"):  # who fixes it and by when (owners: in the config)
+        properties["owner"] = finding["owner"]
+    if finding.get("due"):
+        properties["due"] = finding["due"]
     out: dict[str, Any] = {
         "ruleId": finding["rule"],
         "ruleIndex": rule_index[finding["rule"]],

@@ -33,6 +33,8 @@ FINDING_COLUMNS = (
     "FP",  # the fingerprint itself (text)
     "FIRST",  # first seen (ISO timestamp)
     "RECORDING",  # index into recordings of the recording at LOC, -1 = none (a bucket, a resolved file)
+    "OWNER",  # who fixes it (owners: in the config)
+    "DUE",  # when (ISO date)
 )
 RECORDING_COLUMNS = (
     "LOC",
@@ -156,6 +158,8 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
                 f.get("fingerprint", ""),
                 strings(f.get("first_seen")),
                 recording_index.get(location, -1),
+                strings(f.get("owner")),
+                strings(f.get("due")),
             ]
         )
     as_of = day(result.get("as_of"))

@@ -255,10 +255,12 @@ def _filters(data: dict[str, Any]) -> dict[str, Any]:
     group, client = F["GROUP"], F["CLIENT"]
     groups = sorted({strings[row[group]] for row in data["findings"] if row[group] >= 0})
     clients = sorted({strings[row[client]] for row in data["findings"] if row[client] >= 0})
+    owners = sorted({strings[row[F["OWNER"]]] for row in data["findings"] if row[F["OWNER"]] >= 0})
     return {
         "rules": [(r["id"], r["title"]) for r in data["rules"]],
         "categories": sorted(data["categories"]),
         "groups": groups[:500],
         "clients": clients[:2000],
+        "owners": owners[:500],
         "has_status": any(row[F["STATUS"]] for row in data["findings"]),
     }
