@@ -177,7 +177,9 @@ def scan(url: str) -> tuple[float, dict[str, int], int, int]:
     from auditor.sources.s3.source import S3Source
 
     coverage = Coverage()
-    source = S3Source(Config(), SourceOptions(s3={"endpoint_url": url}))
+    # moto serves STS and S3 Control too; named as a user would, so the account-level calls happen as on AWS.
+    os.environ["AWS_ENDPOINT_URL_STS"] = os.environ["AWS_ENDPOINT_URL_S3_CONTROL"] = url
+    source = S3Source(Config(), SourceOptions(), {"endpoint_url": url})
     started = time.perf_counter()
     artifacts = list(source.scan(f"s3://{BUCKET}", coverage))
     elapsed = time.perf_counter() - started

@@ -427,3 +427,44 @@ def test_s3rver_and_moto_without_policy_status_give_the_same_exposure_answers(
     on_s3rver, on_moto = answers(s3rver, S3RVER_KEY), answers(s3world, "testing")
     assert on_s3rver == on_moto
     assert set(on_moto["recordings"]) == {f"s3://practice/{k}" for k in keys}
+
+
+def test_answers_without_the_fields_they_must_carry_are_gaps(
+    tmp_path: Path, s3world: S3World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store (or a proxy) that answers 200 with an empty document: no KeyError, a gap."""
+    import boto3.session
+
+    s3world.bucket("target")
+    original = boto3.session.Session.client
+
+    class Ok:
+        status_code = 200
+
+    def client(session: Any, *args: Any, **kwargs: Any) -> Any:
+        made = original(session, *args, **kwargs)
+
+        def empty(model: Any, **_: Any) -> Any:
+            if f"{model.service_model.service_name}.{model.name}" in WITHOUT_FIELDS:
+                return Ok(), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+            return None
+
+        made.meta.events.register("before-call", empty)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    for operation in ("sts.GetCallerIdentity", "s3control.GetPublicAccessBlock"):
+        WITHOUT_FIELDS[:] = [operation]
+        result = scan_json(tmp_path, "s3://target", "--endpoint-url", s3world.url)
+        details = [
+            g["detail"] for g in result["coverage"]["skipped"] if g["location"].startswith("s3:// account")
+        ]
+        missing = (
+            "an answer without Account"
+            if operation.startswith("sts.")
+            else "no PublicAccessBlockConfiguration"
+        )
+        assert any(d.startswith(f"{operation}: {missing}") for d in details), details
+
+
+WITHOUT_FIELDS: list[str] = []

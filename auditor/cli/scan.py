@@ -149,16 +149,20 @@ def scan(
     )
     with no_cyclic_gc():
         parts = ResultParts()  # built as the artifacts are judged, not all after the walk
-        result = run_scan(
-            list(targets),
-            config=config,
-            ruleset=ruleset,
-            registry=registry,
-            as_of=as_of,
-            options=options,
-            on_judged=parts.add,
-            source_settings=source_settings(source_values),
-        )
+        try:
+            result = run_scan(
+                list(targets),
+                config=config,
+                ruleset=ruleset,
+                registry=registry,
+                as_of=as_of,
+                options=options,
+                on_judged=parts.add,
+                source_settings=source_settings(source_values),
+            )
+        except KeyboardInterrupt:
+            progress.done()  # the line saying so starts on a clean line
+            raise
         progress.done()
         data = result_to_dict(result, parts)
         written, failed = publish(data, settings)

@@ -109,6 +109,7 @@ RULE = Rule(
     category="breach",
     severity="critical",
     title="Unsecured recording exposed: breach assessment required",
+    summary="exposed and not content-encrypted with the key kept apart",
     description=(
         "A recording that other people can reach (world-readable on a machine where another human account exists, "
         "group-readable by a broad group, cloud-synced, web root or share, public bucket) and that is not "
@@ -121,6 +122,5 @@ RULE = Rule(
         "supervisory authority within 72 hours (GDPR Art 33) unless the assessment shows a low probability of "
         "compromise."
     ),
-    controls=("HIPAA 164.402", "HIPAA 164.404", "HIPAA 164.308(a)(6)(ii)", "GDPR Art 33", "GDPR Art 34"),
     evaluate=evaluate,
 )

@@ -25,8 +25,8 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Recorded after consent expired",
+    summary="consent expired before the recording date",
     description="The consent for this purpose had expired before the recording date.",
     remediation="Renew consent before recording again; stop using this recording and delete it unless a legal hold applies.",
-    controls=("HIPAA 164.508(b)(5)", "GDPR Art 7(1)", "APA 4.03", "ACA B.6.c"),
     evaluate=evaluate,
 )

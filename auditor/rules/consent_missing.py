@@ -22,8 +22,8 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="No consent on record",
+    summary="the client (or the named consent id) has no consent on record",
     description="The recording is attributed to a client, but the consent registry holds no consent for that client (or not the consent id the recording names). Consent cannot be demonstrated.",
     remediation="Find the signed consent and add it to the registry. Without one, the recording was made without demonstrable consent: stop using it and follow your policy for deleting it.",
-    controls=("GDPR Art 7(1)", "GDPR Art 9(2)(a)", "HIPAA 164.508", "APA 4.03", "ACA B.6.c"),
     evaluate=evaluate,
 )

@@ -25,8 +25,8 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Consent given only after the recording",
+    summary="consent was granted after the recording date",
     description="Consent must come before the recording. The only consent on record for this purpose was granted after the recording date.",
     remediation="Consent cannot be made retroactive. Stop using the recording and delete it securely, unless a legal hold applies; review how the session came to be recorded early.",
-    controls=("GDPR Art 6(1)(a)", "GDPR Art 7(1)", "APA 4.03", "ACA B.6.c", "HIPAA 164.508"),
     evaluate=evaluate,
 )

@@ -34,6 +34,7 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Participant without consent",
+    summary="a listed participant (couple, family, group) has no consent in force",
     description=(
         "Every person recorded must consent (APA 4.03; all-party consent laws such as California Penal Code 632). "
         "The recording lists participants, and at least one has no consent in force for it."
@@ -42,6 +43,5 @@ RULE = Rule(
         "Obtain and record the participant's consent for this purpose; otherwise the recording cannot be kept or "
         "used. For minors, record the guardian's consent under the minor's id."
     ),
-    controls=("APA 4.03", "ACA B.6.c", "CalPC 632", "GDPR Art 9(2)(a)"),
     evaluate=evaluate,
 )

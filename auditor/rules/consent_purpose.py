@@ -25,8 +25,8 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Purpose not covered by consent",
+    summary="the recording's purpose is not among the consented purposes",
     description="Consent is given per purpose: consent for supervision does not cover training, research or AI analysis. The recording's purpose (from its attribution) is not among the purposes the client consented to.",
     remediation="Ask the client for consent to this purpose, or restrict the recording to the purposes consented to; otherwise delete it.",
-    controls=("GDPR Art 6(1)(a)", "GDPR Art 9(2)(a)", "ACA B.6.d", "APA 4.03", "HIPAA 164.508"),
     evaluate=evaluate,
 )

@@ -25,8 +25,8 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Recorded after consent was withdrawn",
+    summary="consent was revoked on or before the recording date",
     description="The client revoked consent on or before the recording date, so no consent was in force when the session was recorded.",
     remediation="Delete the recording securely and tell the clinician that the client withdrew consent; check the scheduling workflow so withdrawn clients are not recorded.",
-    controls=("GDPR Art 7(3)", "HIPAA 164.508(b)(5)", "APA 4.03", "ACA B.6.c"),
     evaluate=evaluate,
 )

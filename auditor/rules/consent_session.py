@@ -40,6 +40,7 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Session recording not confirmed",
+    summary="`per_session` consent, and that day's session is declined or not confirmed",
     description=(
         "The client's consent is per session (per_session: true): each session must be confirmed in the registry "
         "before it is recorded. This session was declined, or has no confirmation."
@@ -48,6 +49,5 @@ RULE = Rule(
         "If the client confirmed verbally, record the confirmation in the registry (sessions: - date, recording: "
         "confirmed). If the client declined, delete the recording securely."
     ),
-    controls=("APA 4.03", "ACA B.6.c", "GDPR Art 7(1)"),
     evaluate=evaluate,
 )

@@ -38,6 +38,7 @@ RULE = Rule(
     requires_registry=True,
     severity="high",
     title="Consent withdrawn, recording still kept",
+    summary="consent revoked after the recording, and the recording still stored past `consent.withdrawal_grace_days` (default 30)",
     description=(
         "The client withdrew consent after the session was recorded. The recording was lawful when made, but must be "
         "erased within consent.withdrawal_grace_days of the withdrawal (GDPR Art 17(1)(b) with 12(3)), unless a legal "
@@ -47,6 +48,5 @@ RULE = Rule(
         "Erase the recording and every copy (backups, sync history, S3 noncurrent versions) and record the erasure. "
         "If it must be kept for legal claims, record a legal hold in the consent registry."
     ),
-    controls=("GDPR Art 17", "GDPR Art 12(3)", "GDPR Art 7(3)"),
     evaluate=evaluate,
 )

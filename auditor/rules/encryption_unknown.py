@@ -22,6 +22,7 @@ RULE = Rule(
     category="unencrypted",
     severity="medium",
     title="Encryption at rest cannot be established",
+    summary="the volume's encryption cannot be established",
     description=(
         "The recording is plain media and the volume it sits on could not be identified as encrypted or not "
         "(e.g. a network or overlay filesystem). The tool never assumes encryption."
@@ -30,6 +31,5 @@ RULE = Rule(
         "Confirm the storage is encrypted and list it under encryption.trusted_volumes in auditor.yaml, or "
         "encrypt the file itself."
     ),
-    controls=("HIPAA 164.312(a)(2)(iv)", "GDPR Art 32"),
     evaluate=evaluate,
 )

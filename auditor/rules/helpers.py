@@ -6,8 +6,14 @@ from collections.abc import Iterable
 from datetime import date
 
 from auditor.consent.assess import Assessment, Status, assess
-from auditor.models import Artifact, Exposure
-from auditor.rules.base import Hit, RuleContext
+from auditor.models import SEVERITIES, Artifact, Exposure
+from auditor.rules.base import Hit, Param, RuleContext
+
+# The parameters several rules share, typed: packs' values are checked against them at load.
+ENCRYPTED_SEVERITY = Param(
+    "low", choices=SEVERITIES, help="severity of the finding when the recording's content is encrypted"
+)
+ONLY_WITH_RECORDINGS = Param(True, help="judge a bucket only when it holds recordings")
 
 
 def recording_day(artifact: Artifact) -> date | None:

@@ -19,6 +19,7 @@ class PackEntry:
     controls: list[str] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     provider: str | None = None  # the distribution chosen for a rule id two of them register
+    param_lines: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,5 +49,8 @@ def load_pack(path: Path, known_rule_ids: Set[str]) -> RulePack:
             controls=settings.get("controls"),
             params=settings.get("params") or {},
             provider=settings.get("provider"),
+            param_lines={
+                name: positions.line(("rules", rid, "params", name)) for name in settings.get("params") or {}
+            },
         )
     return RulePack(str(data["pack"]), str(data["version"]), str(data.get("title", "")), entries)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import exposure_hits
+from auditor.rules.helpers import ENCRYPTED_SEVERITY, exposure_hits
 
 KINDS = (
     "world-readable",
@@ -44,17 +44,10 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="Recording readable by other local users",
+    summary="world-readable along a traversable path, or readable through a group listed in `exposure.broad_groups` (also on a single-user machine, where it is no breach)",
     description="Other local accounts can read the file: it is world-readable with every parent folder traversable, or group-readable through a group the config lists as too broad. World-readable on a machine with no other human account is still reported (high), but is a breach only once another account exists.",
     remediation="Remove the access: `chmod o-rwx,g-rwx FILE` (and tighten the parent folders). Keep recordings in a folder only the clinician's account can open.",
-    controls=(
-        "HIPAA 164.312(a)(1)",
-        "HIPAA 164.312(e)(1)",
-        "GDPR Art 25",
-        "GDPR Art 32",
-        "APA 6.02",
-        "ACA B.6.b",
-    ),
-    params={"encrypted_severity": "low"},
+    params={"encrypted_severity": ENCRYPTED_SEVERITY},
     evaluate=evaluate,
     sources=frozenset({"local"}),
 )

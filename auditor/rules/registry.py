@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.config import Config
 from auditor.errors import ConfigError, InputError, RuleError
 from auditor.plugins import Plugin, conflict_error, registry
 from auditor.resources import data_dir
-from auditor.rules.base import Rule
+from auditor.rules.base import Rule, param_specs
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; packs needs the YAML machinery
+    from auditor.rules.packs import PackEntry
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
         rid: {
             "severity": r.severity,
             "controls": tuple(r.controls),
-            "params": dict(r.params),
+            "params": {name: spec.default for name, spec in param_specs(r.params).items()},
             "enabled": True,
             "pack": "builtin",
         }
@@ -177,15 +180,7 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
             if entry.controls is not None:
                 st["controls"] = tuple(entry.controls)
             if entry.params:
-                unknown = set(entry.params) - set(rules[rid].params)
-                if unknown:
-                    raise InputError(
-                        path,
-                        f"unknown parameter(s) {sorted(unknown)} for rule {rid}; it takes {sorted(rules[rid].params)}",
-                        line=entry.line,
-                        key=f"rules.{rid}.params",
-                    )
-                st["params"] = {**st["params"], **entry.params}
+                st["params"] = {**st["params"], **_checked_params(rules[rid], entry, path)}
             if entry.enabled is not None:
                 st["enabled"] = entry.enabled
             st["pack"] = pack.name
@@ -198,6 +193,28 @@ def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
     ]
     disabled = sorted(rid for rid, st in state.items() if not st["enabled"])
     return RuleSet(active=active, packs=packs, disabled=disabled, load_errors=discovered.errors)
+
+
+def _checked_params(rule: Rule, entry: PackEntry, path: Path) -> dict[str, Any]:
+    """A pack's params for `rule`, each checked against the rule's declared Param: an unknown
+    name or a value of the wrong type is an error at its line, not a rule-error at run time."""
+    specs = param_specs(rule.params)
+    problems = []
+    for name, value in entry.params.items():
+        line = entry.param_lines.get(name, entry.line)
+        key = f"rules.{rule.id}.params.{name}"
+        if name not in specs:
+            takes = ", ".join(sorted(specs)) or "no parameters"
+            problems.append(
+                InputError(
+                    path, f"unknown parameter {name!r} (rule {rule.id} takes {takes})", line=line, key=key
+                )
+            )
+        elif (problem := specs[name].problem(value)) is not None:
+            problems.append(InputError(path, problem, line=line, key=key))
+    if problems:
+        raise InputError.from_errors(problems)
+    return dict(entry.params)
 
 
 def _apply_config_overrides(config: Config, state: dict[str, dict[str, Any]]) -> None:

@@ -55,6 +55,7 @@ RULE = Rule(
     category="over-retained",
     severity="medium",
     title="Recording kept past its retention limit",
+    summary="age on the `--as-of` day exceeds the limit for its purpose",
     description=(
         "Recordings must be deleted once their purpose is served (GDPR Art 5(1)(e); HIPAA 164.310(d)(2); APA 6.02; "
         "ACA B.6.h). The limit comes from retention.by_purpose for the recording's purpose, else the purpose of the "
@@ -64,6 +65,5 @@ RULE = Rule(
         "Delete the recording and all copies securely (NIST SP 800-88: include backups, sync history and S3 noncurrent "
         "versions), or record a legal hold with its reason and end date if it must be kept."
     ),
-    controls=("GDPR Art 5(1)(e)", "HIPAA 164.310(d)(2)(i)", "APA 6.02", "ACA B.6.h"),
     evaluate=evaluate,
 )

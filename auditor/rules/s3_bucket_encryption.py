@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import bucket_in_scope
+from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -24,6 +24,7 @@ RULE = Rule(
     category="unencrypted",
     severity="medium",
     title="S3 bucket without default encryption",
+    summary="the bucket has no default encryption",
     description=(
         "AWS encrypts new objects with SSE-S3 by default since January 2023; S3-compatible servers and older "
         "configurations may not. A bucket without default encryption relies on every client to ask for it."
@@ -32,9 +33,8 @@ RULE = Rule(
         "Set default encryption (s3api put-bucket-encryption), preferably SSE-KMS with a customer-managed key, then "
         "re-encrypt existing objects in place (copy-object onto itself)."
     ),
-    controls=("HIPAA 164.312(a)(2)(iv)", "GDPR Art 32"),
     applies_to=frozenset({"bucket"}),
-    params={"only_with_recordings": True},
+    params={"only_with_recordings": ONLY_WITH_RECORDINGS},
     evaluate=evaluate,
     sources=frozenset({"s3"}),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import bucket_in_scope
+from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -24,6 +24,7 @@ RULE = Rule(
     category="hygiene",
     severity="low",
     title="S3 server access logging disabled",
+    summary="server access logging is off",
     description=(
         "Audit controls require a record of access to PHI. Without server access logs (or CloudTrail data events, "
         "which this tool does not check), a breach cannot be scoped."
@@ -32,9 +33,8 @@ RULE = Rule(
         "Enable server access logging to a separate, locked-down bucket (s3api put-bucket-logging), or enable "
         "CloudTrail data events for the bucket and suppress this finding with that reason."
     ),
-    controls=("HIPAA 164.312(b)", "HIPAA 164.308(a)(1)(ii)(D)", "GDPR Art 5(2)", "GDPR Art 32"),
     applies_to=frozenset({"bucket"}),
-    params={"only_with_recordings": True},
+    params={"only_with_recordings": ONLY_WITH_RECORDINGS},
     evaluate=evaluate,
     sources=frozenset({"s3"}),
 )

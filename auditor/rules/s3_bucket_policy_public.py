@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import bucket_in_scope
+from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -48,6 +48,7 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="S3 bucket policy is public",
+    summary="the store or the evaluator calls the bucket policy public, and `RestrictPublicBuckets` does not neutralise it",
     description=(
         "The bucket policy lets people outside any fixed set of principals, networks or accounts in, by AWS's "
         "definition of public, as S3's GetBucketPolicyStatus or the scanner's own evaluator found, and "
@@ -57,8 +58,7 @@ RULE = Rule(
         "Remove or pin the public statements (a fixed aws:SourceVpce, aws:PrincipalOrgID or principal), then turn on "
         "Block Public Access (RestrictPublicBuckets and BlockPublicPolicy) for the bucket and the account."
     ),
-    controls=("HIPAA 164.312(a)(1)", "HIPAA 164.308(a)(1)(ii)(B)", "GDPR Art 25", "GDPR Art 32"),
     applies_to=frozenset({"bucket"}),
-    params={"only_with_recordings": True},
+    params={"only_with_recordings": ONLY_WITH_RECORDINGS},
     evaluate=evaluate,
 )

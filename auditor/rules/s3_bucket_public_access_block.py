@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import bucket_in_scope
+from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -28,6 +28,7 @@ RULE = Rule(
     category="exposed",
     severity="medium",
     title="S3 Block Public Access not fully enabled",
+    summary="not all four Block Public Access settings are in force",
     description=(
         "S3 applies the most restrictive combination of the account-level and bucket-level Block Public Access "
         "settings. Unless all four (BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets) are "
@@ -37,9 +38,8 @@ RULE = Rule(
         "Enable all four Block Public Access settings on the account (s3control put-public-access-block) or the "
         "bucket (s3api put-public-access-block)."
     ),
-    controls=("HIPAA 164.312(a)(1)", "HIPAA 164.308(a)(1)(ii)(B)", "GDPR Art 25", "GDPR Art 32"),
     applies_to=frozenset({"bucket"}),
-    params={"only_with_recordings": True},
+    params={"only_with_recordings": ONLY_WITH_RECORDINGS},
     evaluate=evaluate,
     sources=frozenset({"s3"}),
 )

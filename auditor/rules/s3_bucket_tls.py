@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import bucket_in_scope
+from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
@@ -25,6 +25,7 @@ RULE = Rule(
     category="hygiene",
     severity="medium",
     title="S3 bucket does not enforce TLS",
+    summary="no `Deny` on `aws:SecureTransport = false` covering every object",
     description=(
         "Without a Deny statement on aws:SecureTransport = false covering every object, clients may read and write "
         "recordings over plain HTTP."
@@ -33,9 +34,8 @@ RULE = Rule(
         'Add a statement: {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::BUCKET", '
         '"arn:aws:s3:::BUCKET/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}.'
     ),
-    controls=("HIPAA 164.312(e)(1)", "HIPAA 164.312(e)(2)(ii)", "GDPR Art 32"),
     applies_to=frozenset({"bucket"}),
-    params={"only_with_recordings": True},
+    params={"only_with_recordings": ONLY_WITH_RECORDINGS},
     evaluate=evaluate,
     sources=frozenset({"s3"}),
 )

@@ -29,6 +29,7 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="S3 website hosting on a bucket with recordings",
+    summary="website hosting is on and the bucket holds recordings",
     description=(
         "A bucket configured as a static website is meant to publish its content, over HTTP without TLS. Recordings "
         "have no place in it."
@@ -37,7 +38,6 @@ RULE = Rule(
         "Move the recordings to a private bucket, or remove the website configuration (s3api delete-bucket-website) "
         "and any public grants."
     ),
-    controls=("HIPAA 164.312(e)(1)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
     applies_to=frozenset({"bucket"}),
     evaluate=evaluate,
     sources=frozenset({"s3"}),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import exposure_hits
+from auditor.rules.helpers import ENCRYPTED_SEVERITY, exposure_hits
 
 KINDS = ("sync-folder",)
 
@@ -20,10 +20,10 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="Recording inside a cloud-sync folder",
+    summary="inside a Dropbox, OneDrive, Google Drive, iCloud Drive or Box folder (from the clients' settings or default folder names)",
     description="The file sits in a folder that a cloud-sync client (Dropbox, OneDrive, Google Drive, iCloud Drive, Box) uploads: the recording leaves the machine silently.",
     remediation="Move the recording out of the sync folder to encrypted local storage, and check the sync service's version history and trash, which keep copies.",
-    controls=("HIPAA 164.312(e)(1)", "HIPAA 164.308(a)(1)(ii)(D)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
-    params={"encrypted_severity": "low"},
+    params={"encrypted_severity": ENCRYPTED_SEVERITY},
     evaluate=evaluate,
     sources=frozenset({"local"}),
 )

@@ -26,6 +26,7 @@ RULE = Rule(
     category="unconsented",
     severity="high",
     title="Unattributed recording",
+    summary="the recording cannot be tied to a client",
     description=(
         "The controller must be able to demonstrate consent (GDPR Art 7(1)). A recording that cannot be tied to a "
         "client and session cannot be checked against the consent registry, or found when a client withdraws."
@@ -34,6 +35,5 @@ RULE = Rule(
         "Name recordings by a pattern listed in attribution.patterns (e.g. C-1001_2026-11-10.m4a), or put a sidecar "
         "<file>.meta.yaml beside it with client, session_date and purpose; in S3, set object metadata."
     ),
-    controls=("GDPR Art 7(1)", "GDPR Art 30", "APA 6.02"),
     evaluate=evaluate,
 )

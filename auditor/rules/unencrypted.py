@@ -46,6 +46,7 @@ RULE = Rule(
     category="unencrypted",
     severity="high",
     title="Recording stored without encryption at rest",
+    summary="content not encrypted and volume not encrypted (S3: SSE below `encryption.s3_minimum`)",
     description=(
         "The recording's content is not encrypted (OpenPGP, age, OpenSSL, encrypted ZIP) and it does not sit on an "
         "encrypted volume (LUKS/dm-crypt, fscrypt, eCryptfs, gocryptfs, cryfs, FileVault, BitLocker) or a trusted "
@@ -56,6 +57,5 @@ RULE = Rule(
         "it, then securely delete the plaintext; or move it to an encrypted volume. If an equivalent safeguard is "
         "documented (HIPAA 164.306(d)(3)), record it as a suppression with its reason."
     ),
-    controls=("HIPAA 164.312(a)(2)(iv)", "GDPR Art 32", "GDPR Art 5(1)(f)", "APA 6.02", "ACA B.6.b"),
     evaluate=evaluate,
 )

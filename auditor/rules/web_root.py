@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
-from auditor.rules.helpers import exposure_hits
+from auditor.rules.helpers import ENCRYPTED_SEVERITY, exposure_hits
 
 KINDS = (
     "web-root",
@@ -23,10 +23,10 @@ RULE = Rule(
     category="exposed",
     severity="high",
     title="Recording under a web root or network share",
+    summary="under a configured web root or network share, or a Samba/NFS export",
     description="The file sits under a web server's document root or a network share, where others can fetch it.",
     remediation="Move the recording out of the web root or share immediately, check the server's access logs for downloads, and assess a breach.",
-    controls=("HIPAA 164.312(e)(1)", "GDPR Art 25", "GDPR Art 32", "ACA B.6.b"),
-    params={"encrypted_severity": "low"},
+    params={"encrypted_severity": ENCRYPTED_SEVERITY},
     evaluate=evaluate,
     sources=frozenset({"local"}),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -116,8 +117,19 @@ class LocalSource:
         size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
         chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
         # Forked, so the initializer's arguments reach the workers as they are, without pickling.
+        # Ctrl-C is the parent's to handle: the workers ignore SIGINT, and SIGINT stays blocked
+        # from before the forks until then, so none arrives in a worker before it ignores it (a
+        # worker that dies of it prints a traceback and loses its chunk, and the parent waits on
+        # that chunk for ever). The parent gets a pending one as soon as it unblocks.
         context = multiprocessing.get_context("fork")
-        with context.Pool(jobs, initializer=_start_worker, initargs=(self, root)) as pool:
+        blocked = _block_sigint()
+        try:
+            pool = context.Pool(jobs, initializer=_start_worker, initargs=(self, root, blocked))
+        finally:
+            _unblock_sigint(blocked)
+        # Leaving this block by an exception (KeyboardInterrupt included) or by the consumer
+        # closing the generator terminates the workers before anything else happens.
+        with pool:
             for artifacts, part in pool.imap(_walk_chunk, chunks):
                 coverage.merge(part)
                 self._progress(coverage)
@@ -128,10 +140,25 @@ class LocalSource:
 _worker: tuple[LocalSource, str] | None = None
 
 
-def _start_worker(source: LocalSource, root: str) -> None:
+def _start_worker(source: LocalSource, root: str, sigint_blocked: bool) -> None:
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the workers
+    _unblock_sigint(sigint_blocked)
     source.options.progress = None  # the parent reports progress as chunks come back
     _worker = (source, root)
+
+
+def _block_sigint() -> bool:
+    """Block SIGINT in this thread (the forks inherit the mask); False where that cannot be done."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return True
+
+
+def _unblock_sigint(blocked: bool) -> None:
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _walk_chunk(folders: list[str]) -> tuple[list[Artifact], Coverage]:

@@ -22,7 +22,7 @@ from auditor.models import Exposure, Gap
 from auditor.sources.s3 import lifecycle
 from auditor.sources.s3.acl import ALL_USERS, AclUnreadable, PublicGrant, public_grants
 from auditor.sources.s3.client import NO_S3_CONTROL, NO_STS, AccountAccess
-from auditor.sources.s3.errors import CALL_ERRORS, call_problem, error_code, run_problem
+from auditor.sources.s3.errors import CALL_ERRORS, UnexpectedAnswer, call_problem, error_code, run_problem
 from auditor.sources.s3.policy import PolicyError, PolicyEvaluation, evaluate_policy
 
 # Permissions that let an outsider read a recording or its name (WRITE alone does not).
@@ -124,7 +124,12 @@ def account_facts(account: AccountAccess) -> AccountFacts:
         )
         return AccountFacts(None, None, "error", gaps)
     try:
-        conf = control.get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
+        answer = control.get_public_access_block(AccountId=account_id)
+        conf = answer.get("PublicAccessBlockConfiguration")
+        if not isinstance(conf, dict):
+            raise UnexpectedAnswer(
+                operation="s3control.GetPublicAccessBlock", detail="no PublicAccessBlockConfiguration"
+            )
         return AccountFacts(account_id, PublicAccessBlock.from_api(conf), "set", gaps)
     except CALL_ERRORS as exc:
         if run_problem(exc):

@@ -31,7 +31,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from auditor.errors import InputError
-from auditor.sources.s3.errors import CALL_ERRORS, check_answer, run_problem
+from auditor.sources.s3.errors import CALL_ERRORS, UnexpectedAnswer, check_answer, run_problem
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_WORKERS = 16
@@ -213,7 +213,10 @@ class AccountAccess:
             sts = self.sts()
             if sts is None:
                 return None
-            self._account_id = str(sts.get_caller_identity()["Account"])
+            account = sts.get_caller_identity().get("Account")
+            if not account:
+                raise UnexpectedAnswer(operation="sts.GetCallerIdentity", detail="an answer without Account")
+            self._account_id = str(account)
         return self._account_id
 
     @property
@@ -259,7 +262,11 @@ def _assumed_session(sts: Any, base: AccountAccess, role_arn: str) -> boto3.Sess
     """A session whose credentials come from sts:AssumeRole and renew themselves before expiry."""
 
     def fetch() -> dict[str, str]:
-        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME).get("Credentials") or {}
+        if not all(creds.get(k) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")):
+            raise UnexpectedAnswer(
+                operation="sts.AssumeRole", detail="an answer without complete Credentials"
+            )
         return {
             "access_key": creds["AccessKeyId"],
             "secret_key": creds["SecretAccessKey"],

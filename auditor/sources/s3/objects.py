@@ -350,7 +350,7 @@ def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined)
             Gap(location, problem.reason, f"{problem.detail}: attribution by tags not checked")
         )
         return None
-    return {str(t["Key"]): str(t["Value"]) for t in tag_set}
+    return {str(t["Key"]): str(t.get("Value") or "") for t in tag_set if isinstance(t, dict) and t.get("Key")}
 
 
 def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> Exposure | None:
