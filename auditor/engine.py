@@ -17,7 +17,7 @@ from auditor.attribution import resolve_recorded_at
 from auditor.config import Config
 from auditor.consent.registry import ConsentRegistry
 from auditor.errors import SourceError
-from auditor.models import Artifact, Coverage, Finding, Gap, make_fingerprint
+from auditor.models import Artifact, Coverage, Finding, Gap, LegalHoldFact, make_fingerprint
 from auditor.plugins import Plugin, registry
 from auditor.rules.base import RuleContext
 from auditor.rules.registry import ActiveRule, RuleSet
@@ -112,13 +112,10 @@ def enrich(artifact: Artifact, registry: ConsentRegistry | None, as_of: date) ->
         record = registry.get(client_id)
         hold = record.legal_hold if record else None
         if hold is not None:
-            artifact.facts["legal_hold"] = {
-                "client": client_id,
-                "until": hold.until.isoformat() if hold.until else None,
-                "reason": hold.reason,
-                "in_force": hold.until is None or hold.until >= as_of,
-            }
-            if artifact.facts["legal_hold"]["in_force"]:
+            artifact.legal_hold = LegalHoldFact(
+                client_id, hold.until, hold.reason, in_force=hold.until is None or hold.until >= as_of
+            )
+            if artifact.legal_hold.in_force:
                 break
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from auditor.encryption import Encryption
+
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
 
@@ -47,6 +49,25 @@ class Attribution:
     tried: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LegalHoldFact:
+    """A legal hold the consent registry records for the recording's client (or a participant),
+    as it stands on the audit day. Set by the engine, not by sources."""
+
+    client: str
+    until: date | None  # None: until lifted
+    reason: str | None
+    in_force: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "until": self.until.isoformat() if self.until else None,
+            "reason": self.reason,
+            "in_force": self.in_force,
+        }
+
+
 @dataclass
 class Artifact:
     """A thing a rule looks at: a recording (file or object) or a container (an S3 bucket).
@@ -79,11 +100,16 @@ class Artifact:
     recorded_at: datetime | None = None
     recorded_at_source: str | None = None  # attribution | container | mtime | last-modified
     embedded_created: datetime | None = None  # creation time inside the container, if any
-    facts: dict[str, Any] = field(default_factory=dict)  # source-specific extra facts
+    legal_hold: LegalHoldFact | None = None  # from the consent registry (the engine sets it)
+    facts: dict[str, Any] = field(default_factory=dict)  # source-specific extra facts (auditor/facts.py)
+
+    @property
+    def encryption_kind(self) -> Encryption:
+        return Encryption.parse(self.encryption)
 
     @property
     def content_encrypted(self) -> bool:
-        return self.encryption.startswith("content:")
+        return self.encryption_kind.of_content
 
     @property
     def client(self) -> str | None:
@@ -108,14 +134,14 @@ class Finding:
     remediation: str = ""
     fingerprint: str = ""
     client: str | None = None
-    # Set by outputs/baseline handling, not by rules:
-    status: str | None = None  # new | unchanged | resolved (with --baseline)
-    suppressed: dict[str, Any] | None = None  # the suppression entry that matched, if any
+    # A finding's `status` (--baseline) and `suppressed` entry exist only in the result dict:
+    # they are set by publish() on the JSON contract, after the scan (auditor/baseline.py,
+    # auditor/suppress.py), never on this object.
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field rather than dataclasses.asdict: this runs once per finding (100,000s),
         # and asdict's recursive deep copy was the largest cost of building a result.
-        out: dict[str, Any] = {
+        return {
             "rule": self.rule,
             "category": self.category,
             "severity": self.severity,
@@ -127,11 +153,6 @@ class Finding:
             "fingerprint": self.fingerprint,
             "client": self.client,
         }
-        if self.status is not None:
-            out["status"] = self.status
-        if self.suppressed is not None:
-            out["suppressed"] = self.suppressed
-        return out
 
 
 @dataclass(frozen=True)

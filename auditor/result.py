@@ -49,8 +49,8 @@ def artifact_to_dict(a: Artifact) -> dict[str, Any]:
         "size": a.size,
         "mtime": _iso(a.mtime),
         "exposures": [{"kind": e.kind, "detail": e.detail, "evidence": e.evidence} for e in a.exposures],
-        "legal_hold": a.facts.get("legal_hold"),
-        "facts": {k: v for k, v in a.facts.items() if k != "legal_hold"},
+        "legal_hold": a.legal_hold.to_dict() if a.legal_hold else None,
+        "facts": dict(a.facts),
     }
 
 

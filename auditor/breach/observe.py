@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor.breach.register import BreachRegister, Sighting, iso, parse_time
+from auditor.encryption import Encryption
 from auditor.rules.breach import restamp
 
 BREACH_CATEGORY = "breach"
@@ -133,7 +134,7 @@ def _contain(
 
 
 def _how_contained(recording: dict[str, Any]) -> str:
-    if str(recording.get("encryption", "")).startswith("content:"):
+    if Encryption.parse(recording.get("encryption")).of_content:
         return "examined again: its content is now encrypted"
     if not recording.get("exposures"):
         return "examined again: no longer exposed"

@@ -46,8 +46,7 @@ def key_kept_apart(artifact: Artifact) -> bool:
 
 
 def legal_hold_in_force(artifact: Artifact) -> bool:
-    hold = artifact.facts.get("legal_hold")
-    return bool(hold and hold.get("in_force"))
+    return artifact.legal_hold is not None and artifact.legal_hold.in_force
 
 
 def assess_client(artifact: Artifact, ctx: RuleContext) -> Assessment | None:
@@ -102,9 +101,7 @@ def exposure_hits(artifact: Artifact, ctx: RuleContext, kinds: Iterable[str]) ->
                 message += " Its content is encrypted, but key material lies in the same folder."
         elif artifact.encrypted:
             evidence["encryption"] = artifact.encryption
-            layer = (
-                "Server-side encryption" if artifact.encryption.startswith("sse:") else "Volume encryption"
-            )
+            layer = "Server-side encryption" if artifact.encryption_kind.by_server else "Volume encryption"
             message += (
                 f" {layer} ({artifact.encryption}) does not protect it: the system decrypts for every reader."
             )

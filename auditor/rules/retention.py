@@ -45,7 +45,7 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
             "recorded_at_source": artifact.recorded_at_source,
             "purpose": artifact.attribution.purpose,
             "days_over": age - limit,
-            "legal_hold": artifact.facts.get("legal_hold"),
+            "legal_hold": artifact.legal_hold.to_dict() if artifact.legal_hold else None,
         },
     )
 

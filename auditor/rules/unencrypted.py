@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from auditor.encryption import Encryption
 from auditor.models import Artifact
 from auditor.rules.base import Hit, Rule, RuleContext
 
-# What each `encryption.s3_minimum` accepts, by the artifact's encryption string prefix.
-_S3_ACCEPTS = {
-    "sse-s3": ("content:", "sse:"),
-    "sse-kms": ("content:", "sse:aws:kms"),
-    "client-side": ("content:",),
+# What each `encryption.s3_minimum` accepts.
+_S3_ACCEPTS: dict[str, Callable[[Encryption], bool]] = {
+    "sse-s3": lambda e: e.of_content or e.by_server,
+    "sse-kms": lambda e: e.of_content or e.with_kms,
+    "client-side": lambda e: e.of_content,
 }
 
 
@@ -20,7 +21,7 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
         if artifact.encrypted is None:
             return  # not known to be below the minimum: recording-encryption-unknown reports it
         minimum = ctx.config.encryption.s3_minimum
-        if not artifact.encryption.startswith(_S3_ACCEPTS[minimum]):
+        if not _S3_ACCEPTS[minimum](artifact.encryption_kind):
             yield Hit(
                 f"Recording is stored with encryption '{artifact.encryption}', below the required {minimum}.",
                 {"encryption": artifact.encryption, "required": minimum},

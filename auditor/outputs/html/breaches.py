@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor.breach.register import time_left
+from auditor.encryption import Encryption
 from auditor.outputs.places import Places
 from auditor.people import count_people, describe, people_of
 
@@ -19,16 +20,16 @@ PAGE_CAP = 200  # rows the panel lists before pointing at the findings table
 
 def breach_reason(encryption: str | None, keys_beside: Iterable[str] = ()) -> str:
     """Why an exposed recording is not secured, in the officer's words (the HHS safe harbor's terms)."""
-    how = str(encryption or "unknown")
+    how = Encryption.parse(encryption)
     keys = [str(k) for k in keys_beside]
-    if how.startswith("content:"):
+    if how.of_content:
         beside = f" ({', '.join(keys)})" if keys else ""
-        return f"encrypted ({how[8:]}), but key material lies beside it{beside}"
-    if how.startswith("volume:"):
-        return f"encrypted at rest only ({how[7:]}): the system decrypts it for anyone who can read it"
-    if how.startswith("sse"):
+        return f"encrypted ({how.method}), but key material lies beside it{beside}"
+    if how.scheme == "volume":
+        return f"encrypted at rest only ({how.method}): the system decrypts it for anyone who can read it"
+    if how.by_server:
         return f"server-side encryption only ({how}): S3 decrypts it for anyone allowed to read it"
-    if how == "none":
+    if how.scheme == "none":
         return "not encrypted"
     return "encryption could not be established"
 

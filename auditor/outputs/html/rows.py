@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from auditor.encryption import Encryption
 from auditor.models import SEVERITIES
 from auditor.outputs.html.svg import Segment
 from auditor.outputs.html.text import day
@@ -69,7 +70,7 @@ R = {name: i for i, name in enumerate(RECORDING_COLUMNS)}
 
 def encryption_state(item: dict[str, Any]) -> int:
     """0 content-encrypted, 1 encrypted at rest only (volume or SSE), 2 not encrypted, 3 unknown."""
-    if str(item.get("encryption", "")).startswith("content:"):
+    if Encryption.parse(item.get("encryption")).of_content:
         return 0
     if item.get("encrypted") is True:
         return 1
