@@ -20,6 +20,7 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -220,6 +221,7 @@ def s3rver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so teardown reaches every child
+        preexec_fn=_die_with_parent,
     )
     try:
         port = _s3rver_port(proc, deadline=time.monotonic() + 60)
@@ -227,6 +229,16 @@ def s3rver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, SIGTERM it when pytest dies without tearing down (killed
+    by a timeout or a signal), so no s3rver outlives the session. Elsewhere teardown alone stops it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _s3rver_port(proc: subprocess.Popen[bytes], deadline: float) -> int:
