@@ -189,6 +189,7 @@ _MIN_MONOLOGUE_TURNS = 6  # a dictation has one speaker: then more turns are nee
 # A cheap scan before any decoding: ":dd" preceded by a digit. The literal ':' first lets the
 # regex engine skip ahead to each colon instead of trying every position.
 _CLOCK_HINT = re.compile(rb":[0-9][0-9]")
+_LINE_CLOCK = re.compile(r"[0-9]:[0-9][0-9]")
 
 
 def _seconds(clock: str) -> int:
@@ -211,6 +212,8 @@ def has_speaker_turns(lines: list[str]) -> bool:
         first = line[0]
         if not (first.isdigit() or first in "[(" or (first.isalpha() and not first.islower())):
             continue  # no turn starts with anything else: skip the regexes
+        if _LINE_CLOCK.search(line) is None:
+            continue  # every turn has a time in it
         for kind, pattern in _TURNS:
             match = pattern.match(line)
             if match is None:
