@@ -215,7 +215,9 @@ class Examiner:
             if cls.kind in RECORDING_KINDS:
                 artifact = self._artifact(path, name, relpath, root, st, head, cls, reader, names, coverage)
             elif cls.archive is not None and not cls.archive.complete:
-                coverage.gaps.append(Gap(display_path(path), "archive-partly-listed", _partial_listing(cls)))
+                coverage.gaps.append(
+                    Gap(display_path(path), "archive-partly-listed", _partial_listing(cls, self.deep))
+                )
             if artifact is None and cls.kind != "key":
                 return None  # most sniffed files: nothing more to say about them
             return _Sniffed(name, path, relpath, cls, artifact)
@@ -264,7 +266,7 @@ class Examiner:
         elif cls.archive is not None:
             artifact.facts["archive"] = cls.archive.facts()
             if not cls.archive.complete:
-                coverage.gaps.append(Gap(location, "archive-partly-listed", _partial_listing(cls)))
+                coverage.gaps.append(Gap(location, "archive-partly-listed", _partial_listing(cls, self.deep)))
         else:
             try:
                 artifact.embedded_created = embedded_created(
@@ -358,11 +360,12 @@ class Examiner:
                     s.artifact.facts["keys_beside"] = sorted(display_path(k) for k in keys)
 
 
-def _partial_listing(cls: Classification) -> str:
+def _partial_listing(cls: Classification, deep: bool) -> str:
     assert cls.archive is not None
     declared = cls.archive.declared
     of = f" of {declared:,}" if declared is not None else ""
+    remedy = "the directory is larger than even --deep reads" if deep else "--deep lists the whole directory"
     return (
         f"zip listing read in part ({cls.archive.listed:,}{of} members, within the read budget): "
-        "a recording listed after them is not seen; --deep lists the whole directory"
+        f"a recording listed after them is not seen; {remedy}"
     )
