@@ -189,9 +189,9 @@ def test_text_named_after_a_file_named_as_video_is_read_as_the_watch_would(disk:
 
 
 def test_typescript_is_read_once_and_declarations_never(disk: Path) -> None:
-    place(disk, "src/scheduler.ts", "scheduler.ts")
-    place(disk, "src/types.d.ts", "scheduler.ts")
-    place(disk, "src/tsconfig.json", "config.json")  # beside .ts files: not a reason to read it
+    place(disk, "lib/scheduler.ts", "scheduler.ts")  # alone: only the content can tell
+    place(disk, "types/types.d.ts", "scheduler.ts")  # a declaration file is never opened
+    place(disk, "types/tsconfig.json", "config.json")
     place(disk, "camera/00001.ts", "session.ts")
     found, coverage = _scan(disk)
     assert {k: (a.media, a.format) for k, a in found.items()} == {"camera/00001.ts": ("video", "mpeg-ts")}
@@ -276,3 +276,17 @@ def test_every_media_fixture_is_confirmed_by_ffprobe() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     confirmed = res.stdout.count("[confirmed by ffprobe]")
     assert confirmed == sum(1 for kind, *_ in EXPECTED.values() if kind == "media")
+
+
+def test_ts_files_of_a_javascript_project_are_not_read(disk: Path) -> None:
+    place(disk, "app/src/index.ts", "scheduler.ts")
+    place(disk, "app/src/index.js", "scheduler.ts")  # compiled output beside it: a JS project
+    place(disk, "app/src/lib/util.ts", "scheduler.ts")  # only .ts files here: read, and TypeScript
+    place(disk, "app/node_modules/x/index.ts", "session.ts")  # under node_modules: TypeScript
+    place(disk, "Videos/OBS/2024-03-05 10-00-00.ts", "session.ts")  # beside nothing of the kind
+    found, coverage = _scan(disk)
+    assert list(found) == ["Videos/OBS/2024-03-05 10-00-00.ts"]
+    assert coverage.candidates == 2  # util.ts and the recording
+    # --deep reads them all, whatever the folder: a transport stream under node_modules is found.
+    found, coverage = _scan(disk, deep=True)
+    assert set(found) == {"Videos/OBS/2024-03-05 10-00-00.ts", "app/node_modules/x/index.ts"}

@@ -15,6 +15,9 @@ gain. So a text-like file is read when there is a reason to expect a transcript:
 4. `--deep` is given: then every file is read.
 
 Everything else keeps the old rule: the extension alone decides (see names.NO_SNIFF_EXTENSIONS).
+One more name rule cuts what `.ts` costs: a `.ts`/`.mts` file among JavaScript project files
+(`.js`, `.tsx`, `.d.ts`, `package.json`, ..., or anywhere under `node_modules`) is TypeScript, so
+it is not read; a transport stream from a camera or a stream recorder never sits there.
 What the default misses, and what it costs, is in docs/formats.md.
 """
 
@@ -103,3 +106,28 @@ def named_after(name: str, recording_stems: Sequence[str]) -> bool:
         len(other) >= _MIN_STEM and (own.startswith(other) or other.startswith(own))
         for other in recording_stems
     )
+
+
+# Beside these, or under node_modules, a .ts/.mts file is TypeScript, not a transport stream.
+_SCRIPT_EXTENSIONS = frozenset({"js", "mjs", "cjs", "jsx", "tsx", "map", "vue", "svelte"})
+_SCRIPT_NAMES = frozenset({"package.json", "tsconfig.json", "jsconfig.json"})
+_AMBIGUOUS_SUFFIXES = tuple(f".{ext}" for ext in sorted(AMBIGUOUS_MEDIA_EXTENSIONS))
+
+
+def is_ambiguous_script(name: str) -> bool:
+    """A .ts or .mts name: TypeScript or an MPEG transport stream."""
+    return name.lower().endswith(_AMBIGUOUS_SUFFIXES)
+
+
+def typescript_folder(path: str, names: Iterable[str]) -> bool:
+    """Does the folder at `path`, holding `names`, belong to a JavaScript/TypeScript project?"""
+    if "node_modules" in path:
+        return True
+    for name in names:
+        low = name.lower()
+        if low in _SCRIPT_NAMES or low.endswith(".d.ts"):
+            return True
+        dot = low.rfind(".")
+        if dot > 0 and low[dot + 1 :] in _SCRIPT_EXTENSIONS:
+            return True
+    return False

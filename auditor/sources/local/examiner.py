@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +23,15 @@ from auditor.attribution import SIDECAR_MAX_BYTES, SidecarError, attribute, pars
 from auditor.classify import HEAD_BYTES, LOOK_FURTHER_BUDGET, Classification, classify, embedded_created
 from auditor.classify.model import RECORDING_KINDS
 from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS, SIDECAR_SUFFIXES, needs_sniff
-from auditor.classify.reading import TEXT_LIKE_EXTENSIONS, ReadingPolicy, is_text_like, named_after, stem
+from auditor.classify.reading import (
+    TEXT_LIKE_EXTENSIONS,
+    ReadingPolicy,
+    is_ambiguous_script,
+    is_text_like,
+    named_after,
+    stem,
+    typescript_folder,
+)
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
 from auditor.localfs.volumes import VolumeProbe
@@ -111,6 +119,7 @@ class Examiner:
                 if reasons:
                     candidates += reasons
                     beside = [n for n in beside if n not in set(reasons)]
+            candidates = _without_typescript(candidates, folder.path, files)
         if candidates:
             yield from self._examine_dir_files(
                 folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage, beside
@@ -143,6 +152,8 @@ class Examiner:
         rel_dir = os.path.relpath(directory, root)
         rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
         candidates = [n for n in names if n in neighbours]
+        if text_by_policy and not self.deep:
+            candidates = _without_typescript(candidates, directory, neighbours)
         text = [n for n in candidates if _triage(n) == _TEXT] if text_by_policy and not self.deep else []
         if text:
             target = os.path.basename(root)
@@ -369,3 +380,12 @@ def _partial_listing(cls: Classification, deep: bool) -> str:
         f"zip listing read in part ({cls.archive.listed:,}{of} members, within the read budget): "
         f"a recording listed after them is not seen; {remedy}"
     )
+
+
+def _without_typescript(candidates: list[str], directory: str, names: Iterable[str]) -> list[str]:
+    """The candidates less the .ts/.mts files of a JavaScript/TypeScript project folder."""
+    scripts = [n for n in candidates if is_ambiguous_script(n)]
+    if scripts and typescript_folder(directory, names):
+        unread = set(scripts)
+        return [n for n in candidates if n not in unread]
+    return candidates
