@@ -1,5 +1,8 @@
 """What an audit tells the breach register, and the register's clock put back on the findings.
 
+Two callers: `record_result` for a finished result dict (`auditor scan --state`), and
+`RegisterFeed` for the watch daemon, which judges one file at a time.
+
 `record_result` runs on a finished result dict (`auditor scan --state`, the watch daemon's
 rescans), after suppressions and the baseline and before redaction:
 
@@ -22,6 +25,8 @@ from typing import Any
 
 from auditor.breach.register import BreachRegister, Sighting, iso, parse_time
 from auditor.encryption import Encryption
+from auditor.models import Artifact, Finding
+from auditor.result import artifact_to_dict
 from auditor.rules.breach import restamp
 
 BREACH_CATEGORY = "breach"
@@ -163,3 +168,53 @@ def _started(result: dict[str, Any]) -> datetime:
         return parse_time(str(result.get("started")))
     except ValueError:
         return datetime.now(UTC)
+
+
+class RegisterFeed:
+    """The watch daemon's side: each judged file tells the register what it is now.
+
+    `judged()` runs between the engine's judgement and the ledger, so the alert and the ledger
+    carry the register's discovery time, not the rescan's: a SIGHUP, a periodic rescan or a
+    restart never moves a clock. A file that is no longer a breach (fixed, encrypted, deleted,
+    moved away) contains its episode; a file no longer watched (`forget`) does not."""
+
+    def __init__(self, register: BreachRegister, who: str = "auditor watch") -> None:
+        self.register = register
+        self.who = who
+        self._live: set[str] = set()
+
+    def refresh(self) -> None:
+        """The live episodes, re-read once per batch (a scan may have opened some meanwhile)."""
+        self._live = set(self.register.live_locations())
+
+    def judged(
+        self,
+        artifact: Artifact,
+        findings: list[Finding],
+        failed_rules: frozenset[str],
+        breach_rules: frozenset[str],
+    ) -> None:
+        at = datetime.now(UTC)
+        breaches = [f for f in findings if f.category == BREACH_CATEGORY]
+        if breaches:
+            as_dicts = [f.to_dict() for f in breaches]
+            found = sighting(artifact.location, as_dicts, artifact_to_dict(artifact), {}, at)
+            breach = self.register.seen_exposed(found, at=at, who=self.who)
+            self._live.add(artifact.location)
+            discovered = parse_time(breach.first_discovered)
+            for finding in breaches:
+                holder: dict[str, Any] = {"evidence": finding.evidence, "message": finding.message}
+                restamp(holder, discovered)
+                finding.message = holder["message"]
+                finding.evidence["breach_id"] = breach.id
+        elif artifact.location in self._live and breach_rules and not (breach_rules & failed_rules):
+            recording = {
+                "encryption": artifact.encryption,
+                "exposures": [{"kind": e.kind} for e in artifact.exposures],
+            }
+            self.gone(artifact.location, _how_contained(recording))
+
+    def gone(self, location: str, how: str = "no longer there, or no longer a recording") -> None:
+        if location in self._live:
+            self.register.seen_contained(location, at=datetime.now(UTC), who=self.who, how=how)
+            self._live.discard(location)

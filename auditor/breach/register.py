@@ -305,7 +305,10 @@ class BreachRegister:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # check_same_thread off: the watch daemon opens it in one thread and judges in another, never at once.
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise RegisterError(self.path, f"cannot open the breach register ({exc})") from exc
         try:

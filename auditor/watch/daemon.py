@@ -26,6 +26,8 @@ import socket
 import time
 from typing import Any
 
+from auditor.breach.observe import RegisterFeed, register_section
+from auditor.breach.register import BreachRegister, RegisterError
 from auditor.watch.examine import Scope
 from auditor.watch.health import GAP_LOOP_RESTARTED, GAP_OVERFLOW, GAP_RESTARTED, WatchHealth, iso, utc_now
 from auditor.watch.judge import Judge, load_watch_inputs
@@ -39,7 +41,14 @@ from auditor.watch.rescan import Aborted, Rescanner
 from auditor.watch.settings import WatchSettings
 from auditor.watch.settle import ARRIVED, Settled, SettleQueue
 from auditor.watch.sinks import SyslogSink, open_sinks
-from auditor.watch.state import STATE_VERSION, OwnFiles, StateLock, ensure_state_dir, process_start_time
+from auditor.watch.state import (
+    STATE_VERSION,
+    OwnFiles,
+    StateError,
+    StateLock,
+    ensure_state_dir,
+    process_start_time,
+)
 from auditor.watch.status_file import StatusFile
 from auditor.watch.store import StateStore
 
@@ -59,7 +68,18 @@ class WatchDaemon:
         self.health = WatchHealth()
         self.store = StateStore(self.state_dir)
         self.ledger = Ledger()
-        self.judge = Judge(inputs, self.ledger, self.health, keep_for_report=settings.report_path is not None)
+        # The breach register: the config's state_dir (shared with `auditor scan`), else ours.
+        try:
+            self.register = BreachRegister(inputs.config.state_dir or self.state_dir)
+        except RegisterError as exc:
+            raise StateError(str(exc)) from exc
+        self.judge = Judge(
+            inputs,
+            self.ledger,
+            self.health,
+            keep_for_report=settings.report_path is not None,
+            feed=RegisterFeed(self.register),
+        )
         self.rescanner = Rescanner(
             self.scope, settings, self.judge, self.health, blind=self._blind, pause=self._interleave
         )
@@ -394,7 +414,7 @@ class WatchDaemon:
         self.status_file.write(self.status(stopped=stopped))
 
     def _report_result(self) -> dict[str, Any]:
-        return report_result(
+        result = report_result(
             inputs=self.judge.inputs,
             roots=self.roots,
             started=self.started,
@@ -404,6 +424,8 @@ class WatchDaemon:
             more_gaps=[*self.live.gaps.values(), *self.health.gaps()],
             status=self.status(),
         )
+        result["breach_register"] = register_section(self.register, utc_now())
+        return result
 
     def _shutdown(self) -> None:
         self.supervisor.stop()
@@ -419,5 +441,6 @@ class WatchDaemon:
             self.report.write(self._report_result(), self.judge.inputs)
         self._write_status(stopped=True)
         self.store.close()
+        self.register.close()
         self._state_lock.release()
         log.info("stopped")

@@ -9,8 +9,9 @@ One file can only fail itself: when enriching or judging an artifact raises, tha
 coverage gap and a health note, and what was open there stays open (nothing is known about it
 now, which is not a fix).
 
-The persistent breach register (discovery times that survive rescans and restarts) belongs
-here: in `judge()`, between the engine's judgement and `ledger.apply`.
+The breach register (discovery times that survive rescans and restarts, auditor/breach/) is fed
+here: in `judge()`, between the engine's judgement and `ledger.apply`, so alerts and the ledger
+carry the register's clock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from auditor.breach.observe import BREACH_CATEGORY, RegisterFeed
 from auditor.config import Config
 from auditor.consent.registry import ConsentRegistry
 from auditor.engine import BoundRule, bind_rules, enrich, judge
@@ -64,8 +66,18 @@ class Bound:
 
 
 class Judge:
-    def __init__(self, inputs: Inputs, ledger: Ledger, health: WatchHealth, *, keep_for_report: bool) -> None:
+    def __init__(
+        self,
+        inputs: Inputs,
+        ledger: Ledger,
+        health: WatchHealth,
+        *,
+        keep_for_report: bool,
+        feed: RegisterFeed | None = None,
+    ) -> None:
         self.inputs = inputs
+        self.feed = feed
+        self._breach_rules: frozenset[str] = frozenset()
         self.ledger = ledger
         self.health = health
         self.pending: list[Event] = []
@@ -77,6 +89,11 @@ class Judge:
     def bind(self) -> Bound:
         today = date.today()
         inputs = self.inputs
+        if self.feed is not None:
+            self.feed.refresh()
+            self._breach_rules = frozenset(
+                a.rule.id for a in inputs.ruleset.active if a.rule.category == BREACH_CATEGORY
+            )
         rules = bind_rules(
             inputs.ruleset.active,
             as_of=today,
@@ -91,6 +108,8 @@ class Judge:
         try:
             enrich(artifact, self.inputs.registry, bound.as_of)
             judgement = judge(artifact, bound.rules)
+            if self.feed is not None:
+                self.feed.judged(artifact, judgement.findings, judgement.failed_rules, self._breach_rules)
             suppressed = self._suppressed(judgement.findings, bound.as_of)
             events = self.ledger.apply(
                 artifact.location, judgement.findings, judgement.failed_rules, suppressed
@@ -126,6 +145,8 @@ class Judge:
 
     def clear(self, location: str) -> None:
         """Nothing is wrong at `location` any more (gone, fixed, moved away, no longer a recording)."""
+        if self.feed is not None:
+            self.feed.gone(location)
         self.pending += self.ledger.apply(location, [])
         self.live.pop(location, None)
         self.artifacts.pop(location, None)
