@@ -616,9 +616,9 @@ def gather(
             local[os.path.normpath(breach.location)] = evidence
     client = _Lazy(sources.s3_client)
     for bucket, target in targets.items():
-        where = sources.access_logs or _logging_target(logging[bucket], target)
-        if where is not None:
-            layout = _AccessLayout(bucket, _union_window(target), _partition_hint(logging[bucket]))
+        places = [sources.access_logs] if sources.access_logs else _logging_targets(logging[bucket], target)
+        layout = _AccessLayout(bucket, _union_window(target), _partition_hint(logging[bucket]))
+        for where in places:
             read_access_logs(_files(where, client, layout), target, run, f"access-log {where}")
     if sources.cloudtrail and targets:
         trail_layout = _TrailLayout(_union_window_all(targets))
@@ -638,17 +638,23 @@ def gather(
     return run
 
 
-def _logging_target(facts: dict[str, Any], target: S3Target) -> str | None:
+def _logging_targets(facts: dict[str, Any], target: S3Target) -> list[str]:
+    """Every place the scans saw the bucket's server access logs go (logs delivered there while
+    logging was on are evidence even if it was turned off later)."""
     logging = facts.get("access_logging")
-    for evidence in target.keys.values():
-        if logging is None:
-            evidence.reasons.append(
-                "whether the bucket's server access logging is on could not be read when it was scanned; "
-                "give --access-logs if it is"
-            )
-        elif not logging.get("enabled"):
-            evidence.reasons.append("server access logging was off when the bucket was scanned")
-    return str(logging["target"]) if logging and logging.get("enabled") and logging.get("target") else None
+    targets = list(facts.get("logging_targets_seen") or [])
+    if logging and logging.get("enabled") and logging.get("target") and logging["target"] not in targets:
+        targets.append(str(logging["target"]))
+    if not targets:
+        for evidence in target.keys.values():
+            if logging is None:
+                evidence.reasons.append(
+                    "whether the bucket's server access logging is on could not be read when it was scanned; "
+                    "give --access-logs if it is"
+                )
+            else:
+                evidence.reasons.append("server access logging was off when the bucket was scanned")
+    return targets
 
 
 def _partition_hint(facts: dict[str, Any]) -> list[tuple[str, str]]:

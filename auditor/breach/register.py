@@ -439,7 +439,7 @@ class BreachRegister:
                     when,
                     _dumps(exposures),
                     _dumps(clients),
-                    _dumps({**live.recording, **sighting.recording}),
+                    _dumps(merged_recording(live.recording, sighting.recording)),
                     live.id,
                 ),
             )
@@ -466,7 +466,7 @@ class BreachRegister:
                 iso(at),
                 _dumps(_union([], sighting.exposures)),
                 _dumps(sorted(set(sighting.clients))),
-                _dumps(sighting.recording),
+                _dumps(merged_recording({}, sighting.recording)),
             ),
         )
         breach_id = int(cursor.lastrowid or 0)
@@ -594,6 +594,20 @@ class BreachRegister:
             "INSERT INTO events (breach_id, at, who, kind, outcome, note, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (breach_id, at, who, kind, outcome, note, _dumps(detail or {})),
         )
+
+
+def merged_recording(known: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+    """The latest facts, except that every access-logging target ever seen stays known: logs
+    delivered while logging was on are evidence even after someone turned it off."""
+    merged = {**known, **seen}
+    targets = list((known.get("bucket") or {}).get("logging_targets_seen") or [])
+    for facts in (known.get("bucket"), seen.get("bucket")):
+        logging = (facts or {}).get("access_logging") or {}
+        if logging.get("enabled") and logging.get("target") and logging["target"] not in targets:
+            targets.append(logging["target"])
+    if targets:
+        merged["bucket"] = {**(merged.get("bucket") or {}), "logging_targets_seen": targets}
+    return merged
 
 
 def _union(known: Sequence[dict[str, Any]], seen: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

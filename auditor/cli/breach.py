@@ -5,6 +5,8 @@
     auditor breach assess ID --outcome O --note TEXT
                                            record the officer's outcome; appended, never replaced
     auditor breach evidence [ID...]        read the access logs for the exposure windows
+    auditor breach report [ID...] -o pack.html -o pack.json
+                                           the assessment pack (HIPAA 164.402(2), 164.404(c); GDPR Art 33(3))
 
 The register lives in the state folder: `--state DIR`, else `state_dir` in the config, else the
 watch daemon's default state folder. `auditor scan --state DIR` and `auditor watch` fill it.
@@ -334,3 +336,66 @@ def _s3_client(profile: str | None, region: str | None, endpoint_url: str | None
     settings = S3Settings(profile=profile, region=region, endpoint_url=endpoint_url)
     (access,) = open_accounts(settings, CallCounter(), lambda _arn, exc: None)
     return access.s3()
+
+
+@breach.command("report")
+@click.argument("breach_ids", nargs=-1, type=int)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the pack: .html (to read, print and file) or .json. Repeatable.",
+)
+@click.option("--by", "who", help="Who prepares it (default: the login name and host).")
+@state_option
+@config_option
+@input_errors_exit_2
+def report_pack(
+    breach_ids: tuple[int, ...],
+    outputs: tuple[Path, ...],
+    who: str | None,
+    state_dir: Path | None,
+    config_path: Path | None,
+) -> None:
+    """The assessment pack for these breaches (one incident; without IDs, every breach not closed):
+    the four factors of HIPAA 164.402(2), the notice contents of 164.404(c) and GDPR Art 33(3)'s
+    items pre-filled from the register and the access evidence, the rest marked for the officer,
+    and the SHA-256 of every log file used as evidence."""
+    from auditor.breach.assessment import build_pack
+    from auditor.breach.pack import check_pack_path, write_pack
+
+    for path in outputs:
+        try:
+            check_pack_path(path)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    config = _config(config_path)
+    actor = who or who_am_i()
+    with _existing_register(state_dir, config) as register:
+        chosen = [_get(register, i) for i in breach_ids] if breach_ids else register.not_closed()
+        if not chosen:
+            click.echo("no breaches to assess")
+            return
+        pack = build_pack(
+            register, chosen, organisation=config.organisation.name, who=actor, now=datetime.now(UTC)
+        )
+        for path in outputs:
+            try:
+                write_pack(pack, path)
+            except OSError as exc:
+                raise InputError(path, f"cannot write the pack: {exc.strerror or exc}") from exc
+        for breach_record in chosen:
+            register.record_event(
+                breach_record.id,
+                "pack",
+                who=actor,
+                detail={"outputs": [str(p) for p in outputs], "to_fill": len(pack["to_fill"])},
+            )
+    for path in outputs:
+        click.echo(f"wrote {visible(str(path))}")
+    click.echo(
+        f"{len(pack['to_fill'])} field(s) for the officer to complete (dashed in the HTML, to_fill in the JSON)"
+    )
