@@ -339,3 +339,15 @@ def test_the_redacted_report_hides_the_registers_names(
         json.loads((tmp_path / "r.json").read_text())["breach_register"]["breaches"][0]["status"]
         == "contained"
     )
+
+
+def test_every_logging_target_seen_stays_known() -> None:
+    from auditor.breach.register import merged_recording
+
+    on = {"bucket": {"name": "clinic", "access_logging": {"enabled": True, "target": "s3://logs/a/"}}}
+    off = {"bucket": {"name": "clinic", "access_logging": {"enabled": False, "target": None}}}
+    moved = {"bucket": {"name": "clinic", "access_logging": {"enabled": True, "target": "s3://logs/b/"}}}
+    later = merged_recording(merged_recording(merged_recording({}, on), off), moved)
+    assert later["bucket"]["access_logging"]["target"] == "s3://logs/b/"  # the latest facts
+    assert later["bucket"]["logging_targets_seen"] == ["s3://logs/a/", "s3://logs/b/"]
+    assert "logging_targets_seen" not in merged_recording({}, off)["bucket"]
