@@ -300,7 +300,11 @@ class BreachRegister:
         self.state_dir = Path(os.path.abspath(state_dir))
         self.path = self.state_dir / REGISTER_FILE
         if not create and not self.path.is_file():
-            raise RegisterError(self.path, "no breach register here")
+            raise RegisterError(
+                self.path,
+                "no breach register here; `auditor scan --state DIR` (or state_dir in the config) and "
+                "`auditor watch` keep one",
+            )
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():

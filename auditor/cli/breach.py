@@ -86,6 +86,11 @@ def _get(register: BreachRegister, breach_id: int) -> Breach:
     return breach
 
 
+def _chosen(register: BreachRegister, breach_ids: tuple[int, ...]) -> list[Breach]:
+    """The breaches named, or every breach not closed."""
+    return [_get(register, i) for i in breach_ids] if breach_ids else register.not_closed()
+
+
 # -- formatting -------------------------------------------------------------------------------------
 
 
@@ -297,7 +302,7 @@ def evidence(
     )
     actor = who or who_am_i()
     with _existing_register(state_dir, config) as register:
-        chosen = [_get(register, i) for i in breach_ids] if breach_ids else register.not_closed()
+        chosen = _chosen(register, breach_ids)
         if not chosen:
             click.echo("no breaches to look into")
             return
@@ -375,7 +380,7 @@ def report_pack(
     config = _config(config_path)
     actor = who or who_am_i()
     with _existing_register(state_dir, config) as register:
-        chosen = [_get(register, i) for i in breach_ids] if breach_ids else register.not_closed()
+        chosen = _chosen(register, breach_ids)
         if not chosen:
             click.echo("no breaches to assess")
             return
