@@ -41,7 +41,8 @@ def auditor(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def status(state: Path) -> tuple[int, dict[str, Any]]:
     done = auditor("status", "--state-dir", state, "--json")
-    return done.returncode, json.loads(done.stdout)
+    # While the daemon starts, its state may not be readable yet (exit 2, nothing on stdout).
+    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {}
 
 
 def breaches(base: Path, *extra: str) -> list[dict[str, Any]]:
@@ -69,7 +70,7 @@ class Watch:
             raise AssertionError(f"not healthy: {self.process.communicate(timeout=10)[1]}") from None
 
     def last_rescan(self) -> dict[str, Any]:
-        return status(self.base / "watch-state")[1]["daemon"]["last_rescan"] or {}
+        return (status(self.base / "watch-state")[1].get("daemon") or {}).get("last_rescan") or {}
 
     def stop(self) -> None:
         if self.process.poll() is None:
