@@ -83,7 +83,8 @@ class SourceError(SeamError):
 
 
 class OutputError(SeamError, LookupError):
-    """An output no format can write (an unknown file extension)."""
+    """An output that cannot be written: no format for its extension, a folder that is missing or
+    read-only, or a write that failed (a full disk, a folder removed during the scan)."""
 
     def __init__(self, path: str | Path, message: str) -> None:
         self.path = str(path)

@@ -6,6 +6,7 @@ names, and only then are outputs written, so every format shows the same thing.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,8 +16,17 @@ from typing import Any
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.config import ReportConfig
 from auditor.contract import json_sha256, summarise
-from auditor.models import SEVERITIES, severity_at_least
-from auditor.outputs.base import OutputOptions, writer_for
+from auditor.errors import OutputError
+from auditor.gate import FAIL_ON_CHOICES, gate
+from auditor.outputs.base import (
+    STDOUT,
+    OutputOptions,
+    Writer,
+    available_formats,
+    format_of,
+    known_extensions,
+    writer_for_format,
+)
 from auditor.owners import OwnerRule, assign_owners
 from auditor.redact import Redactor, redaction_key
 from auditor.suppress import (
@@ -31,7 +41,7 @@ from auditor.textsafe import without_lone_surrogates
 
 @dataclass
 class PublishSettings:
-    outputs: Sequence[Path] = ()
+    outputs: Sequence[Path] = ()  # STDOUT (`-o -`) for the report written to standard output
     fail_on: str = "high"  # a severity, or "none"
     output_options: OutputOptions = field(default_factory=OutputOptions)
     suppressions: SuppressionFile | None = None  # --ignore / .auditor-ignore.yaml
@@ -43,6 +53,10 @@ class PublishSettings:
     # --state: tell the breach register what this audit saw (after the baseline, before redaction)
     record_breaches: Callable[[dict[str, Any]], None] | None = None
     owners: Sequence[OwnerRule] = ()  # `owners:` in the config: who fixes what, by path or bucket
+    stdout_format: str | None = None  # --format: the format of the report written to stdout
+
+    def format_for(self, path: Path) -> str:
+        return (self.stdout_format or "") if path == STDOUT else format_of(path)
 
 
 def publish_settings(
@@ -57,15 +71,30 @@ def publish_settings(
     redact: bool = False,
     new_only: bool = False,
     owners: Sequence[OwnerRule] = (),
+    sarif_category: str | None = None,
+    stdout_format: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> PublishSettings:
-    """Load and check everything the outputs need (suppressions, baseline, redaction key) up
-    front, so a bad input exits 2 before a long scan rather than after it."""
+    """Load and check everything the outputs need (the outputs themselves, suppressions, baseline,
+    redaction key) up front, so a bad input exits 2 before a long scan rather than after it."""
+    check_outputs(outputs, stdout_format)
+    options = OutputOptions(
+        redact=redact,
+        template_dir=template_dir,
+        title=report.title,
+        fail_on=fail_on,
+        new_only=new_only,
+        sarif_category=sarif_category,
+    )
+    if warn is not None:
+        options.warn = warn
     settings = PublishSettings(
         outputs=outputs,
         fail_on=fail_on,
-        output_options=OutputOptions(redact=redact, template_dir=template_dir, title=report.title),
+        output_options=options,
         new_only=new_only,
         owners=owners,
+        stdout_format=stdout_format,
     )
     ignore_path = find_ignore_file(ignore)
     if ignore_path is not None:
@@ -82,27 +111,51 @@ def publish_settings(
     return settings
 
 
-def check_outputs(outputs: Sequence[Path]) -> None:
-    """Fail before scanning if an output format is unknown: a long scan must not end in a usage error."""
+def check_outputs(outputs: Sequence[Path], stdout_format: str | None = None) -> None:
+    """Everything about the outputs that can be known before scanning: a long scan must not end
+    in a usage error. Raises OutputError (exit 2) naming the output and what is wrong."""
+    seen: set[str] = set()
     for path in outputs:
-        writer_for(path)
+        if path == STDOUT:
+            if stdout_format is None:
+                raise OutputError("-o -", f"say which format goes to stdout with --format ({_formats()})")
+            if "-" in seen:
+                raise OutputError("-o -", "only one report can go to stdout")
+            seen.add("-")
+            _writer(stdout_format, "--format")
+            continue
+        key = os.path.abspath(path)
+        if key in seen:
+            raise OutputError(path, "given twice with -o")
+        seen.add(key)
+        fmt = format_of(path)
+        if not fmt:
+            raise OutputError(path, f"no extension to choose the format by: use one of {known_extensions()}")
+        _writer(fmt, str(path))
+        if path.is_dir():
+            raise OutputError(path, "is a folder: give a file name")
+        folder = _folder(path)
+        if not folder.is_dir():
+            raise OutputError(path, f"folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(path, f"folder {folder} is not writable")
 
 
-def gate(result: dict[str, Any], fail_on: str, new_only: bool = False) -> bool:
-    """True when CI should fail: an active (not suppressed, not resolved) finding at or above fail_on.
+def _folder(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
 
-    With `new_only`, only findings new since the baseline count; without a baseline every
-    finding is new (the first run of a CI job has nothing to compare with).
-    """
-    if fail_on == "none":
-        return False
-    return any(
-        severity_at_least(f["severity"], fail_on)
-        for f in result["findings"]
-        if not f.get("suppressed")
-        and f.get("status") != "resolved"
-        and (not new_only or f.get("status", "new") == "new")
-    )
+
+def _formats() -> str:
+    return ", ".join(sorted(available_formats()))
+
+
+def _writer(fmt: str, what: str) -> Writer:
+    try:
+        return writer_for_format(fmt)
+    except OutputError:
+        if what == "--format":
+            raise OutputError("--format", f"no output format {fmt!r} (known: {_formats()})") from None
+        raise OutputError(what, f"no output format for '.{fmt}' (known: {known_extensions()})") from None
 
 
 def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
@@ -127,20 +180,53 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
 
 
 def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Path], bool]:
+    """Write every output, in order, and say whether the gate fails. A write that fails (a full
+    disk, a folder removed during the scan) raises OutputError naming what was and was not
+    written; no output is ever left half-written (write_private)."""
     prepare(result, settings)
+    formats = [settings.format_for(p) for p in settings.outputs]
     # The report quotes the SHA-256 of exactly the bytes a .json output of this run holds.
     # Reports quote it; a run writing only JSON need not pay for a second encoding pass.
-    needs_hash = any(p.suffix.lower() != ".json" for p in settings.outputs)
+    needs_hash = any(fmt != "json" for fmt in formats)
     options = replace(
         settings.output_options,
         result_sha256=json_sha256(result) if needs_hash else None,
-        companion_json=tuple(p for p in settings.outputs if p.suffix.lower() == ".json"),
+        companion_json=tuple(
+            p for p, fmt in zip(settings.outputs, formats, strict=True) if fmt == "json" and p != STDOUT
+        ),
     )
-    written = []
-    for path in settings.outputs:
-        writer_for(path)(result, path, options)
+    written: list[Path] = []
+    for path, fmt in zip(settings.outputs, formats, strict=True):
+        try:
+            _writer(fmt, str(path))(result, path, options)
+        except OSError as exc:
+            raise _write_failure(path, exc, written, settings.outputs) from exc
         written.append(path)
-    return written, gate(result, settings.fail_on, settings.new_only)
+    return written, gate(result["findings"], settings.fail_on, settings.new_only)
 
 
-FAIL_ON_CHOICES = (*SEVERITIES, "none")
+def _write_failure(path: Path, exc: OSError, written: list[Path], outputs: Sequence[Path]) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and path != STDOUT and not _folder(path).is_dir():
+        reason = f"folder {_folder(path)} no longer exists"
+    done = ", ".join(map(output_name, written)) or "none"
+    rest = ", ".join(output_name(p) for p in outputs[len(written) :])
+    return OutputError(
+        output_name(path), f"could not write it: {reason} (written: {done}; not written: {rest})"
+    )
+
+
+def output_name(path: Path) -> str:
+    return "stdout" if path == STDOUT else str(path)
+
+
+__all__ = [
+    "FAIL_ON_CHOICES",
+    "PublishSettings",
+    "check_outputs",
+    "gate",
+    "output_name",
+    "prepare",
+    "publish",
+    "publish_settings",
+]

@@ -172,8 +172,10 @@ def test_report_rerenders_a_saved_result(tmp_path: Path) -> None:
     run_cli("scan", "-q", root, "--config", _config(tmp_path), "--as-of", "2026-11-20", "-o", first)
     again = tmp_path / "again.json"
     res = run_cli("report", first, "-o", again)
-    assert res.exit_code == 1  # the same gate applies to a re-rendered result
+    assert res.exit_code == 0  # `report` only re-renders: it gates only when asked to
     assert json.loads(again.read_text())["findings"] == json.loads(first.read_text())["findings"]
+    assert run_cli("report", first, "-o", again, "--fail-on", "high").exit_code == 1  # the scan's gate
+    assert run_cli("report", first, "-o", again, "--fail-on", "critical").exit_code == 0
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     res = run_module("report", bad, "-o", tmp_path / "x.json")
@@ -185,7 +187,7 @@ def test_no_registry_is_reported_as_a_coverage_gap(tmp_path: Path) -> None:
     root = _practice(tmp_path)
     out = tmp_path / "r.json"
     (root / "locked").mkdir(mode=0o000)  # plus a real hole, when not root
-    res = run_cli("scan", "-q", root, "-o", out, "--fail-on", "none")
+    res = run_cli("scan", root, "-o", out, "--fail-on", "none")
     cov = json.loads(out.read_text())["coverage"]
     assert cov["complete"] is False
     assert cov["skipped"][0]["reason"] == "consent-not-checked"
@@ -260,7 +262,7 @@ def test_the_process_ends_fast_with_the_right_code_and_everything_flushed(
     assert json.loads(out.read_text())["summary"]["recordings"] == 1
     assert html.read_text().rstrip().endswith("</html>")
     # The same command through `auditor report` (a saved result) ends the same way.
-    again = run_module("report", out, "-o", tmp_path / "again.json")
+    again = run_module("report", out, "-o", tmp_path / "again.json", "--fail-on", "high")
     assert again.returncode == expected, again.stderr
     assert again.stdout.splitlines()[-1] == f"wrote {tmp_path / 'again.json'}"
 

@@ -7,8 +7,9 @@ import sys
 import click
 
 from auditor import __version__
-from auditor.cli import process_exit
+from auditor.cli import internal_error, process_exit
 from auditor.cli.breach import breach
+from auditor.cli.common import EXIT_INTERNAL
 from auditor.cli.plugins_cmd import plugins
 from auditor.cli.report import report
 from auditor.cli.rules_cmd import rules
@@ -23,7 +24,9 @@ from auditor.textsafe import terminal_lines
 def cli() -> None:
     """Find therapy-session recordings and flag the unencrypted, exposed, over-retained and unconsented ones.
 
-    Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config or input error.
+    Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config,
+    input or output error; 70 internal error (a bug: the traceback is saved to a file); 130 interrupted.
+    `auditor status` has its own (see its --help).
     """
 
 
@@ -59,6 +62,9 @@ def _run() -> int:
     except click.ClickException as exc:
         show_click_error(exc)
         return exc.exit_code
+    except Exception as exc:  # a bug: one line and where the traceback is, never exit 1 ("findings")
+        click.echo(internal_error.report(exc), err=True)
+        return EXIT_INTERNAL
 
 
 def _exit_code(exc: SystemExit) -> int:

@@ -7,8 +7,7 @@ import functools
 import gc
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -16,13 +15,16 @@ from typing import Any, TypeVar, cast
 import click
 
 from auditor.errors import InputError, SeamError
-from auditor.models import INTENTIONAL_SKIPS, SEVERITIES, Coverage
-from auditor.publish import check_outputs
+from auditor.models import Coverage
+from auditor.outputs.base import STDOUT
 from auditor.textsafe import for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+# An unexpected exception: a bug, never "findings" (1) nor a usage error (2). 70 is EX_SOFTWARE
+# of sysexits.h; 3 is taken by `auditor status` (the daemon is not running).
+EXIT_INTERNAL = 70
 
 
 def input_errors_exit_2(func: F) -> F:
@@ -63,16 +65,46 @@ def config_option(func: F) -> F:
         "--config",
         "config_path",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="auditor.yaml to use (default: ./auditor.yaml if present).",
+        help="auditor.yaml to use (default: ./auditor.yaml if present; never one inside the scanned tree).",
     )(func)
 
 
-def require_output_formats(outputs: Sequence[Path]) -> None:
-    """An unknown -o extension is a usage error before any work: a long scan must not end in one."""
-    try:
-        check_outputs(outputs)
-    except LookupError as exc:
-        raise click.UsageError(str(exc)) from exc
+def output_options(func: F) -> F:
+    """-o FILE (repeatable), -o - and --format FORMAT for a report on stdout, --quiet."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+            help="Write a report; the format follows the extension (.json .html .sarif .xml .csv .md). "
+            "Repeatable. `-o -` writes the --format report to stdout.",
+        ),
+        click.option(
+            "--format",
+            "stdout_format",
+            metavar="FORMAT",
+            help="Write a report in FORMAT (json, sarif, xml, csv, md, html) to stdout; the summary then "
+            "goes to stderr.",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="Print nothing but errors and warnings (no progress, no summary).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def with_stdout(outputs: tuple[Path, ...], stdout_format: str | None) -> tuple[Path, ...]:
+    """--format alone means "to stdout", as `-o -` does: `auditor scan /srv --format sarif > x.sarif`."""
+    if stdout_format is not None and STDOUT not in outputs:
+        return (*outputs, STDOUT)
+    return outputs
 
 
 def consent_option(func: F) -> F:
@@ -135,27 +167,3 @@ class Progress:
     def done(self) -> None:
         if self.enabled and self.last:
             sys.stderr.write("\r" + " " * 72 + "\r")
-
-
-def print_summary(result: dict[str, Any], written: list[Path]) -> None:
-    s = result["summary"]
-    cov = result["coverage"]
-    sev = ", ".join(f"{s['by_severity'][k]} {k}" for k in SEVERITIES if s["by_severity"].get(k))
-    click.echo(
-        f"recording-auditor {result['tool']['version']}: as of {result['as_of']}, "
-        f"{cov['files_seen']:,} files seen, {s['recordings']:,} recordings, {s['compliant_recordings']:,} compliant."
-    )
-    click.echo(
-        f"findings: {s['findings']:,}"
-        + (f" ({sev})" if sev else "")
-        + (f", {s['suppressed']} suppressed" if s.get("suppressed") else "")
-    )
-    for cat, n in s["by_category"].items():
-        click.echo(f"  {cat:<14} {n:,}")
-    gaps = [g for g in cov["skipped"] if g["reason"] not in INTENTIONAL_SKIPS]
-    if gaps:
-        reasons = Counter(g["reason"] for g in gaps)
-        why = ", ".join(f"{reason} {n:,}" for reason, n in reasons.most_common())
-        click.echo(f"INCOMPLETE: {len(gaps):,} gap(s) in the audit ({why}); see the coverage section.")
-    for path in written:
-        click.echo(for_terminal(f"wrote {path}"))

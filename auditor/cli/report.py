@@ -15,9 +15,10 @@ from auditor.cli.common import (
     EXIT_OK,
     config_option,
     input_errors_exit_2,
-    print_summary,
-    require_output_formats,
+    output_options,
+    with_stdout,
 )
+from auditor.cli.console import Console
 from auditor.config import load_config
 from auditor.contract import load_result
 from auditor.errors import InputError
@@ -56,6 +57,12 @@ def publishing_options(func: F) -> F:
             is_flag=True,
             help="Only findings new since --baseline fail (--fail-on); without a baseline all are new.",
         ),
+        click.option(
+            "--sarif-category",
+            metavar="CATEGORY",
+            help="SARIF runs[].automationDetails.id, so that uploads with different categories do not "
+            "replace each other (default: none; upload-sarif's own category input then applies).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -64,40 +71,48 @@ def publishing_options(func: F) -> F:
 
 @click.command()
 @click.argument("result_path", type=click.Path(path_type=Path, dir_okay=False))
+@output_options
 @click.option(
-    "-o",
-    "--output",
-    "outputs",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Output file; the format follows the extension. Repeatable.",
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default=None,
+    help="Exit 1 when a finding is at or above this severity (default: never; `report` only re-renders).",
 )
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True)
 @config_option
 @publishing_options
 @input_errors_exit_2
 def report(
     result_path: Path,
     outputs: tuple[Path, ...],
-    fail_on: str,
+    stdout_format: str | None,
+    quiet: bool,
+    fail_on: str | None,
     config_path: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
     ignore_path: Path | None,
     redact: bool,
     new_only: bool,
+    sarif_category: str | None,
 ) -> None:
-    """Render reports from a saved JSON result (CI keeps the JSON and renders later)."""
-    require_output_formats(outputs)
+    """Render reports from a saved JSON result (CI keeps the JSON and renders later).
+
+    It only re-renders: the exit code is 0 unless --fail-on is given, which then gates as
+    `auditor scan` does (after --ignore, --baseline and --new-only are applied).
+    """
+    outputs = with_stdout(outputs, stdout_format)
+    if not outputs:
+        raise click.UsageError("give at least one output: -o FILE, or --format FORMAT for stdout")
+    console = Console.for_outputs(outputs, quiet)
     if config_path is not None and not config_path.is_file():
         raise InputError(config_path, "config file not found")
+    config = load_config(config_path)
     data = load_result(result_path)
     config = load_config(config_path)
     known = {r["id"] for r in data.get("rules", [])} | {f["rule"] for f in data.get("findings", [])}
     settings = publish_settings(
         outputs,
-        fail_on,
+        fail_on or "none",
         report=config.report,
         known_rules=sorted(known),
         template_dir=template_dir,
@@ -106,8 +121,17 @@ def report(
         redact=redact,
         new_only=new_only,
         owners=config.owners,
+        sarif_category=sarif_category,
+        stdout_format=stdout_format,
+        warn=console.warn,
+    )
+    console.inputs(
+        config.source,
+        settings.suppressions.path if settings.suppressions else None,
+        config_given=config_path is not None,
+        ignore_given=ignore_path is not None,
     )
     written, failed = publish(data, settings)
-    print_summary(data, written)
+    console.summary(data, written)
     process_exit.keep_until_exit(data)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

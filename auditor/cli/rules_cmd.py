@@ -67,15 +67,23 @@ def rules(config_path: Path | None, rule_packs: tuple[Path, ...], output_format:
     for p in ruleset.packs:
         click.echo(for_terminal(f"pack {p.name} {p.version}  ({p.path})"))
     click.echo("")
+    # Columns as wide as their longest entry, so that a plugin's long rule id cannot shift them.
+    id_width = max(
+        (len(rid) for rid in [a.rule.id for a in ruleset.active] + list(ruleset.disabled)), default=0
+    )
+    sev_width = max((len(a.severity) for a in ruleset.active), default=0)
+    cat_width = max((len(a.rule.category) for a in ruleset.active), default=0)
     for a in ruleset.active:
         click.echo(
-            for_terminal(f"{a.rule.id:<32} {a.severity:<9} {a.rule.category:<14} [{a.pack}] {a.rule.title}")
+            for_terminal(
+                f"{a.rule.id:<{id_width}}  {a.severity:<{sev_width}}  {a.rule.category:<{cat_width}}  [{a.pack}] {a.rule.title}"
+            )
         )
-        click.echo(for_terminal(f"{'':<32} controls: {', '.join(a.controls)}"))
+        click.echo(for_terminal(f"{'':<{id_width}}  controls: {', '.join(a.controls)}"))
         if a.plugin is not None:
-            click.echo(for_terminal(f"{'':<32} from: {a.plugin.provider}"))
+            click.echo(for_terminal(f"{'':<{id_width}}  from: {a.plugin.provider}"))
     for rid in ruleset.disabled:
-        click.echo(for_terminal(f"{rid:<32} disabled"))
+        click.echo(for_terminal(f"{rid:<{id_width}}  disabled"))
     for ep, err in ruleset.load_errors:
         click.echo(for_terminal(f"could not load rule plugin {ep}: {err}"), err=True)
 

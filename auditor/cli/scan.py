@@ -21,11 +21,12 @@ from auditor.cli.common import (
     consent_option,
     input_errors_exit_2,
     no_cyclic_gc,
+    output_options,
     parse_as_of,
-    print_summary,
-    require_output_formats,
     rules_option,
+    with_stdout,
 )
+from auditor.cli.console import Console
 from auditor.cli.report import publishing_options
 from auditor.cli.source_options import WithSourceOptions, source_settings
 from auditor.engine import run_scan
@@ -40,14 +41,7 @@ from auditor.sources.base import SourceOptions
 @config_option
 @consent_option
 @rules_option
-@click.option(
-    "-o",
-    "--output",
-    "outputs",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write a report; the format follows the extension (.json .html ...). Repeatable.",
-)
+@output_options
 @click.option(
     "--as-of",
     callback=parse_as_of,
@@ -93,7 +87,6 @@ from auditor.sources.base import SourceOptions
     help="Processes for walking large local trees (1 = a single process). Reading file heads waits on "
     "the disk when the cache is cold, so more processes than CPUs keep more reads in flight.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @state_option
 @publishing_options
 @input_errors_exit_2
@@ -103,6 +96,8 @@ def scan(
     consent_path: Path | None,
     rule_packs: tuple[Path, ...],
     outputs: tuple[Path, ...],
+    stdout_format: str | None,
+    quiet: bool,
     as_of: date,
     fail_on: str,
     excludes: tuple[str, ...],
@@ -110,17 +105,22 @@ def scan(
     deep: bool,
     one_file_system: bool,
     jobs: int,
-    quiet: bool,
     state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
     ignore_path: Path | None,
     redact: bool,
     new_only: bool,
+    sarif_category: str | None,
     **source_values: Any,
 ) -> None:
-    """Scan TARGETs (folders, files, s3://bucket[/prefix], s3://) for recordings and audit them."""
-    require_output_formats(outputs)
+    """Scan TARGETs (folders, files, s3://bucket[/prefix], s3://) for recordings and audit them.
+
+    Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config,
+    input or output error (nothing is scanned, or the reports could not be written); 70 internal error.
+    """
+    outputs = with_stdout(outputs, stdout_format)
+    console = Console.for_outputs(outputs, quiet)
     config, registry, ruleset = load_inputs(config_path, consent_path, rule_packs)
     settings = publish_settings(
         outputs,
@@ -133,6 +133,15 @@ def scan(
         redact=redact,
         new_only=new_only,
         owners=config.owners,
+        sarif_category=sarif_category,
+        stdout_format=stdout_format,
+        warn=console.warn,
+    )
+    console.inputs(
+        config.source,
+        settings.suppressions.path if settings.suppressions else None,
+        config_given=config_path is not None,
+        ignore_given=ignore_path is not None,
     )
     register = open_register(state_dir, config, create=True)  # before the scan: a bad one exits 2 now
     if register is not None:
@@ -168,6 +177,6 @@ def scan(
         written, failed = publish(data, settings)
     if register is not None:
         register.close()
-    print_summary(data, written)
+    console.summary(data, written)
     process_exit.keep_until_exit(result, data)  # freeing them is the process's last act anyway
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

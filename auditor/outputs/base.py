@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,12 +15,22 @@ from auditor.errors import OutputError
 from auditor.plugins import Plugin, registry
 
 
+def _no_warnings(message: str) -> None:
+    del message
+
+
 @dataclass
 class OutputOptions:
     redact: bool = False
     redaction_key: bytes | None = None
     template_dir: Path | None = None
     title: str | None = None
+    # The gate (--fail-on, --new-only): formats that show pass/fail (JUnit) follow it.
+    fail_on: str = "high"
+    new_only: bool = False
+    sarif_category: str | None = None  # --sarif-category: runs[].automationDetails.id
+    # A writer that had to leave something out says so here (the CLI prints it on stderr).
+    warn: Callable[[str], None] = _no_warnings
     # Set by publish(): SHA-256 of `auditor.contract.iter_json(result)`, i.e. of the bytes of any .json
     # written in the same run, and the names of those .json files (the report says how to verify).
     result_sha256: str | None = None
@@ -27,6 +38,9 @@ class OutputOptions:
 
 
 Writer = Callable[[dict[str, Any], Path, OutputOptions], None]
+
+
+STDOUT = Path("-")  # `-o -`: the report goes to standard output (its format from --format)
 
 
 def available_formats() -> dict[str, str]:
@@ -45,6 +59,24 @@ def output_plugin(path: Path) -> Plugin:
     return plugin
 
 
+def known_extensions() -> str:
+    return ", ".join(f".{e}" for e in registry().names("output"))
+
+
+def format_of(path: Path) -> str:
+    """The format a path asks for: its extension, lower-cased, without the dot ("" if none)."""
+    return path.suffix.lower().lstrip(".")
+
+
+def writer_for_format(fmt: str) -> Writer:
+    """The writer of format `fmt` (an extension without the dot): OutputError when none serves it."""
+    plugin = registry().get("output", fmt)
+    if plugin is None:
+        raise OutputError(fmt, f"no output format {fmt!r} (known: {', '.join(registry().names('output'))})")
+    writer: Writer = plugin.load()
+    return writer
+
+
 def writer_for(path: Path) -> Writer:
     writer: Writer = output_plugin(path).load()
     return writer
@@ -59,6 +91,9 @@ def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
         chunks = (data,)
     else:
         chunks = data
+    if path == STDOUT:
+        _write_stdout(chunks)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: mode 0600
     try:
@@ -73,3 +108,11 @@ def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _write_stdout(chunks: Iterable[bytes]) -> None:
+    sys.stdout.flush()  # whatever text went before stays before
+    stream = sys.stdout.buffer
+    for chunk in chunks:
+        stream.write(chunk)
+    stream.flush()
