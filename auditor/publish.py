@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.config import ReportConfig
 from auditor.contract import json_sha256, summarise
@@ -27,6 +29,7 @@ from auditor.outputs.base import (
     known_extensions,
     writer_for_format,
 )
+from auditor.outputs.templates import check_template_dir, template_error
 from auditor.owners import OwnerRule, assign_owners
 from auditor.redact import Redactor, redaction_key
 from auditor.suppress import (
@@ -78,6 +81,8 @@ def publish_settings(
     """Load and check everything the outputs need (the outputs themselves, suppressions, baseline,
     redaction key) up front, so a bad input exits 2 before a long scan rather than after it."""
     check_outputs(outputs, stdout_format)
+    if template_dir is not None:
+        check_template_dir(template_dir)
     options = OutputOptions(
         redact=redact,
         template_dir=template_dir,
@@ -128,12 +133,12 @@ def check_outputs(outputs: Sequence[Path], stdout_format: str | None = None) -> 
         if key in seen:
             raise OutputError(path, "given twice with -o")
         seen.add(key)
+        if path.is_dir():
+            raise OutputError(path, "is a folder: give a file name")
         fmt = format_of(path)
         if not fmt:
             raise OutputError(path, f"no extension to choose the format by: use one of {known_extensions()}")
         _writer(fmt, str(path))
-        if path.is_dir():
-            raise OutputError(path, "is a folder: give a file name")
         folder = _folder(path)
         if not folder.is_dir():
             raise OutputError(path, f"folder {folder} does not exist")
@@ -201,6 +206,8 @@ def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Pat
             _writer(fmt, str(path))(result, path, options)
         except OSError as exc:
             raise _write_failure(path, exc, written, settings.outputs) from exc
+        except jinja2.TemplateError as exc:  # the user's --template: their input, not our crash
+            raise template_error(exc, options.template_dir) from exc
         written.append(path)
     return written, gate(result["findings"], settings.fail_on, settings.new_only)
 

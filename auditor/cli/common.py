@@ -77,7 +77,7 @@ def output_options(func: F) -> F:
             "--output",
             "outputs",
             multiple=True,
-            type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+            type=click.Path(path_type=Path, allow_dash=True),  # checked by check_outputs: one clear line
             help="Write a report; the format follows the extension (.json .html .sarif .xml .csv .md). "
             "Repeatable. `-o -` writes the --format report to stdout.",
         ),

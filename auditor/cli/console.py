@@ -70,8 +70,8 @@ class Console:
 
 def _picked(path: Path | None, given: bool, default_name: str) -> str:
     if path is None:
-        return f"none (no {default_name} in the working directory)"
-    return f"{path}" if given else f"{path} (found in the working directory)"
+        return f"none (no ./{default_name})"
+    return f"{path}" if given else f"./{path.name} (found in the working directory)"
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

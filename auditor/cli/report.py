@@ -108,7 +108,6 @@ def report(
         raise InputError(config_path, "config file not found")
     config = load_config(config_path)
     data = load_result(result_path)
-    config = load_config(config_path)
     known = {r["id"] for r in data.get("rules", [])} | {f["rule"] for f in data.get("findings", [])}
     settings = publish_settings(
         outputs,
