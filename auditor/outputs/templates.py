@@ -20,7 +20,7 @@ class TemplateError(InputError):
 def check_template_dir(template_dir: Path) -> None:
     """Compile every template in `template_dir` as the report would load it (syntax errors,
     a missing `{% extends %}` or `{% import %}` target)."""
-    from auditor.outputs.html import environment  # the report's own environment: same filters
+    from auditor.outputs.html.environment import environment  # the report's own: same filters
 
     env = environment(template_dir)
     for path in sorted(template_dir.rglob(f"*{TEMPLATE_SUFFIX}")):
