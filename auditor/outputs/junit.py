@@ -133,7 +133,8 @@ def _targets(result: dict[str, Any], places: Places) -> list[_Target]:
             of(f["location"]).findings[f["rule"]].append(f)
     if not by_name:
         by_name["(no target)"] = _Target("(no target)")
-    everywhere: list[dict[str, Any]] = []  # a gap no target holds (no consent registry, a rule that did not load)
+    # A gap no target holds (no consent registry, a rule that did not load) belongs to them all.
+    everywhere: list[dict[str, Any]] = []
     for gap in (result.get("coverage") or {}).get("skipped", []):
         name = places.target(str(gap.get("location", "")))
         (by_name[name].gaps if name in by_name else everywhere).append(gap)
