@@ -204,7 +204,8 @@ def _compile_patterns(
     """Compile the attribution patterns and check their named groups.
 
     Runs even when the schema found problems (so every error is reported at once), hence the
-    defensive look at shapes; regexes that do not compile were already reported by the schema.
+    defensive look at shapes. The schema cannot judge the patterns: they are Python's syntax, and
+    JSON Schema's `regex` format means ECMA-262's, so a pattern that does not compile is reported here.
     """
     attribution = data.get("attribution") if isinstance(data, dict) else None
     sources = attribution.get("patterns") if isinstance(attribution, dict) else None
@@ -213,7 +214,17 @@ def _compile_patterns(
         where = ("attribution", "patterns", number)
         try:
             pattern = re.compile(source)
-        except (re.error, TypeError):
+        except re.error as exc:
+            errors.append(
+                ConfigError(
+                    file,
+                    f"is not a valid regular expression: {exc}",
+                    line=positions.line(where),
+                    key=format_path(where),
+                )
+            )
+            continue
+        except TypeError:  # not a string: the schema says so
             continue
         missing = [name for name in REQUIRED_PATTERN_GROUPS if name not in pattern.groupindex]
         if missing:

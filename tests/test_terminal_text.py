@@ -39,18 +39,26 @@ def test_a_missing_target_named_with_escapes_is_shown_escaped(tmp_path: Path) ->
     assert "x\\x1b[2J" in result.stderr
 
 
-def test_a_usage_error_is_shown_escaped_through_clicks_own_layout(tmp_path: Path) -> None:
+def test_an_output_error_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
     result = run_module("scan", tmp_path, "-o", tmp_path / f"x.{CLEAR}")
     assert result.returncode == 2
     assert_no_raw_control(result.stderr)
-    assert "Usage: auditor scan" in result.stderr
+    assert result.stderr.startswith("auditor: error: ") and result.stderr.count("\n") == 1
     assert "x.\\x1b[2J: no output format for '.\\x1b[2j'" in result.stderr
+
+
+def test_a_usage_error_is_shown_escaped_through_clicks_own_layout(tmp_path: Path) -> None:
+    result = run_module("scan", tmp_path, "--fail-on", f"high{CLEAR}")
+    assert result.returncode == 2
+    assert_no_raw_control(result.stderr)
+    assert "Usage: auditor scan" in result.stderr
+    assert "high\\x1b[2J" in result.stderr
 
 
 def test_the_wrote_line_shows_an_output_name_escaped(tmp_path: Path) -> None:
     place(tmp_path / "tree", "s.wav", "session.wav")
     out = tmp_path / f"r{CLEAR}{OSC_TITLE}.json"
-    result = run_module("scan", "-q", "--fail-on", "none", tmp_path / "tree", "-o", out)
+    result = run_module("scan", "--fail-on", "none", tmp_path / "tree", "-o", out)
     assert result.returncode == 0, result.stderr
     assert out.is_file()
     assert_no_raw_control(result.stdout)
