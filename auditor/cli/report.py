@@ -125,10 +125,7 @@ def report(
         warn=console.warn,
     )
     console.inputs(
-        config.source,
-        settings.suppressions.path if settings.suppressions else None,
-        config_given=config_path is not None,
-        ignore_given=ignore_path is not None,
+        config.source, settings, config_given=config_path is not None, ignore_given=ignore_path is not None
     )
     written, failed = publish(data, settings)
     console.summary(data, written)

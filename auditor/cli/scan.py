@@ -138,10 +138,7 @@ def scan(
         warn=console.warn,
     )
     console.inputs(
-        config.source,
-        settings.suppressions.path if settings.suppressions else None,
-        config_given=config_path is not None,
-        ignore_given=ignore_path is not None,
+        config.source, settings, config_given=config_path is not None, ignore_given=ignore_path is not None
     )
     register = open_register(state_dir, config, create=True)  # before the scan: a bad one exits 2 now
     if register is not None:
