@@ -22,6 +22,7 @@ import click
 
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import STDOUT
+from auditor.publish import PublishSettings
 from auditor.textsafe import for_terminal
 
 
@@ -53,8 +54,10 @@ class Console:
         click.echo(f"auditor: warning: {for_terminal(line)}", err=True)
 
     def inputs(
-        self, config: Path | None, ignore: Path | None, *, config_given: bool, ignore_given: bool
+        self, config: Path | None, settings: PublishSettings, *, config_given: bool, ignore_given: bool
     ) -> None:
+        """Which config (`config`: the file loaded, None for the defaults) and ignore file are used."""
+        ignore = settings.suppressions.path if settings.suppressions else None
         self.note(
             f"config: {_picked(config, config_given, 'auditor.yaml')}; "
             f"ignore file: {_picked(ignore, ignore_given, '.auditor-ignore.yaml')}"
