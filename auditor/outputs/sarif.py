@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import orjson
+
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import OutputOptions, write_private
 from auditor.project import docs_url, project_url
@@ -330,8 +332,19 @@ def automation_id(category: str) -> str:
 
 
 def encode(log: dict[str, Any]) -> bytes:
-    text = json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
-    return text.encode("utf-8", "backslashreplace")
+    """Indented UTF-8 JSON. orjson is 40 times faster than the standard library's indenting
+    encoder, which took 16 s for 25,000 results; the fallback is for text orjson refuses."""
+    try:
+        return orjson.dumps(log, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+        return text.encode("utf-8", "backslashreplace")
+
+
+def within_size(data: bytes, limits: GitHubLimits = GITHUB) -> bool:
+    """Within GitHub's compressed size: compressing cannot be needed to tell when the file is
+    already smaller than the limit uncompressed."""
+    return len(data) <= limits.gzip_bytes or gzip_size(data) <= limits.gzip_bytes
 
 
 def gzip_size(data: bytes) -> int:
@@ -346,7 +359,7 @@ def fit_for_github(
     searched for, to within half a percent: a file is cut only as far as it must be."""
     log, omitted = to_sarif(result, category, limits=limits)
     data = encode(log)
-    if gzip_size(data) <= limits.gzip_bytes:
+    if within_size(data, limits):
         return data, omitted
     fits = 0
     best = _attempt(result, category, limits, 0)  # rules and notifications alone
@@ -354,7 +367,7 @@ def fit_for_github(
     while too_big - fits > max(1, too_big // 200):
         middle = (fits + too_big) // 2
         attempt = _attempt(result, category, limits, middle)
-        if gzip_size(attempt[0]) <= limits.gzip_bytes:
+        if within_size(attempt[0], limits):
             fits, best = middle, attempt
         else:
             too_big = middle
