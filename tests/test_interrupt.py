@@ -95,11 +95,12 @@ def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float
 
 
 def _lines(text: str) -> list[str]:
-    """What a person sees: the terminal's own ^C echo dropped, progress overwritten by \\r."""
+    """What a person sees once the scan has started: the terminal's own ^C echo dropped, progress
+    overwritten by \\r, and the line naming the config used (said before the scan) left out."""
     shown = []
     for line in text.replace("\r\n", "\n").split("\n"):
         line = line.rsplit("\r", 1)[-1].replace("^C", "").strip()
-        if line:
+        if line and not line.startswith("auditor: config: "):
             shown.append(line)
     return shown
 
