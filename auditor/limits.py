@@ -68,8 +68,9 @@ REGISTRY_YAML = Limits(
 REGISTRY_CSV = Limits("CSV consent registry", max_bytes=64 * MIB, max_depth=1, max_alias_values=0)
 # A sidecar is a few lines written by a recording app: aliases have no business there.
 SIDECAR = Limits("sidecar", max_bytes=64 * KIB, max_depth=8, max_alias_values=0)
-# A saved JSON result read back (auditor report, --baseline): as large as a big audit writes.
-RESULT_JSON = Limits("JSON result", max_bytes=2048 * MIB, max_depth=64, max_alias_values=0)
+# A saved JSON result read back (auditor report, --baseline): a million findings is about 850 MB;
+# reading one takes about 6.5 times its size in memory (bench figures in docs/limits.md).
+RESULT_JSON = Limits("JSON result", max_bytes=1024 * MIB, max_depth=64, max_alias_values=0)
 # Small JSON settings read from the machine or a bucket (a sync client's info.json, a bucket
 # policy: AWS caps those at 20 KB).
 SETTINGS_JSON = Limits("settings file", max_bytes=256 * KIB, max_depth=32, max_alias_values=0)

@@ -151,7 +151,7 @@ def main() -> int:
             ratio = float(ours["seconds"]) / max(float(base["seconds"]), 1e-6)
             rows.append(
                 f"| {what} | {size} | {float(ours['seconds']):.3g} s | {int(ours['rss_kib']) // 1024} MB "
-                f"| {name}: {float(base['seconds']):.3g} s | {ratio:.1f}x |"
+                f"| {name}: {float(base['seconds']):.3g} s | {ratio:.2g}x |"
             )
             print(rows[-1], flush=True)
 
