@@ -140,6 +140,17 @@ def _terminal_escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
+# In JSON text these can only sit inside strings (JSON escapes C0 itself; line breaks and
+# spaces outside strings are its layout), so each can become a \\uNNNN escape: same data.
+_JSON_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text (e.g. `--json` output) safe to print and still exactly the same JSON: the
+    characters `for_terminal` would escape are written as JSON escapes instead."""
+    return _JSON_TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def terminal_lines(text: str) -> str:
     """A message of several lines (e.g. every problem in a config file), each made safe by
     `for_terminal`; only the line breaks between them are kept."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.textsafe import for_terminal, from_lossless, lossless, terminal_lines
+from auditor.textsafe import for_terminal, from_lossless, json_for_terminal, lossless, terminal_lines
 
 # Any Python text, lone surrogates included, with the characters that matter made likely.
 texts = st.text(
@@ -63,3 +64,14 @@ def test_for_terminal_shows_escapes_visibly() -> None:
 
 def test_terminal_lines_keeps_only_the_line_breaks_between_lines() -> None:
     assert terminal_lines("first \x1b[2J\nsecond\x07") == "first \\x1b[2J\nsecond\\x07"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.lists(texts, max_size=3)))
+def test_json_for_terminal_is_the_same_json_with_nothing_unsafe_raw(value: dict[str, list[str]]) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    shown = json_for_terminal(text)
+    assert json.loads(shown) == json.loads(text)
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert not any(c in shown for c in "\u200b\u202e\u2066\ufeff")
+    shown.encode("utf-8")  # lone surrogates are JSON escapes now, so it prints

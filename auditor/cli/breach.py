@@ -30,6 +30,7 @@ from auditor.cli.common import config_option, input_errors_exit_2
 from auditor.config import Config, load_config
 from auditor.errors import InputError
 from auditor.textsafe import for_terminal as visible
+from auditor.textsafe import json_for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,7 +132,7 @@ def list_breaches(state_dir: Path | None, config_path: Path | None, show_all: bo
         now = datetime.now(UTC)
         records = [b.to_dict(now) for b in chosen]
     if as_json:
-        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        click.echo(json_for_terminal(json.dumps(records, indent=2, ensure_ascii=False)))
         return
     if not records:
         click.echo("no breaches to assess" if not show_all else "the register is empty")
@@ -153,7 +154,11 @@ def show(breach_id: int, state_dir: Path | None, config_path: Path | None, as_js
         trail = [e.to_dict() for e in register.events(breach_id)]
         latest = register.latest_evidence(breach_id)
     if as_json:
-        click.echo(json.dumps({**record, "events": trail, "evidence": latest}, indent=2, ensure_ascii=False))
+        click.echo(
+            json_for_terminal(
+                json.dumps({**record, "events": trail, "evidence": latest}, indent=2, ensure_ascii=False)
+            )
+        )
         return
     window, clocks = record["exposure_window"], record["clocks"]
     lines = [
@@ -324,7 +329,7 @@ def evidence(
                     detail={"first_outside_read": iso(first)},
                 )
     if as_json:
-        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_for_terminal(json.dumps(run.to_dict(), indent=2, ensure_ascii=False)))
         return
     for line in summarise(run):
         click.echo(visible(line))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from auditor.textsafe import for_terminal, terminal_lines
+from auditor.textsafe import for_terminal, json_for_terminal, terminal_lines
 from auditor.watch.settings import default_state_dir
 from auditor.watch.status import EXIT_UNREADABLE, StateError, read_status, render
 
@@ -33,7 +33,7 @@ def status(state_dir: Path | None, as_json: bool, show_all: bool) -> None:
         click.echo(for_terminal(f"auditor: error: {exc}"), err=True)
         sys.exit(EXIT_UNREADABLE)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_for_terminal(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)))
     else:
         click.echo(terminal_lines(render(report, limit=None if show_all else 20)))
     sys.exit(report.exit_code)
