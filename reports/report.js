@@ -34,7 +34,10 @@
   // No control character reaches a text node raw, whatever the caller passed (as in the template).
   const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
   function clean(text) {
-    return String(text).replace(CONTROL, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+    return String(text).replace(CONTROL, (c) => {
+      const code = c.charCodeAt(0);  // \xNN below 0x80, \u0085 above, as everywhere else
+      return code < 0x80 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+    });
   }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
