@@ -344,6 +344,19 @@ def test_the_config_schema_bounds_every_day_count_by_max_days() -> None:
         schema["properties"]["consent"]["properties"]["withdrawal_grace_days"],
     ]
     assert [entry["maximum"] for entry in bounded] == [limits.MAX_DAYS] * 3
+    # And every number anywhere in it has a maximum: the schema bounds what the code computes.
+    unbounded, stack = [], [("", schema)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            kinds = node.get("type")
+            kinds = [kinds] if isinstance(kinds, str) else kinds or []
+            if {"integer", "number"} & set(kinds) and not (0 < node.get("maximum", 0) <= limits.MAX_DAYS):
+                unbounded.append(where)
+            stack.extend((f"{where}/{key}", value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", value) for i, value in enumerate(node))
+    assert unbounded == []
 
 
 def test_a_deep_cloudtrail_file_is_malformed_evidence_not_a_crash() -> None:
