@@ -79,16 +79,19 @@ class PluginRegistry:
 
     def __init__(self, found: Iterable[tuple[str, EntryPoint]]) -> None:
         self._by_name: dict[str, dict[str, list[Plugin]]] = {kind: defaultdict(list) for kind in GROUPS}
+        # A distribution's name and version come from parsing its METADATA: once per distribution,
+        # not twice per entry point (the built-in ones alone are thirty).
+        identities: dict[int, tuple[str, str]] = {}
         for kind, ep in found:
             dist = ep.dist
-            plugin = Plugin(
-                kind,
-                ep.name,
-                ep.value,
-                dist.name if dist is not None else "unknown",
-                dist.version if dist is not None else "?",
-                ep,
-            )
+            if dist is None:
+                distribution, version = "unknown", "?"
+            else:
+                if id(dist) not in identities:
+                    meta = dist.metadata
+                    identities[id(dist)] = (meta["Name"], meta["Version"])
+                distribution, version = identities[id(dist)]
+            plugin = Plugin(kind, ep.name, ep.value, distribution, version, ep)
             claims = self._by_name[kind][ep.name]
             # The same distribution seen twice on sys.path (an editable install and a copy) is one claim.
             if not any(c.distribution == plugin.distribution for c in claims):
@@ -96,7 +99,10 @@ class PluginRegistry:
 
     @classmethod
     def from_environment(cls) -> PluginRegistry:
-        return cls((kind, ep) for kind, group in GROUPS.items() for ep in entry_points(group=group))
+        # One pass over the installed distributions for all the groups: entry_points(group=...)
+        # would read every distribution's entry points once per group.
+        everything = entry_points()
+        return cls((kind, ep) for kind, group in GROUPS.items() for ep in everything.select(group=group))
 
     def all(self, kind: str) -> list[Plugin]:
         """Every claim of this kind, sorted by name then distribution."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -135,4 +134,14 @@ def _who() -> str:
         user = getpass.getuser()
     except (KeyError, OSError, ImportError):  # no login name anywhere; no pwd module (Windows)
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{_hostname()}"
+
+
+def _hostname() -> str:
+    """The machine's name, as socket.gethostname() gives it, without importing socket where uname has it."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket  # Windows
+
+    return socket.gethostname()

@@ -17,18 +17,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 
 from auditor import limits as file_limits
 from auditor.errors import InputError
+from auditor.fastschema import Check, try_compile
 from auditor.limits import Limits
 from auditor.safeparse import BaseLoader, LimitError, ParseError, check_yaml, decode_text, read_bounded
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+FORMATS = ("date", "regex")  # the formats our schemas check (others are annotations)
 
 PathTuple = tuple[str | int, ...]
 
@@ -113,10 +117,23 @@ def load_schema(schema_name: str) -> dict[str, Any]:
 
 
 @cache
+def _quick_check(schema_name: str) -> Check | None:
+    """The shipped schema compiled for a yes/no answer (auditor.fastschema); None if it cannot be."""
+    return try_compile(load_schema(schema_name), FORMATS)
+
+
+@cache
 def _validator(schema_name: str) -> Draft202012Validator:
-    schema = load_schema(schema_name)
+    return _jsonschema_validator(load_schema(schema_name))
+
+
+def _jsonschema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """jsonschema, imported only to explain a value the quick check refused (or to judge a schema
+    the quick check cannot compile): it costs more to import than the rest of a scan's start-up."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker(formats=["date", "regex"]))
+    return Draft202012Validator(schema, format_checker=FormatChecker(formats=list(FORMATS)))
 
 
 def load_yaml_validated(
@@ -261,16 +278,21 @@ def schema_errors(
     value: Any, schema_name: str, index: PositionIndex, display: str, error_class: type[InputError]
 ) -> list[InputError]:
     """Every way `value` breaks the named schema, as located errors in file order."""
+    quick = _quick_check(schema_name)
+    if quick is not None and quick(value):
+        return []  # valid: the common case never imports jsonschema
     return _errors_of(_validator(schema_name), value, index, display, error_class)
 
 
 def schema_dict_errors(
     value: Any, schema: dict[str, Any], index: PositionIndex, display: str, error_class: type[InputError]
 ) -> list[InputError]:
-    """schema_errors() for a schema given as a dict (one a plugin supplies), checked first."""
-    Draft202012Validator.check_schema(schema)
-    validator = Draft202012Validator(schema, format_checker=FormatChecker(formats=["date", "regex"]))
-    return _errors_of(validator, value, index, display, error_class)
+    """schema_errors() for a schema given as a dict (one a plugin supplies), checked first (by
+    jsonschema, unless the quick check compiles it: it refuses a malformed keyword)."""
+    quick = try_compile(schema, FORMATS)
+    if quick is not None and quick(value):
+        return []
+    return _errors_of(_jsonschema_validator(schema), value, index, display, error_class)
 
 
 def _errors_of(

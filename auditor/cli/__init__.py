@@ -1,25 +1,57 @@
-"""The `auditor` command line. Each subcommand lives in its own module and registers here."""
+"""The `auditor` command line. Each subcommand lives in its own module and registers here.
+
+A subcommand's module is imported only when that subcommand runs (or --help lists them all):
+`auditor --version` or `auditor status` must not pay for the scan's imports, nor a scan for the
+breach register's or the watch daemon's.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from auditor import __version__
 from auditor.cli import internal_error, process_exit
-from auditor.cli.breach import breach
-from auditor.cli.common import EXIT_INTERNAL
-from auditor.cli.plugins_cmd import plugins
-from auditor.cli.report import report
-from auditor.cli.rules_cmd import rules
-from auditor.cli.scan import scan
-from auditor.cli.status import status
-from auditor.cli.watch import watch
 from auditor.textsafe import terminal_lines
 
+# name -> "module:attribute" of its click command
+COMMANDS = {
+    "scan": "auditor.cli.scan:scan",
+    "report": "auditor.cli.report:report",
+    "rules": "auditor.cli.rules_cmd:rules",
+    "plugins": "auditor.cli.plugins_cmd:plugins",
+    "watch": "auditor.cli.watch:watch",
+    "status": "auditor.cli.status:status",
+    "breach": "auditor.cli.breach:breach",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click's documented lazy-loading pattern)."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), self.lazy[cmd_name]
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="recording-auditor")
 def cli() -> None:
     """Find therapy-session recordings and flag the unencrypted, exposed, over-retained and unconsented ones.
@@ -28,15 +60,6 @@ def cli() -> None:
     input or output error; 70 internal error (a bug: the traceback is saved to a file); 130 interrupted.
     `auditor status` has its own (see its --help).
     """
-
-
-cli.add_command(scan)
-cli.add_command(report)
-cli.add_command(rules)
-cli.add_command(plugins)
-cli.add_command(watch)
-cli.add_command(status)
-cli.add_command(breach)
 
 
 def main() -> None:
@@ -63,6 +86,8 @@ def _run() -> int:
         show_click_error(exc)
         return exc.exit_code
     except Exception as exc:  # a bug: one line and where the traceback is, never exit 1 ("findings")
+        from auditor.cli.common import EXIT_INTERNAL  # imported here: start-up stays light
+
         click.echo(internal_error.report(exc), err=True)
         return EXIT_INTERNAL
 

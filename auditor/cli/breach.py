@@ -18,41 +18,19 @@ import getpass
 import json
 import socket
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from auditor.breach.register import OUTCOMES, Breach, BreachRegister, RegisterError, iso, time_left
+from auditor.breach.register import OUTCOMES, Breach, BreachRegister, iso, time_left
 from auditor.cli.common import config_option, input_errors_exit_2
+from auditor.cli.state import open_register, state_option
 from auditor.config import Config, load_config
 from auditor.errors import InputError
 from auditor.textsafe import for_terminal as visible
 from auditor.textsafe import json_for_terminal
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def state_option(func: F) -> F:
-    return click.option(
-        "--state",
-        "state_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        help="State folder holding the breach register (default: state_dir in the config).",
-    )(func)
-
-
-def open_register(state_dir: Path | None, config: Config, *, create: bool) -> BreachRegister | None:
-    """The register named by --state or the config; None when neither names one. Exit 2 if unusable."""
-    folder = state_dir or config.state_dir
-    if folder is None:
-        return None
-    try:
-        return BreachRegister(folder, create=create)
-    except RegisterError as exc:
-        raise InputError(exc.path, exc.message) from exc
 
 
 def who_am_i() -> str:

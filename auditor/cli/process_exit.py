@@ -10,7 +10,6 @@ nothing is kept and everything is freed as usual.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -39,7 +38,9 @@ def keep_until_exit(*objects: object) -> None:
 
 def exit_process(code: int) -> NoReturn:
     if _kept:
-        logging.shutdown()
+        logging = sys.modules.get("logging")
+        if logging is not None:  # flush its handlers as the interpreter's exit would; never imported for it
+            logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
                 stream.flush()

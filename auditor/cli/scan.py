@@ -10,9 +10,7 @@ from typing import Any
 
 import click
 
-from auditor.breach.observe import record_result
 from auditor.cli import process_exit
-from auditor.cli.breach import open_register, state_option
 from auditor.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -29,6 +27,7 @@ from auditor.cli.common import (
 from auditor.cli.console import Console
 from auditor.cli.report import publishing_options
 from auditor.cli.source_options import WithSourceOptions, source_settings
+from auditor.cli.state import open_register, state_option
 from auditor.engine import run_scan
 from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
@@ -142,6 +141,8 @@ def scan(
     )
     register = open_register(state_dir, config, create=True)  # before the scan: a bad one exits 2 now
     if register is not None:
+        from auditor.breach.observe import record_result
+
         settings.record_breaches = lambda data: record_result(register, data)
     progress = Progress(enabled=not quiet)
     options = SourceOptions(

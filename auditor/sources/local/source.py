@@ -7,7 +7,6 @@ deterministic. Each worker gets the source through the pool's initializer.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import stat
@@ -27,7 +26,7 @@ from auditor.sources.local.walker import Visited, Walker
 # how many chunks per worker (small chunks balance uneven subtrees).
 FRONTIER_PER_JOB = 64
 CHUNKS_PER_JOB = 16
-_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+_CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; imported only to fork
 
 
 class LocalSource:
@@ -116,6 +115,8 @@ class LocalSource:
         # Many small chunks, taken in order: balanced work, and a deterministic output order.
         size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
         chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
+        import multiprocessing
+
         # Forked, so the initializer's arguments reach the workers as they are, without pickling.
         # Ctrl-C is the parent's to handle: the workers ignore SIGINT, and SIGINT stays blocked
         # from before the forks until then, so none arrives in a worker before it ignores it (a
