@@ -42,6 +42,18 @@ TRANSCRIPT_HINT = re.compile(
     r"transcri|caption|subtitle|(?<![a-z0-9])cc(?![a-z0-9])|otter|whisper|dictat|scribe",
     re.IGNORECASE,
 )
+# The same test for ASCII text, about ten times faster (this runs for every text-like file walked):
+# lower-cased, the words are plain substrings; for ASCII, IGNORECASE means exactly that.
+_HINT_WORDS = ("transcri", "caption", "subtitle", "otter", "whisper", "dictat", "scribe")
+_CC_WORD = re.compile(r"(?<![a-z0-9])cc(?![a-z0-9])")
+
+
+def transcript_hint(text: str) -> bool:
+    """Whether `text` (a name or a path) says transcript: TRANSCRIPT_HINT.search, made fast."""
+    if not text.isascii():  # Unicode case folding ("ſ" is an "s"): the regular expression decides
+        return TRANSCRIPT_HINT.search(text) is not None
+    low = text.lower()
+    return any(word in low for word in _HINT_WORDS) or ("cc" in low and _CC_WORD.search(low) is not None)
 
 
 def is_text_like(name: str) -> bool:
@@ -52,18 +64,22 @@ def is_text_like(name: str) -> bool:
 class ReadingPolicy:
     """The decisions for text-like files; cheap enough to ask once per such file walked."""
 
-    __slots__ = ("deep", "patterns")
+    __slots__ = ("_targets", "deep", "patterns")
 
     def __init__(self, patterns: Sequence[re.Pattern[str]] = (), *, deep: bool = False) -> None:
         self.patterns = tuple(patterns)
         self.deep = deep
+        self._targets: dict[str, bool] = {}  # target name -> transcript_hint, asked once per scan
 
     def by_name(self, target_name: str, relpath: str) -> bool:
         """Rules 2 and 3: the file's name or a folder from the scanned target down (the target's own
         name included: scanning `Transcripts/` reads what is in it) looks like a transcript's, or
         `relpath` (what attribution patterns are written against) matches a client/date pattern.
         Folders above the target are not looked at: they say where the scan runs, not what it finds."""
-        if TRANSCRIPT_HINT.search(relpath) or TRANSCRIPT_HINT.search(target_name):
+        target_hint = self._targets.get(target_name)
+        if target_hint is None:
+            target_hint = self._targets[target_name] = transcript_hint(target_name)
+        if target_hint or transcript_hint(relpath):
             return True
         return any(p.search(relpath) for p in self.patterns)
 
