@@ -88,6 +88,9 @@ class _Compiler:
                 continue
             if keyword in ("additionalProperties", "patternProperties"):
                 continue  # compiled with "properties", which they depend on
+            if keyword in ("then", "else"):
+                self.compile(value)  # well-formed even without an "if", when they mean nothing
+                continue  # compiled with "if"
             build = getattr(self, "k_" + keyword.lstrip("$"), None)
             if build is None:
                 raise Unsupported(f"keyword {keyword!r}")
@@ -125,6 +128,18 @@ class _Compiler:
             raise Unsupported("anyOf must be a non-empty list")
         branches = [self.compile(s) for s in value]
         return lambda v: any(branch(v) for branch in branches)
+
+    def k_if(self, value: Any, schema: dict[str, Any]) -> Check:
+        condition = self.compile(value)
+        then = self.compile(schema.get("then", True))
+        otherwise = self.compile(schema.get("else", True))
+        return lambda v: then(v) if condition(v) else otherwise(v)
+
+    def k_oneOf(self, value: Any, _schema: dict[str, Any]) -> Check:
+        if not isinstance(value, list) or not value:
+            raise Unsupported("oneOf must be a non-empty list")
+        branches = [self.compile(s) for s in value]
+        return lambda v: sum(1 for branch in branches if branch(v)) == 1
 
     def k_allOf(self, value: Any, _schema: dict[str, Any]) -> Check:
         if not isinstance(value, list) or not value:

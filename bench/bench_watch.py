@@ -33,11 +33,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchdoc import write_section  # bench/ is the script's own folder
+from gitref import checkout
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "media" / "session.amr"
@@ -219,18 +219,6 @@ def table(
             f"| {verdict} |{base_idle}"
         )
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def checkout(ref: str) -> Iterator[Path]:
-    """The source of git revision `ref` in a temporary worktree, removed afterwards."""
-    where = Path(tempfile.mkdtemp(prefix="bench-watch-baseline-"))
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f", str(where), ref],
-                   check=True, capture_output=True)  # fmt: skip
-    try:
-        yield where
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(where)], check=False)
 
 
 def main() -> int:
