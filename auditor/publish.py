@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from auditor.baseline import apply_baseline, load_baseline
 from auditor.config import ReportConfig
@@ -29,7 +28,6 @@ from auditor.outputs.base import (
     known_extensions,
     writer_for_format,
 )
-from auditor.outputs.templates import check_template_dir, template_error
 from auditor.owners import OwnerRule, assign_owners
 from auditor.redact import Redactor, redaction_key
 from auditor.suppress import (
@@ -82,6 +80,8 @@ def publish_settings(
     redaction key) up front, so a bad input exits 2 before a long scan rather than after it."""
     check_outputs(outputs, stdout_format)
     if template_dir is not None:
+        from auditor.outputs.templates import check_template_dir  # jinja2: only with --template
+
         check_template_dir(template_dir)
     options = OutputOptions(
         redact=redact,
@@ -206,7 +206,14 @@ def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Pat
             _writer(fmt, str(path))(result, path, options)
         except OSError as exc:
             raise _write_failure(path, exc, written, settings.outputs) from exc
-        except jinja2.TemplateError as exc:  # the user's --template: their input, not our crash
+        except Exception as exc:
+            # A template error is the user's --template: their input, not our crash. jinja2 is
+            # imported by the HTML writer only, so a scan writing JSON never loads it.
+            jinja2 = sys.modules.get("jinja2")
+            if jinja2 is None or not isinstance(exc, jinja2.TemplateError):
+                raise
+            from auditor.outputs.templates import template_error
+
             raise template_error(exc, options.template_dir) from exc
         written.append(path)
     return written, gate(result["findings"], settings.fail_on, settings.new_only)

@@ -122,11 +122,13 @@ def test_scan_then_watch_share_one_clock_across_sighup_and_restart(practice: Pat
         assert again["id"] == 1 and again["first_discovered"] == discovered
         assert again["exposure_window"]["last_seen_exposed"] >= first["exposure_window"]["last_seen_exposed"]
 
-        before = watch.last_rescan().get("finished")
+        # The catch-up rescan must be over: a reload asked for while one is still queued is
+        # coalesced into it (one rescan, with the new config) and never reads "config reloaded".
+        before = wait_for(lambda: watch.last_rescan(), timeout=60, what="the catch-up rescan")
         watch.process.send_signal(signal.SIGHUP)  # reload, then a full rescan
         wait_for(
             lambda: (
-                (r := watch.last_rescan()).get("reason") == "config reloaded" and r.get("finished") != before
+                (r := watch.last_rescan()).get("reason") == "config reloaded" and r != before
             ),
             timeout=30,
             what="the rescan after SIGHUP",

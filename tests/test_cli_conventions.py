@@ -5,11 +5,11 @@ reports on stdout, --quiet, which config was used, and how numbers look."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def _only_line(stderr: str) -> str:
 def test_an_unexpected_exception_exits_70_with_one_line_and_a_saved_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scan_module = sys.modules["auditor.cli.scan"]
+    scan_module = importlib.import_module("auditor.cli.scan")  # subcommands load on first use
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("the bug")
@@ -196,7 +196,7 @@ def test_a_read_only_folder_is_refused_before_the_scan(tmp_path: Path) -> None:
 
 
 def test_a_folder_that_vanishes_during_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    scan_module = sys.modules["auditor.cli.scan"]
+    scan_module = importlib.import_module("auditor.cli.scan")  # subcommands load on first use
     real_scan = scan_module.run_scan
     out_dir = tmp_path / "out"
     out_dir.mkdir()

@@ -58,7 +58,31 @@ def _read_all(fd: int, until: float, out: bytearray) -> None:
         out.extend(chunk)
 
 
-def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float, str]:
+def _scan_seconds(tree: Path, out_dir: Path) -> float:
+    """How long the scan runs once its workers exist, uninterrupted: the ^C delays are fractions
+    of it, so the ^C lands while the walk runs on a fast machine and a slow one alike (a fixed
+    delay let a fast CI machine finish the scan first)."""
+    pid, master = _start(tree, out_dir)
+    output = bytearray()
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(pid):
+            _read_all(master, time.monotonic() + 0.02, output)
+            assert time.monotonic() < deadline, "the scan never forked its workers"
+        began = time.monotonic()
+        while True:
+            _read_all(master, time.monotonic() + 0.05, output)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            assert time.monotonic() - began < 120, "the uninterrupted scan never ended"
+        assert os.waitstatus_to_exitcode(status) == 0, output.decode("utf-8", "replace")
+        return time.monotonic() - began
+    finally:
+        os.close(master)
+
+
+def _start(tree: Path, out_dir: Path) -> tuple[int, int]:
     pid, master = pty.fork()
     if pid == 0:  # the child: a session leader whose controlling terminal is the pty
         os.chdir(out_dir)
@@ -68,6 +92,11 @@ def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float
             [sys.executable, "-m", "auditor", "scan", str(tree), "-j", "4", "-o", str(out_dir / "r.json")],
             env,
         )
+    return pid, master
+
+
+def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float, str]:
+    pid, master = _start(tree, out_dir)
     output = bytearray()
     try:
         deadline = time.monotonic() + 60
@@ -75,6 +104,7 @@ def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float
             _read_all(master, time.monotonic() + 0.02, output)
             assert time.monotonic() < deadline, "the scan never forked its workers"
         _read_all(master, time.monotonic() + delay, output)
+        assert os.waitpid(pid, os.WNOHANG)[0] == 0, "the scan ended before the ^C: the test proves nothing"
         os.write(master, b"\x03")  # Ctrl-C, as the terminal sends it
         sent = time.monotonic()
         status = None
@@ -106,11 +136,15 @@ def _lines(text: str) -> list[str]:
 
 
 def test_ctrl_c_ends_a_parallel_scan_at_once_with_one_line(big_tree: Path, tmp_path: Path) -> None:
+    warm = tmp_path / "uninterrupted"
+    warm.mkdir()
+    seconds = _scan_seconds(big_tree, warm)
     results = []
     for run in range(RUNS):
         out_dir = tmp_path / f"run{run}"
         out_dir.mkdir()
-        code, took, text = _interrupt_once(big_tree, out_dir, delay=(run % 5) * 0.15)
+        # ^C from the first moment the workers exist up to 40% of the way through the walk
+        code, took, text = _interrupt_once(big_tree, out_dir, delay=(run % 5) * 0.1 * seconds)
         left = sorted(p.name for p in out_dir.iterdir())  # no report, and no temporary one either
         results.append((code, round(took, 2), _lines(text), left))
     problems = [r for r in results if r[0] != 130 or r[1] > 2.0 or r[2] != [INTERRUPTED] or r[3]]

@@ -13,7 +13,7 @@ import sys
 import click
 
 from auditor import __version__
-from auditor.cli import internal_error, process_exit
+from auditor.cli import process_exit
 from auditor.textsafe import terminal_lines
 
 # name -> "module:attribute" of its click command
@@ -86,7 +86,8 @@ def _run() -> int:
         show_click_error(exc)
         return exc.exit_code
     except Exception as exc:  # a bug: one line and where the traceback is, never exit 1 ("findings")
-        from auditor.cli.common import EXIT_INTERNAL  # imported here: start-up stays light
+        from auditor.cli import internal_error  # imported here: start-up stays light
+        from auditor.cli.common import EXIT_INTERNAL
 
         click.echo(internal_error.report(exc), err=True)
         return EXIT_INTERNAL
