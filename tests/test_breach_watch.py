@@ -127,9 +127,7 @@ def test_scan_then_watch_share_one_clock_across_sighup_and_restart(practice: Pat
         before = wait_for(lambda: watch.last_rescan(), timeout=60, what="the catch-up rescan")
         watch.process.send_signal(signal.SIGHUP)  # reload, then a full rescan
         wait_for(
-            lambda: (
-                (r := watch.last_rescan()).get("reason") == "config reloaded" and r != before
-            ),
+            lambda: (r := watch.last_rescan()).get("reason") == "config reloaded" and r != before,
             timeout=30,
             what="the rescan after SIGHUP",
         )
