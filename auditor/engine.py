@@ -1,13 +1,15 @@
 """The pipeline: source -> classify -> enrich -> rules -> findings.
 
 Sources stream artifacts; each artifact is enriched (recording date, legal hold) and handed
-to every active rule. A rule that raises becomes a coverage gap and the scan goes on.
+to every active rule. A rule that raises becomes a coverage gap and the scan goes on; so does
+a source that raises while it scans a target (what it yielded before is kept).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,8 +18,9 @@ from auditor import __version__
 from auditor.attribution import resolve_recorded_at
 from auditor.config import Config
 from auditor.consent.registry import ConsentRegistry
-from auditor.errors import SourceError
+from auditor.errors import InputError, SeamError, SourceError
 from auditor.models import Artifact, Coverage, Finding, Gap, LegalHoldFact, make_fingerprint
+from auditor.paths import display_path
 from auditor.plugins import Plugin, registry
 from auditor.rules.base import RuleContext
 from auditor.rules.registry import ActiveRule, RuleSet
@@ -250,8 +253,8 @@ def run_scan(
     sources = open_sources(targets, config, options, source_settings)
     result.sources = [plugin for plugin, _ in sources.values()]
     for target in targets:
-        source = sources[source_plugin(target).name][1]
-        for artifact in source.scan(target, coverage):
+        plugin, source = sources[source_plugin(target).name]
+        for artifact in _scanned(plugin, source, target, coverage):
             enrich(artifact, registry, as_of)
             (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
             findings = evaluate_bound(artifact, bound, coverage)
@@ -260,3 +263,30 @@ def run_scan(
                 on_judged(artifact, findings)
     result.finished = datetime.now(UTC)
     return result
+
+
+def _scanned(plugin: Plugin, source: Source, target: str, coverage: Coverage) -> Iterator[Artifact]:
+    """The artifacts `source` yields for `target`. A source that raises (a bug, often a
+    third-party plugin's) ends that target with a `scan-error` gap naming the plugin: the audit
+    says it is incomplete and keeps what was found, instead of dying with the local work lost
+    or reading as clean. The user's own errors (bad settings, credentials) still stop the scan."""
+    artifacts = source.scan(target, coverage)
+    while True:
+        try:
+            artifact = next(artifacts)
+        except StopIteration:
+            return
+        except (InputError, SeamError):
+            raise
+        except Exception as exc:
+            where = target if plugin.name != "file" else display_path(os.path.abspath(target))
+            coverage.gaps.append(
+                Gap(
+                    where,
+                    "scan-error",
+                    f"the {plugin.name} source from {plugin.provider} failed, so the rest of this target "
+                    f"was not scanned: {type(exc).__name__}: {exc}",
+                )
+            )
+            return
+        yield artifact

@@ -259,3 +259,45 @@ def test_an_unknown_scheme_is_refused_before_any_local_work(tmp_path: Path, prac
         "auditor: error: gcs://bucket: no source handles gcs:// targets (installed: local paths, s3://)"
     )
     assert not out.exists()
+
+
+CRASHING_SOURCE = """
+from auditor.models import Artifact
+
+
+class Source:
+    def __init__(self, config, options):
+        pass
+
+    def scan(self, target, coverage):
+        yield Artifact(
+            kind="recording", location=target + "/first.wav", source="crashy", target=target,
+            relpath="first.wav", media="audio", format="wav", encrypted=False, encryption="none",
+        )
+        raise RuntimeError("the vendor API changed")
+"""
+
+
+def test_a_source_that_crashes_mid_scan_is_a_gap_and_the_rest_of_the_audit_stands(
+    tmp_path: Path, practice: Path
+) -> None:
+    site = make_dist(
+        tmp_path / "site", "crashy-source", "0.3", {"auditor.sources": {"crashy": "crashy:Source"}}
+    )
+    (site / "crashy.py").write_text(CRASHING_SOURCE)
+    out = tmp_path / "r.json"
+    res = auditor(
+        site, "scan", "-q", "crashy://vault", practice, "-o", out, "--fail-on", "none", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    result = json.loads(out.read_text())
+    # What it yielded before it failed is judged, and so is the next target.
+    locations = {r["location"] for r in result["recordings"]}
+    assert "crashy://vault/first.wav" in locations
+    assert any(loc.endswith("C-1001/session.wav") for loc in locations)
+    [gap] = [g for g in result["coverage"]["skipped"] if g["reason"] == "scan-error"]
+    assert gap["location"] == "crashy://vault"
+    assert "crashy source from crashy-source 0.3 failed" in gap["detail"]
+    assert "RuntimeError: the vendor API changed" in gap["detail"]
+    assert result["coverage"]["complete"] is False
