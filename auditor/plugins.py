@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from dataclasses import dataclass
 from typing import Any
 
+from auditor import installed
 from auditor.errors import PluginConflict
 
 # kind -> entry-point group
@@ -45,10 +45,9 @@ class Plugin:
     value: str  # "module:attribute"
     distribution: str  # e.g. "recording-auditor"; "unknown" when it came without metadata
     version: str
-    entry_point: EntryPoint = field(compare=False, repr=False)
 
     def load(self) -> Any:
-        return self.entry_point.load()
+        return installed.load(self.value)
 
     @property
     def provider(self) -> str:
@@ -77,21 +76,14 @@ def conflict_error(kind: str, name: str, claims: Iterable[Plugin], hint: str = "
 class PluginRegistry:
     """The entry points of every plugin group, grouped by kind and name."""
 
-    def __init__(self, found: Iterable[tuple[str, EntryPoint]]) -> None:
+    def __init__(self, found: Iterable[installed.Found]) -> None:
         self._by_name: dict[str, dict[str, list[Plugin]]] = {kind: defaultdict(list) for kind in GROUPS}
-        # A distribution's name and version come from parsing its METADATA: once per distribution,
-        # not twice per entry point (the built-in ones alone are thirty).
-        identities: dict[int, tuple[str, str]] = {}
-        for kind, ep in found:
-            dist = ep.dist
-            if dist is None:
-                distribution, version = "unknown", "?"
-            else:
-                if id(dist) not in identities:
-                    meta = dist.metadata
-                    identities[id(dist)] = (meta["Name"], meta["Version"])
-                distribution, version = identities[id(dist)]
-            plugin = Plugin(kind, ep.name, ep.value, distribution, version, ep)
+        kinds = {group: kind for kind, group in GROUPS.items()}
+        for ep in found:
+            kind = kinds.get(ep.group)
+            if kind is None:
+                continue
+            plugin = Plugin(kind, ep.name, ep.value, ep.distribution or "unknown", ep.version or "?")
             claims = self._by_name[kind][ep.name]
             # The same distribution seen twice on sys.path (an editable install and a copy) is one claim.
             if not any(c.distribution == plugin.distribution for c in claims):
@@ -99,10 +91,10 @@ class PluginRegistry:
 
     @classmethod
     def from_environment(cls) -> PluginRegistry:
-        # One pass over the installed distributions for all the groups: entry_points(group=...)
-        # would read every distribution's entry points once per group.
-        everything = entry_points()
-        return cls((kind, ep) for kind, group in GROUPS.items() for ep in everything.select(group=group))
+        # One pass over the installed distributions for all the groups, without importing
+        # importlib.metadata (auditor/installed.py) unless sys.path holds what only it reads.
+        found = installed.read()
+        return cls(found if found is not None else _from_importlib_metadata())
 
     def all(self, kind: str) -> list[Plugin]:
         """Every claim of this kind, sorted by name then distribution."""
@@ -133,6 +125,24 @@ class PluginRegistry:
             for name, claims in sorted(self._by_name[kind].items())
             if len(claims) > 1
         ]
+
+
+def _from_importlib_metadata() -> list[installed.Found]:
+    from importlib.metadata import entry_points
+
+    found = []
+    # A distribution's name and version come from parsing its METADATA: once per distribution,
+    # not twice per entry point (the built-in ones alone are thirty).
+    identities: dict[int, tuple[str | None, str | None]] = {}
+    everything = entry_points()
+    for ep in (ep for group in GROUPS.values() for ep in everything.select(group=group)):
+        dist = ep.dist
+        if dist is not None and id(dist) not in identities:
+            meta = dist.metadata
+            identities[id(dist)] = (meta["Name"], meta["Version"])
+        name, version = identities[id(dist)] if dist is not None else (None, None)
+        found.append(installed.Found(ep.group, ep.name, ep.value, name, version))
+    return found
 
 
 _registry: PluginRegistry | None = None

@@ -265,9 +265,9 @@ Reading the figures: `python -c pass` is the floor every Python tool starts from
 subcommand's own modules are imported only when it runs (`auditor --version` imports none), and a
 local scan imports neither jsonschema (valid files pass a compiled check of the same schemas;
 jsonschema only explains a file that fails it), nor multiprocessing (only to fork workers), nor
-the breach register, the watch daemon, jinja2 or boto3. What remains is click, PyYAML (the rule
-packs), importlib.metadata (the installed plugins' entry points, read once), the rules and the
-local source."""
+the breach register, the watch daemon, jinja2 or boto3, nor importlib.metadata (the installed
+plugins' entry points are read from their .dist-info folders, once). What remains is click, PyYAML
+(the rule packs), the rules and the local source."""
 
 
 if __name__ == "__main__":

@@ -227,14 +227,14 @@ def test_entry_points_are_read_once_per_process(
     from auditor import plugins
     from tests.conftest import run_cli
 
-    calls: list[dict[str, str]] = []
-    real = plugins.entry_points
+    calls: list[str] = []
+    real = plugins.installed.read
 
-    def counting(**kw: str):  # type: ignore[no-untyped-def]
-        calls.append(kw)
-        return real(**kw)
+    def counting():  # type: ignore[no-untyped-def]
+        calls.append("read")
+        return real()
 
-    monkeypatch.setattr(plugins, "entry_points", counting)
+    monkeypatch.setattr(plugins.installed, "read", counting)
     plugins.reset_registry()
     try:
         res = run_cli(
@@ -247,7 +247,7 @@ def test_entry_points_are_read_once_per_process(
     finally:
         plugins.reset_registry()
     # One pass over the installed distributions, for every group and both commands.
-    assert calls == [{}]
+    assert calls == ["read"]
 
 
 def test_an_unknown_scheme_is_refused_before_any_local_work(tmp_path: Path, practice: Path) -> None:
@@ -301,3 +301,85 @@ def test_a_source_that_crashes_mid_scan_is_a_gap_and_the_rest_of_the_audit_stand
     assert "crashy source from crashy-source 0.3 failed" in gap["detail"]
     assert "RuntimeError: the vendor API changed" in gap["detail"]
     assert result["coverage"]["complete"] is False
+
+
+# What auditor/installed.py reads must be what importlib.metadata reads, entry for entry, with the
+# distribution that declared each: the real venv plus odd but legal layouts on PYTHONPATH.
+COMPARE = """
+import json, sys
+from importlib.metadata import entry_points
+from auditor import installed
+
+eps = entry_points()
+theirs = sorted(
+    [e.group, e.name, e.value, e.dist.metadata["Name"] if e.dist else None, e.dist.version if e.dist else None]
+    for g in eps.groups for e in eps.select(group=g)
+)
+mine = installed.read()
+mine = None if mine is None else sorted([f.group, f.name, f.value, f.distribution, f.version] for f in mine)
+print(json.dumps({"theirs": theirs, "mine": mine}))
+"""
+
+
+def _compare(*sites: Path, cwd: Path) -> dict[str, list[list[str]] | None]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, sites), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, "-c", COMPARE],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result: dict[str, list[list[str]] | None] = json.loads(done.stdout)
+    return result
+
+
+def test_the_entry_points_read_are_importlib_metadatas(tmp_path: Path) -> None:
+    first = make_dist(
+        tmp_path / "first", "Shadow.Pack", "1.0", {"auditor.rules": {"shadow-loud": "shadow_plugin:LOUD"}}
+    )
+    # The same distribution (another spelling of its name) later on sys.path: importlib.metadata
+    # takes the first one only.
+    make_dist(
+        tmp_path / "second", "shadow_pack", "2.0", {"auditor.rules": {"shadow-later": "shadow_plugin:LOUD"}}
+    )
+    info = first / "Shadow.Pack-1.0.dist-info"
+    (info / "entry_points.txt").write_text(
+        "# a comment\n\n[auditor.outputs]\n  shadow =  shadow_plugin:write [extra]\n[auditor.sources]\nvault=shadow_plugin:Source\n"
+    )
+    egg = tmp_path / "first" / "Old_Egg.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: Old-Egg\nVersion: 0.9\n\nName: not this\n")
+    (egg / "entry_points.txt").write_text("[auditor.packs]\nold = shadow_plugin:PACK\n")
+    nometa = tmp_path / "first" / "bare-1.dist-info"
+    nometa.mkdir()
+    (nometa / "entry_points.txt").write_text("[auditor.packs]\nbare = shadow_plugin:PACK\n")
+    both = _compare(tmp_path / "first", tmp_path / "second", cwd=tmp_path)
+    assert both["mine"] == both["theirs"]
+    mine = both["mine"]
+    assert mine is not None
+    assert ["auditor.outputs", "shadow", "shadow_plugin:write [extra]", "Shadow.Pack", "1.0"] in mine
+    assert ["auditor.packs", "old", "shadow_plugin:PACK", "Old-Egg", "0.9"] in mine
+    assert ["auditor.packs", "bare", "shadow_plugin:PACK", None, None] in mine
+    assert not [e for e in mine if e[1] == "shadow-later"]
+    assert [e for e in mine if e[3] == "recording-auditor" and e[1] == "recording-unencrypted"]
+
+
+def test_a_zip_on_sys_path_is_left_to_importlib_metadata(tmp_path: Path, practice: Path) -> None:
+    import zipfile
+
+    site = make_dist(
+        tmp_path / "site", "zipped-plugin", "1.0", {"auditor.outputs": {"html": "shadow_plugin:write"}}
+    )
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in site.rglob("*"):
+            z.write(path, path.relative_to(site).as_posix())
+    both = _compare(archive, cwd=tmp_path)
+    assert both["mine"] is None  # not read here, so not read wrong
+    # ... and the registry still sees it, through importlib.metadata: the conflict is caught.
+    res = auditor(archive, "scan", "-q", practice, "-o", tmp_path / "r.html", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "zipped-plugin 1.0" in res.stderr

@@ -25,7 +25,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 NEVER_ON_A_LOCAL_SCAN = {
     "jsonschema",  # only to explain an invalid file
     "multiprocessing",  # only to fork workers for a large tree
-    "logging",  # (socket is not here: importlib.metadata imports it, through email, to read the plugins)
+    "logging",
     "sqlite3",  # only with a breach register
     "jinja2",  # only for HTML
     "boto3",  # only for s3:// targets
@@ -78,6 +78,16 @@ def test_a_local_scan_imports_nothing_it_does_not_use(tmp_path: Path, with_confi
     assert code == 0
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["recordings"] == 1
     assert not _top_level(modules, NEVER_ON_A_LOCAL_SCAN)
+
+
+def test_reading_the_plugins_imports_no_importlib_metadata(tmp_path: Path) -> None:
+    """auditor/installed.py reads the entry points: importlib.metadata would bring email, socket,
+    zipfile and csv with it (about 20 ms)."""
+    place(tmp_path / "practice", "Clinic/session.m4a", "session.m4a")
+    code, modules = _imports("scan", "-q", "practice", "-o", "r.json", "--fail-on", "none", cwd=tmp_path)
+    assert code == 0
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["recordings"] == 1
+    assert not _top_level(modules, {"importlib.metadata", "email", "socket", "zipfile", "csv"})
 
 
 def test_an_invalid_config_still_names_file_line_and_key(tmp_path: Path) -> None:
