@@ -189,7 +189,11 @@ def test_cloudtrail_records() -> None:
         ]
     }
     events, malformed = cloudtrail.s3_object_events(json.dumps(document).encode())
-    assert malformed == 2
+    # named by their index in Records, with what is wrong
+    assert [(index, why.split(" (")[0]) for index, why in malformed] == [
+        (len(document["Records"]) - 2, "no requestParameters"),
+        (len(document["Records"]) - 1, "not a JSON object"),
+    ]
     assert [(e.name, e.anonymous, e.transferred, e.error_code) for e in events] == [
         ("GetObject", True, True, None),
         ("GetObject", False, False, "AccessDenied"),
@@ -219,16 +223,20 @@ garbage line that is not a record
 
 
 def test_audit_records_name_who_opened_what() -> None:
-    counters: dict[str, int] = {}
+    malformed: list[tuple[dict[str, int], str]] = []
     wanted = {"/srv/therapy/intake/C-1001 first.wav", "/etc/ssh/sshd_config"}
     # split("\n"), as the reader does: str.splitlines would also split at the 0x1d of ENRICHED records
-    found = sorted(auditlog.accesses(AUDIT.split("\n"), wanted, counters), key=lambda a: a.time)
+    found = sorted(
+        auditlog.accesses(AUDIT.split("\n"), wanted, lambda where, why: malformed.append((where, why))),
+        key=lambda a: a.time,
+    )
     assert [(a.path, a.syscall, a.opened, a.success, a.uid, a.auid, a.exe) for a in found] == [
         ("/etc/ssh/sshd_config", "open", True, False, 1000, 1000, "/bin/cat"),
         ("/srv/therapy/intake/C-1001 first.wav", "openat", True, True, 1001, 1001, "/usr/bin/vlc"),
     ]
     assert found[1].time == datetime.fromtimestamp(1795166102.101, tz=UTC)
-    assert counters["malformed"] == 1
+    garbage = AUDIT.split("\n").index("garbage line that is not a record") + 1
+    assert [where for where, _ in malformed] == [{"line": garbage}]  # counted from 1, as an editor does
 
 
 def test_a_needle_survives_any_url_encoding() -> None:
@@ -414,13 +422,59 @@ def test_malformed_lines_are_counted_and_never_a_crash(tmp_path: Path, s3world: 
         '"unbalanced quote ' + "x" * 5000,
         good.replace("[", "", 1),
     ]
-    put_log(w, simple_key("access/", at + timedelta(minutes=5), "MALFORMED1"), lines)
-    run = evidence(tmp_path, w, "--since", at.replace(minute=0).isoformat(), "--until", now.isoformat())
+    key = simple_key("access/", at + timedelta(minutes=5), "MALFORMED1")
+    put_log(w, key, lines)
+    window = ("--since", at.replace(minute=0).isoformat(), "--until", now.isoformat())
+    run = evidence(tmp_path, w, *window)
     (digest,) = run["files"]
     assert (digest["lines"], digest["malformed"], digest["error"]) == (5, 4, None)
+    # each named with its line in the file (counted from 1) and why, for the officer to open it there
+    assert [p["line"] for p in digest["malformed_at"]] == [2, 3, 4, 5]
+    assert all("layout" in p["reason"] or "number" in p["reason"] for p in digest["malformed_at"])
+    text = breach_cli(tmp_path, "evidence", *window, "--endpoint-url", w.url).output
+    assert f"s3://clinic-logs/{key}: 4 malformed, not read: line 2 (" in text
+    assert "; line 5 (" in text and "\x00" not in text
+    pack = tmp_path / "pack.json"
+    assert (
+        breach_cli(tmp_path, "report", str(one), "-o", str(pack), "-o", str(tmp_path / "pack.html")).exit_code
+        == 0
+    )
+    (used,) = json.loads(pack.read_text())["evidence_files"]
+    assert [p["line"] for p in used["malformed_at"]] == [2, 3, 4, 5]
+    assert "<li>line 3: " in (tmp_path / "pack.html").read_text()
     assert by_breach(run, one)["verdict"] == "unknown"
     assert any("could concern this recording could not be read" in r for r in by_breach(run, one)["reasons"])
     assert by_breach(run, two)["unreadable_mentions"] == 0  # no unreadable line can be about it
+
+
+def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines(tmp_path: Path) -> None:
+    """The reader hands lines over a MiB at a time and cuts a line longer than MAX_LINE: the line
+    numbers named must still be the file's own (as `sed -n Np` would show them)."""
+    from auditor.breach.evidence import EvidenceRun, RecordingEvidence, S3Target, read_access_logs
+    from auditor.breach.logfiles import CHUNK, MAX_LINE, Window, local_files
+
+    at = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
+    good = record(at, "intake/other.wav")
+    lines = [good] * (3 * CHUNK // len(good))  # about three chunks
+    bad = {
+        len(lines) // 2: "not a record",
+        len(lines) // 2 + 2: "x" * (MAX_LINE + 2 * CHUNK),
+        len(lines) - 1: "tail junk",
+    }
+    for index, text in bad.items():
+        lines[index] = text
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / simple_key("", at + timedelta(minutes=5), "CHUNKS")).write_text("\n".join(lines) + "\n")
+    window = Window(at - timedelta(hours=1), at + timedelta(hours=1))
+    evidence = RecordingEvidence(1, "s3://clinic/intake/C-1001.wav", "s3", window)
+    run = EvidenceRun([evidence])
+    target = S3Target("clinic", {"intake/C-1001.wav": evidence}, frozenset(), {"intake/C-1001.wav": SIZE})
+    read_access_logs(local_files(str(folder)), target, run, "folder")
+    (digest,) = run.files
+    assert digest.lines == len(lines)
+    assert [p["line"] for p in digest.malformed_at] == [index + 1 for index in sorted(bad)]
+    assert digest.malformed == len(bad) and evidence.unreadable_mentions == 0
 
 
 def test_partitioned_keys_and_cloudtrail(tmp_path: Path, s3world: S3World) -> None:

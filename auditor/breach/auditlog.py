@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 STAMP = re.compile(r"msg=audit\((\d+)\.(\d+):(\d+)\) ?:")
 FIELD = re.compile(r'([A-Za-z0-9_-]+)=("[^"]*"|\S+)')
@@ -86,24 +87,23 @@ def parse_record(line: str) -> tuple[str, datetime, int, dict[str, str]] | None:
 
 
 def accesses(
-    lines: Iterable[str], wanted: set[str], counters: dict[str, int] | None = None
+    lines: Iterable[str],
+    wanted: set[str],
+    on_malformed: Callable[[dict[str, Any], str], None] | None = None,
 ) -> Iterator[FileAccess]:
     """Every audited system call naming one of the `wanted` paths (absolute, normalised).
 
-    `counters` (if given) learns `records` and `malformed` (lines that look like audit records
-    but cannot be read)."""
-    count = counters if counters is not None else {}
-    count.setdefault("records", 0)
-    count.setdefault("malformed", 0)
+    `on_malformed({"line": n}, why)` (if given) learns each line, counted from 1, that is not an
+    audit record (`type=... msg=audit(...)`)."""
     pending: dict[tuple[datetime, int], _Event] = {}
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.strip() or line.startswith(("----", "time->")):
             continue
         parsed = parse_record(line)
         if parsed is None:
-            count["malformed"] += 1
+            if on_malformed is not None:
+                on_malformed({"line": number}, "not an audit record (type=... msg=audit(TIME:SERIAL): ...)")
             continue
-        count["records"] += 1
         kind, when, serial, fields = parsed
         event = pending.setdefault((when, serial), _Event(when, {}, None, []))
         if kind == "SYSCALL":

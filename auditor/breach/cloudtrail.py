@@ -62,8 +62,9 @@ class TrailEvent:
         return self.name == "GetObject" and not self.error_code and self.bytes_out > 0
 
 
-def s3_object_events(data: bytes) -> tuple[list[TrailEvent], int]:
-    """The S3 GetObject/HeadObject records of one CloudTrail file, and how many records were malformed.
+def s3_object_events(data: bytes) -> tuple[list[TrailEvent], list[tuple[int, str]]]:
+    """The S3 GetObject/HeadObject records of one CloudTrail file, and the malformed ones: their
+    index in `Records` and what is wrong.
 
     Raises MalformedTrail when the file is not CloudTrail JSON at all."""
     try:
@@ -74,17 +75,19 @@ def s3_object_events(data: bytes) -> tuple[list[TrailEvent], int]:
     if not isinstance(records, list):
         raise MalformedTrail('no "Records" list')
     events: list[TrailEvent] = []
-    malformed = 0
-    for record in records:
+    malformed: list[tuple[int, str]] = []
+    for index, record in enumerate(records):
         if not isinstance(record, dict):
-            malformed += 1
+            malformed.append((index, "not a JSON object"))
             continue
         if record.get("eventSource") != "s3.amazonaws.com" or record.get("eventName") not in OBJECT_EVENTS:
             continue
         try:
             events.append(_event(record))
-        except (KeyError, TypeError, ValueError):
-            malformed += 1
+        except KeyError as exc:
+            malformed.append((index, f"no {exc.args[0]}"))
+        except (TypeError, ValueError) as exc:
+            malformed.append((index, f"a field of the wrong kind ({exc})"))
     return events, malformed
 
 

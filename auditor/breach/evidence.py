@@ -303,13 +303,14 @@ def _read_access_log(
     parse, malformed_error = access_log.parse_line, access_log.MalformedRecord
     keys, bucket, add_hour = target.keys, target.bucket, hours.add
     for batch in read_batches(log, digest):
-        for line in batch:
+        first = digest.lines - len(batch) + 1  # the batch's first line number in the file
+        for number, line in enumerate(batch, first):
             if not line:
                 continue
             try:
                 record = parse(line)
-            except malformed_error:
-                digest.malformed += 1
+            except malformed_error as exc:
+                digest.malformed_line({"line": number}, str(exc))
                 for mark, mentioned in needles.items():
                     if mark in line:
                         mentioned.unreadable_mentions += 1
@@ -323,7 +324,7 @@ def _read_access_log(
             if evidence is None and "%" in key:  # the key field is URL-encoded
                 evidence = keys.get(unquote(key)) or keys.get(unquote(unquote(key)))
             if evidence is not None:
-                _record_access(record, evidence, target, digest, log.name)
+                _record_access(record, evidence, target, digest, log.name, number)
 
 
 def _record_access(
@@ -332,11 +333,12 @@ def _record_access(
     target: S3Target,
     digest: FileDigest,
     file: str,
+    number: int,
 ) -> None:
     try:
         when = record.time
-    except access_log.MalformedRecord:
-        digest.malformed += 1
+    except access_log.MalformedRecord as exc:
+        digest.malformed_line({"line": number}, str(exc))
         evidence.unreadable_mentions += 1
         return
     if evidence.window.start <= when <= evidence.window.end:
@@ -420,17 +422,18 @@ def read_cloudtrail(
         read_any = True
         try:
             events, malformed = cloudtrail.s3_object_events(read_all(log, digest))
+            for index, why in malformed:
+                digest.malformed_line({"record": index}, why)
         except (LogReadError, cloudtrail.MalformedTrail) as exc:
             digest.error = str(exc)
             for target in targets.values():
                 for evidence in target.keys.values():
                     evidence.reasons.append(f"the CloudTrail file {log.name} could not be read ({exc})")
             continue
-        digest.malformed += malformed
         if malformed:
             for target in targets.values():
                 for evidence in target.keys.values():
-                    evidence.unreadable_mentions += malformed
+                    evidence.unreadable_mentions += len(malformed)
         for event in events:
             owner = targets.get(event.bucket)
             if owner is None:
@@ -499,9 +502,8 @@ def read_audit_logs(
     for log in _listed(files, local.values(), "audit-log"):
         digest = FileDigest(log.name)
         run.files.append(digest)
-        counters: dict[str, int] = {}
         try:
-            for found in auditlog.accesses(read_lines(log, digest), wanted, counters):
+            for found in auditlog.accesses(read_lines(log, digest), wanted, digest.malformed_line):
                 evidence = local[found.path]
                 if not (evidence.window.start <= found.time <= evidence.window.end):
                     continue
@@ -511,7 +513,6 @@ def read_audit_logs(
             digest.error = str(exc)
             for evidence in local.values():
                 evidence.reasons.append(f"the audit log {log.name} could not be read ({exc})")
-        digest.malformed = counters.get("malformed", 0)
     for evidence in local.values():
         evidence.sources_read.append("audit-log")
         if not evidence.reads_by_others:

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 CHUNK = 1 << 20
 MAX_INFLATED = 1 << 30  # 1 GiB of text from one gzip file; more is not a log file
 MAX_LINE = 1 << 20  # a "line" longer than this is not a log record: cut, counted as malformed
+MALFORMED_NAMED = 20  # per file: the first malformed lines are named (line number and why), all are counted
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -53,6 +54,15 @@ class FileDigest:
     malformed: int = 0
     records: int = 0  # records about the exposed recordings
     error: str | None = None
+    # The first MALFORMED_NAMED malformed lines (or CloudTrail records): where, and why, so that the
+    # officer can open the file at that line. {"line": n} counts from 1; {"record": i} is Records[i].
+    malformed_at: list[dict[str, Any]] = field(default_factory=list)
+
+    def malformed_line(self, where: dict[str, Any], why: str) -> None:
+        """Count one line (or record) that could not be read, naming the first few."""
+        self.malformed += 1
+        if len(self.malformed_at) < MALFORMED_NAMED:
+            self.malformed_at.append({**where, "reason": why})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,9 +71,20 @@ class FileDigest:
             "bytes": self.bytes,
             "lines": self.lines,
             "malformed": self.malformed,
+            "malformed_at": self.malformed_at,
             "records": self.records,
             "error": self.error,
         }
+
+
+def malformed_places(entry: dict[str, Any], limit: int = 5) -> str:
+    """`line 3 (why); Records[2] (why); ...` for a file's `malformed_at`, for the terminal and the pack."""
+    named = entry.get("malformed_at") or []
+    text = "; ".join(
+        (f"line {p['line']}" if "line" in p else f"Records[{p['record']}]") + f" ({p['reason']})"
+        for p in named[:limit]
+    )
+    return text + (" ..." if entry.get("malformed", 0) > min(len(named), limit) else "")
 
 
 def read_lines(log: LogFile, digest: FileDigest) -> Iterator[str]:
@@ -75,7 +96,8 @@ def read_lines(log: LogFile, digest: FileDigest) -> Iterator[str]:
 
 def read_batches(log: LogFile, digest: FileDigest) -> Iterator[list[str]]:
     """read_lines a chunk at a time: one decode and one split per MiB instead of one per line,
-    for the readers that go through millions of lines (the access-log pass)."""
+    for the readers that go through millions of lines (the access-log pass). `digest.lines` counts
+    the lines given so far, so the n-th line of a batch is line `digest.lines - len(batch) + n`."""
     try:
         raw = log.opener()
     except OSError as exc:
@@ -84,6 +106,7 @@ def read_batches(log: LogFile, digest: FileDigest) -> Iterator[list[str]]:
     try:
         stream: _Hashing | _Inflating = _Inflating(hashed) if hashed.peek(2) == GZIP_MAGIC else hashed
         pending = b""
+        skipping = False  # inside a runaway line whose start was given: drop up to its newline
         while True:
             try:
                 chunk = stream.read(CHUNK)
@@ -91,18 +114,23 @@ def read_batches(log: LogFile, digest: FileDigest) -> Iterator[list[str]]:
                 raise LogReadError(f"cannot read: {exc}") from exc
             if not chunk:
                 break
+            if skipping:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    continue
+                chunk, skipping = chunk[end + 1 :], False
             pending += chunk
             cut = pending.rfind(b"\n")
             if cut < 0:
                 if len(pending) > MAX_LINE:  # a runaway line: keep its start, drop the rest as it comes
                     digest.lines += 1
                     yield [pending[:MAX_LINE].decode("utf-8", "replace")]
-                    pending = b""
+                    pending, skipping = b"", True
                 continue
             # Cut at a newline, so that no UTF-8 sequence is split between two decodes.
             lines = pending[:cut].decode("utf-8", "replace").split("\n")
             pending = pending[cut + 1 :]
-            if any(len(line) > MAX_LINE for line in lines):
+            if max(map(len, lines)) > MAX_LINE:  # map: no Python-level step per line
                 lines = [line[:MAX_LINE] for line in lines]
             digest.lines += len(lines)
             yield lines

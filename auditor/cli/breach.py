@@ -275,6 +275,7 @@ def evidence(
     (every breach not closed, without IDs) and records the result, with the SHA-256 of every log file,
     in the register. A window without logs is "unknown", never "not read"."""
     from auditor.breach.evidence import Sources, gather, summarise
+    from auditor.breach.logfiles import malformed_places
 
     config = _config(config_path)
     sources = Sources(
@@ -316,6 +317,14 @@ def evidence(
         f"{len(used)} log file(s) read, {sum(f.lines for f in used):,} lines, "
         f"{sum(f.malformed for f in used):,} malformed; SHA-256 of each in `auditor breach show ID --json`"
     )
+    for digest in run.files:
+        if digest.malformed:  # a line the tool could not read is a gap: say where it is
+            click.echo(
+                visible(
+                    f"  {digest.name}: {digest.malformed:,} malformed, not read: "
+                    + malformed_places(digest.to_dict())
+                )
+            )
 
 
 def _s3_client(profile: str | None, region: str | None, endpoint_url: str | None) -> Any:
