@@ -259,3 +259,37 @@ def test_any_field_values_round_trip_and_both_paths_agree(
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
 def test_both_paths_agree_whatever_the_line_ending(ending: str) -> None:
     assert parse_line(line() + ending) == via_regex(line() + ending) == parse_line(line())
+
+
+STAMP = "[20/Nov/2026:09:15:02 +0000]"
+
+
+def _outcome(parse: object, text: str) -> object:
+    try:
+        return parse(text)  # type: ignore[operator]
+    except MalformedRecord:
+        return MalformedRecord
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    bucket=_plain,
+    time=st.one_of(
+        st.just("[20/Nov/2026:09:15:02 +0000]"),
+        st.text(st.sampled_from("[]/: +-0123456789NovFebx"), max_size=32),
+        st.builds(  # one character of a good time replaced, inserted or dropped
+            lambda at, char, how: (
+                STAMP[:at] + (char if how != "drop" else "") + STAMP[at + (how != "insert") :]
+            ),
+            st.integers(0, len(STAMP)),
+            st.sampled_from("[] /:+-09Nx"),
+            st.sampled_from(("replace", "insert", "drop")),
+        ),
+    ),
+)
+def test_both_paths_agree_on_any_bucket_and_time_field(bucket: str, time: str) -> None:
+    """The fast path cuts the time from the head by position (after owner and bucket): any bucket
+    length and any text in the time's place give the regex's answer, a record or malformed."""
+    text = line(bucket=bucket, time=time)
+    by_regex = _outcome(via_regex, text) if LINE.match(text) else MalformedRecord
+    assert _outcome(parse_line, text) == by_regex

@@ -459,6 +459,7 @@ def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines
     bad = {
         len(lines) // 2: "not a record",
         len(lines) // 2 + 2: "x" * (MAX_LINE + 2 * CHUNK),
+        len(lines) // 2 + 4: good.replace("[20/Nov/2026:09", "[31/Nov/2026:09"),  # the shape, no such day
         len(lines) - 1: "tail junk",
     }
     for index, text in bad.items():

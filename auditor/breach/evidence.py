@@ -268,7 +268,7 @@ def read_access_logs(files: Iterable[LogFile], target: S3Target, run: EvidenceRu
     end = max(ev.window.end for ev in target.keys.values()) + DELIVERY_SLACK
     needles = target.needles
     evidence: RecordingEvidence | None
-    hours: set[str] = set()  # "06/Feb/2019:00 +0000": the hours with records of this bucket
+    hours: dict[str, datetime] = {}  # "06/Feb/2019:00 +0000": the hours with records of this bucket
     read_any = False
     for log in _listed(files, target.keys.values(), source_label):
         delivered = access_log_time(log.relkey)
@@ -289,7 +289,7 @@ def read_access_logs(files: Iterable[LogFile], target: S3Target, run: EvidenceRu
     for evidence in target.keys.values():
         if read_any:
             evidence.sources_read.append(source_label)
-        evidence.window.hours_with_files |= {_hour(h) for h in hours}
+        evidence.window.hours_with_files |= set(hours.values())
 
 
 def _read_access_log(
@@ -297,11 +297,11 @@ def _read_access_log(
     digest: FileDigest,
     target: S3Target,
     needles: dict[str, RecordingEvidence],
-    hours: set[str],
+    hours: dict[str, datetime],
 ) -> None:
     """One file's lines. The loop runs once per line of logs of millions: names are bound locally."""
     parse, malformed_error = access_log.parse_line, access_log.MalformedRecord
-    keys, bucket, add_hour = target.keys, target.bucket, hours.add
+    keys, bucket = target.keys, target.bucket
     for batch in read_batches(log, digest):
         first = digest.lines - len(batch) + 1  # the batch's first line number in the file
         for number, line in enumerate(batch, first):
@@ -318,7 +318,15 @@ def _read_access_log(
             if record.bucket != bucket:
                 continue
             text = record.time_text
-            add_hour(text[:14] + text[20:])
+            hour = text[:14] + text[20:]
+            if hour not in hours:
+                # parse_line checks the time's shape; its values (day 31 of November, hour 25) are
+                # read here, once per hour, and for the exposed recordings' records in full
+                try:
+                    hours[hour] = _hour(hour)
+                except malformed_error as exc:
+                    digest.malformed_line({"line": number}, str(exc))
+                    continue
             key = record.key_field
             evidence = keys.get(key)
             if evidence is None and "%" in key:  # the key field is URL-encoded
