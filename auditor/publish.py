@@ -211,7 +211,10 @@ def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Pat
             # imported by the HTML writer only, so a scan writing JSON never loads it.
             jinja2 = sys.modules.get("jinja2")
             if jinja2 is None or not isinstance(exc, jinja2.TemplateError):
-                raise
+                failure = _plugin_failure(fmt, path, exc, written, settings.outputs)
+                if failure is None:
+                    raise  # our own writer: a bug (exit 70, the traceback saved)
+                raise failure from exc
             from auditor.outputs.templates import template_error
 
             raise template_error(exc, options.template_dir) from exc
@@ -227,6 +230,26 @@ def _write_failure(path: Path, exc: OSError, written: list[Path], outputs: Seque
     rest = ", ".join(output_name(p) for p in outputs[len(written) :])
     return OutputError(
         output_name(path), f"could not write it: {reason} (written: {done}; not written: {rest})"
+    )
+
+
+def _plugin_failure(
+    fmt: str, path: Path, exc: Exception, written: list[Path], outputs: Sequence[Path]
+) -> OutputError | None:
+    """A third-party output plugin that raised: an OutputError naming it and what was and was not
+    written (exit 2), rather than an internal error of ours. None for the built-in writers."""
+    from auditor.plugins import registry
+    from auditor.project import DISTRIBUTION
+
+    plugin = registry().get("output", fmt)
+    if plugin is None or plugin.distribution == DISTRIBUTION:
+        return None
+    done = ", ".join(map(output_name, written)) or "none"
+    rest = ", ".join(output_name(p) for p in outputs[len(written) :])
+    return OutputError(
+        output_name(path),
+        f"the {fmt} output from {plugin.provider} failed: {type(exc).__name__}: {exc} "
+        f"(written: {done}; not written: {rest})",
     )
 
 

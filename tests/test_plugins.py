@@ -383,3 +383,27 @@ def test_a_zip_on_sys_path_is_left_to_importlib_metadata(tmp_path: Path, practic
     res = auditor(archive, "scan", "-q", practice, "-o", tmp_path / "r.html", cwd=tmp_path)
     assert res.returncode == 2, res.stderr
     assert "zipped-plugin 1.0" in res.stderr
+
+
+CRASHING_WRITER = """
+def write(result, path, options):
+    raise ValueError("cannot render a result this large")
+"""
+
+
+def test_an_output_plugin_that_raises_is_named_with_what_was_written(tmp_path: Path, practice: Path) -> None:
+    site = make_dist(
+        tmp_path / "site", "crashy-writer", "1.2", {"auditor.outputs": {"crash": "crashy_writer:write"}}
+    )
+    (site / "crashy_writer.py").write_text(CRASHING_WRITER)
+    out, bad, later = tmp_path / "r.json", tmp_path / "r.crash", tmp_path / "r.csv"
+    res = auditor(
+        site, "scan", "-q", practice, "-o", out, "-o", bad, "-o", later, "--fail-on", "none", cwd=tmp_path
+    )
+    assert res.returncode == 2, res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert line == (
+        f"auditor: error: {bad}: the crash output from crashy-writer 1.2 failed: ValueError: cannot render a "
+        f"result this large (written: {out}; not written: {bad}, {later})"
+    )
+    assert out.exists() and not bad.exists() and not later.exists()

@@ -413,3 +413,68 @@ def test_key_material_beside_an_encrypted_recording_is_found_and_each_file_read_
     assert artifact.facts["keys_beside"] == ["age-identity.txt", "client.pem", "secring"]
     read = ["s.m4a.gpg", "secring", "client.pem", "age-identity.txt", "private.pem"]
     assert coverage.bytes_read == sum(min((tmp_path / n).stat().st_size, HEAD_BYTES) for n in read)
+
+
+def _wide_tree(root: Path) -> None:
+    """300 client folders: wide enough that an explicit --jobs 2 forks at once."""
+    for i in range(300):
+        folder = root / f"client-{i:03d}" / "sessions"
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("n")
+        if i % 7 == 0:
+            place(folder.parent, f"sessions/rec-{i}.dat", "session.wav")
+
+
+def _counting_forks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import multiprocessing
+
+    started: list[str] = []
+    real = multiprocessing.get_context
+
+    def spy(method: str | None = None):  # type: ignore[no-untyped-def]
+        started.append(str(method))
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", spy)
+    return started
+
+
+def test_forking_waits_until_the_tree_is_big_enough_unless_jobs_is_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _wide_tree(tmp_path)
+    forks = _counting_forks(monkeypatch)
+    single, cov1 = _scan(tmp_path, jobs=1)
+    assert forks == []
+    forced, cov2 = _scan(tmp_path, jobs=2)  # fork_after=0: an explicit --jobs 2
+    assert forks == ["fork"]
+    small, cov3 = _scan(tmp_path, jobs=2, fork_after=10_000)  # the tree ends before the threshold
+    assert forks == ["fork"]  # no new pool
+    late, cov4 = _scan(tmp_path, jobs=2, fork_after=50)  # forks once 50 files are listed
+    assert forks == ["fork", "fork"]
+    assert single == forced == small == late
+    assert len(single) == 43
+    for cov in (cov2, cov3, cov4):
+        for field in ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read"):
+            assert getattr(cov, field) == getattr(cov1, field), field
+
+
+def test_the_scans_default_jobs_fork_only_past_the_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_cli
+
+    _wide_tree(tmp_path / "tree")
+    forks = _counting_forks(monkeypatch)
+    res = run_cli("scan", "-q", tmp_path / "tree", "-o", tmp_path / "auto.json", "--fail-on", "none")
+    assert res.exit_code == 0, res.output
+    assert forks == []  # 600 files: far below AUTO_FORK_AFTER, one process
+    res = run_cli(
+        "scan", "-q", "-j", "2", tmp_path / "tree", "-o", tmp_path / "forced.json", "--fail-on", "none"
+    )
+    assert res.exit_code == 0, res.output
+    assert forks == ["fork"]
+    auto, forced = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "forced"))
+    assert sorted(r["location"] for r in auto["recordings"]) == sorted(
+        r["location"] for r in forced["recordings"]
+    )

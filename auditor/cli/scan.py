@@ -33,6 +33,7 @@ from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
 from auditor.sources.base import SourceOptions
+from auditor.sources.local.source import AUTO_FORK_AFTER
 
 
 @click.command(cls=WithSourceOptions)
@@ -81,10 +82,11 @@ from auditor.sources.base import SourceOptions
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    default=lambda: min(2 * (os.cpu_count() or 1), 8),
-    show_default="twice the CPUs, at most 8",
-    help="Processes for walking large local trees (1 = a single process). Reading file heads waits on "
-    "the disk when the cache is cold, so more processes than CPUs keep more reads in flight.",
+    default=None,
+    show_default="one process until the tree passes 100,000 files, then twice the CPUs, at most 8",
+    help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
+    "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
+    "than CPUs keep more reads in flight.",
 )
 @state_option
 @publishing_options
@@ -103,7 +105,7 @@ def scan(
     follow_symlinks: bool,
     deep: bool,
     one_file_system: bool,
-    jobs: int,
+    jobs: int | None,
     state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
@@ -147,7 +149,9 @@ def scan(
     progress = Progress(enabled=not quiet)
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
-        jobs=jobs,
+        # Without --jobs, forking waits until the tree has shown it is big enough to repay it.
+        jobs=jobs or min(2 * (os.cpu_count() or 1), 8),
+        fork_after=0 if jobs else AUTO_FORK_AFTER,
         excludes=list(excludes),
         deep=deep,
         one_file_system=one_file_system,

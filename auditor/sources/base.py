@@ -37,6 +37,10 @@ class SourceOptions:
     as_of: date | None = None
     progress: Callable[[Coverage], None] | None = None
     jobs: int = 1  # processes for a local walk; large trees are shared out when > 1
+    # Files the walk lists in-process before it may fork the `jobs` workers: forking costs more
+    # CPU than a small tree ever wins back. 0: fork as soon as the frontier is wide enough
+    # (an explicit --jobs N); the scan's default is AUTO_FORK_AFTER.
+    fork_after: int = 0
     one_file_system: bool = False  # a local walk stays on each target's filesystem (find -xdev)
 
 

@@ -26,6 +26,10 @@ from auditor.sources.local.walker import Visited, Walker
 # how many chunks per worker (small chunks balance uneven subtrees).
 FRONTIER_PER_JOB = 64
 CHUNKS_PER_JOB = 16
+# The scan's default --jobs walks in-process until it has listed this many files: a tree that
+# ends sooner is done in one process. Measured in bench/bench_scan.py (docs/benchmarks.md, Scan):
+# forking costs 0.1-0.15 s of CPU, which only trees past a few hundred thousand files win back.
+AUTO_FORK_AFTER = 100_000
 _CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; imported only to fork
 
 
@@ -103,11 +107,13 @@ class LocalSource:
             self.options.progress(coverage)
 
     def _walk_parallel(self, root: str, jobs: int, coverage: Coverage) -> Iterator[Artifact]:
-        """Breadth-first here until there are enough folders to share out, then forked workers
-        walk those subtrees. A small tree never gets that wide and is walked here alone."""
+        """Breadth-first here until there are enough folders to share out (and, by default, until
+        the tree has shown it is big enough to repay the forks: options.fork_after files), then
+        forked workers walk those subtrees. A small tree is walked here alone."""
         visited: Visited = set()
         frontier: deque[str] = deque([root])
-        while frontier and len(frontier) < FRONTIER_PER_JOB * jobs:
+        fork_after = coverage.files_seen + self.options.fork_after
+        while frontier and (len(frontier) < FRONTIER_PER_JOB * jobs or coverage.files_seen < fork_after):
             yield from self._visit(frontier.popleft(), root, frontier.append, visited, coverage)
         if not frontier:
             return
