@@ -248,6 +248,7 @@ def run_scan(
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
     result.registry_source = str(registry.source) if registry else None
     coverage = result.coverage
+    coverage.shard = options.shard
     coverage.gaps += ruleset_gaps(ruleset, registry)
     bound = bind_rules(ruleset.active, as_of=as_of, now=started, config=config, registry=registry)
     sources = open_sources(targets, config, options, source_settings)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from auditor.encryption import Encryption
+from auditor.shard import Shard
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
@@ -182,6 +183,10 @@ class Coverage:
     api_calls: dict[str, int] = field(default_factory=dict)
     gaps: list[Gap] = field(default_factory=list)
     excluded: int = 0  # places skipped on purpose by --exclude (counted, not gaps)
+    # --shard I/N: this scan's shard, and how many units (auditor.shard) it took and left to the others
+    shard: Shard | None = None
+    shard_units: int = 0
+    shard_other_units: int = 0
 
     @property
     def complete(self) -> bool:
@@ -195,11 +200,18 @@ class Coverage:
         self.recordings += other.recordings
         self.bytes_read += other.bytes_read
         self.excluded += other.excluded
+        self.shard_units += other.shard_units
+        self.shard_other_units += other.shard_other_units
         for operation, count in other.api_calls.items():
             self.api_calls[operation] = self.api_calls.get(operation, 0) + count
         self.gaps.extend(other.gaps)
 
     def to_dict(self) -> dict[str, Any]:
+        shard = (
+            {}
+            if self.shard is None
+            else {"shard": self.shard.to_dict(self.shard_units, self.shard_other_units)}
+        )
         return {
             "complete": self.complete,
             "files_seen": self.files_seen,
@@ -210,4 +222,5 @@ class Coverage:
             "excluded": self.excluded,
             "api_calls": dict(sorted(self.api_calls.items())),
             "skipped": [{"location": g.location, "reason": g.reason, "detail": g.detail} for g in self.gaps],
+            **shard,
         }

@@ -35,6 +35,8 @@ NEVER_ON_A_LOCAL_SCAN = {
     "auditor.breach.register",
     "auditor.cli.watch",
     "auditor.cli.breach",
+    "auditor.merge",  # only for `auditor merge`
+    "auditor.cli.merge",
 }
 
 

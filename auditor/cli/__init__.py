@@ -25,6 +25,7 @@ COMMANDS = {
     "watch": "auditor.cli.watch:watch",
     "status": "auditor.cli.status:status",
     "breach": "auditor.cli.breach:breach",
+    "merge": "auditor.cli.merge:merge",
 }
 
 

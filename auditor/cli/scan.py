@@ -32,8 +32,18 @@ from auditor.engine import run_scan
 from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
+from auditor.shard import Shard
 from auditor.sources.base import SourceOptions
 from auditor.sources.local.source import AUTO_FORK_AFTER
+
+
+def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.command(cls=WithSourceOptions)
@@ -88,6 +98,13 @@ from auditor.sources.local.source import AUTO_FORK_AFTER
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
     "than CPUs keep more reads in flight.",
 )
+@click.option(
+    "--shard",
+    callback=parse_shard,
+    metavar="I/N",
+    help="Scan only the I-th of N deterministic shares of the work (each top-level folder of a folder "
+    "target, each bucket), e.g. on N machines; put the results together with `auditor merge`.",
+)
 @state_option
 @publishing_options
 @input_errors_exit_2
@@ -106,6 +123,7 @@ def scan(
     deep: bool,
     one_file_system: bool,
     jobs: int | None,
+    shard: Shard | None,
     state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
@@ -157,6 +175,7 @@ def scan(
         one_file_system=one_file_system,
         as_of=as_of,
         progress=progress,
+        shard=shard,
     )
     with no_cyclic_gc():
         parts = ResultParts()  # built as the artifacts are judged, not all after the walk

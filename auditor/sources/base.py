@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from auditor.config import Config
 from auditor.models import Artifact, Coverage
+from auditor.shard import Shard
 
 
 @dataclass
@@ -42,6 +43,7 @@ class SourceOptions:
     # (an explicit --jobs N); the scan's default is AUTO_FORK_AFTER.
     fork_after: int = 0
     one_file_system: bool = False  # a local walk stays on each target's filesystem (find -xdev)
+    shard: Shard | None = None  # --shard I/N: only this shard's units (auditor.shard)
 
 
 class Source(Protocol):

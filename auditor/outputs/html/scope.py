@@ -34,6 +34,8 @@ GAP_MEANINGS: dict[str, str] = {
     "special-file": "FIFOs, sockets and devices, which cannot hold a stored recording",
     "pseudo-filesystem": "pseudo file systems such as /proc and /sys, which hold no stored files",
     "other-filesystem": "other file systems mounted below a target, left out by --one-file-system",
+    "scope-missing": "machines or accounts the merge expected (--expect) sent no result, so nothing there is audited",
+    "shard-missing": "shards of a sharded scan sent no result, so their part of the targets is not audited",
 }
 
 # The tool's standing limits: the same list as docs/compliance-officers.md ("What the tool cannot

@@ -44,6 +44,7 @@ class LocalSource:
             excludes=options.excludes,
             follow_symlinks=options.follow_symlinks,
             one_file_system=options.one_file_system,
+            shard=options.shard,
         )
         self.examiner = Examiner(config, follow_symlinks=options.follow_symlinks, deep=options.deep)
 
@@ -58,9 +59,19 @@ class LocalSource:
             return
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(root)):
             yield from self._walk(root, coverage)
-        else:
+        elif self._in_shard(root, coverage):
             yield from self.examine_file(root, coverage)
         self.examiner.report_probe_notes(coverage)
+
+    def _in_shard(self, path: str, coverage: Coverage) -> bool:
+        """A file given as a target is a unit of its own, by its absolute path."""
+        shard = self.options.shard
+        if shard is None:
+            return True
+        mine = shard.owns(path)
+        coverage.shard_units += mine
+        coverage.shard_other_units += not mine
+        return mine
 
     def examine_file(self, path: str, coverage: Coverage, root: str | None = None) -> Iterator[Artifact]:
         """One file on its own (a file target, or a watch event under `root`): the same checks as in a walk."""

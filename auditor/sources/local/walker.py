@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from auditor.localfs.filesystems import PSEUDO_FILESYSTEMS, FilesystemTypes
 from auditor.models import Coverage, Gap
 from auditor.paths import compile_excludes, display_path, excluded_below
+from auditor.shard import ROOT_FILES, Shard
 from auditor.sources.reader import NotRegularFile, open_dir_readonly
 
 Visited = set[tuple[int, int]]  # (dev, ino) of folders, to survive loops when following links
@@ -82,7 +83,9 @@ class Walker:
         follow_symlinks: bool = False,
         one_file_system: bool = False,
         filesystems: FilesystemTypes | None = None,
+        shard: Shard | None = None,
     ) -> None:
+        self.shard = shard
         self.follow_symlinks = follow_symlinks
         self.one_file_system = one_file_system
         self._exclude = compile_excludes(excludes)
@@ -194,6 +197,9 @@ class Walker:
             return None
         base = as_folder(directory)
         rel_prefix = base[len(as_folder(root)) :]  # "" for the root itself
+        names = _FolderNames(entries)  # all of them: a sidecar is looked up whichever shard has it
+        if self.shard is not None and not rel_prefix:
+            entries = self._in_shard(entries, coverage)
         files: list[str] = []
         for entry in entries:
             name = entry.name
@@ -213,7 +219,32 @@ class Walker:
             except OSError as exc:
                 coverage.gaps.append(os_gap(base + name, exc))
         coverage.files_seen += len(files)
-        return Folder(directory, rel_prefix, files, _FolderNames(entries))
+        return Folder(directory, rel_prefix, files, names)
+
+    def _in_shard(self, entries: list[os.DirEntry[str]], coverage: Coverage) -> list[os.DirEntry[str]]:
+        """A root's entries that belong to this shard (auditor.shard): each top-level entry is a
+        unit by its name, and the root's own regular files one unit together. The root folder
+        itself is counted by the shard that has its files, so merged shards count it once."""
+        assert self.shard is not None
+        own_files = self.shard.owns(ROOT_FILES)
+        if not own_files:
+            coverage.dirs_seen -= 1
+        kept: list[os.DirEntry[str]] = []
+        units = {ROOT_FILES: own_files}
+        for entry in entries:
+            try:
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                is_file = False
+            unit = ROOT_FILES if is_file else entry.name
+            if unit not in units:
+                units[unit] = self.shard.owns(unit)
+            if units[unit]:
+                kept.append(entry)
+        mine = sum(units.values())
+        coverage.shard_units += mine
+        coverage.shard_other_units += len(units) - mine
+        return kept
 
     def excluded(self, path: str, root: str) -> bool:
         """Whether the walk skips `path` below `root` by --exclude (paths.excluded_below)."""

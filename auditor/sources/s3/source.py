@@ -133,6 +133,7 @@ class S3Source:
                 plan.extend((account, name, created) for name, created in sorted((owned or {}).items()))
         elif accounts:
             plan.append((self._owner(accounts, spec.bucket, coverage), spec.bucket, None))
+        plan = [step for step in plan if self._in_shard(step[1], coverage)]
         with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="s3-buckets") as pool:
             futures = [
                 pool.submit(gather, account, name, self._facts_of_account(account, name, coverage), created)
@@ -148,6 +149,16 @@ class S3Source:
                     continue
                 yield from self._scan_bucket(account, facts, spec.prefix, target, coverage)
                 self._flush_calls(coverage)
+
+    def _in_shard(self, bucket: str, coverage: Coverage) -> bool:
+        """--shard I/N: each bucket is a unit (auditor.shard), decided before any call about it."""
+        shard = self.options.shard
+        if shard is None:
+            return True
+        mine = shard.owns(f"s3://{bucket}")
+        coverage.shard_units += mine
+        coverage.shard_other_units += not mine
+        return mine
 
     def _open(self, coverage: Coverage) -> list[AccountAccess]:
         if self._accounts is None:

@@ -1,0 +1,104 @@
+"""`auditor merge RESULT.json... -o FILE...`: many results (shards, machines, accounts) as one audit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from auditor.cli import process_exit
+from auditor.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    config_option,
+    input_errors_exit_2,
+    output_options,
+    with_stdout,
+)
+from auditor.cli.console import Console
+from auditor.cli.report import publishing_options
+from auditor.config import load_config
+from auditor.errors import InputError
+from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
+
+
+@click.command()
+@click.argument("result_paths", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@output_options
+@click.option(
+    "--expect",
+    "expect_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File naming the scopes that should be there, one a line (a host, an account id, or "
+    "`host shard I/N`); each one missing is a coverage gap.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a merged finding is at or above this severity.",
+)
+@config_option
+@publishing_options
+@input_errors_exit_2
+def merge(
+    result_paths: tuple[Path, ...],
+    outputs: tuple[Path, ...],
+    stdout_format: str | None,
+    quiet: bool,
+    expect_path: Path | None,
+    fail_on: str,
+    config_path: Path | None,
+    template_dir: Path | None,
+    baseline: Path | None,
+    ignore_path: Path | None,
+    redact: bool,
+    new_only: bool,
+    sarif_category: str | None,
+) -> None:
+    """Merge saved JSON results (from `--shard` scans, many machines or many accounts) into one audit.
+
+    Findings are deduplicated by fingerprint; each input is kept as a scope (host, accounts,
+    targets, scan time, coverage); a scope named by --expect but not given, or a missing shard,
+    is a coverage gap. Exit codes as for `auditor scan`: 0, 1 findings at or above --fail-on,
+    2 an input that is not a compatible result (named with its key), 70 internal error.
+    """
+    from auditor.merge import load_expected, load_inputs
+    from auditor.merge import merge as merge_results
+    from auditor.result import _who
+
+    outputs = with_stdout(outputs, stdout_format)
+    if not outputs:
+        raise click.UsageError("give at least one output: -o FILE, or --format FORMAT for stdout")
+    console = Console.for_outputs(outputs, quiet)
+    if config_path is not None and not config_path.is_file():
+        raise InputError(config_path, "config file not found")
+    config = load_config(config_path)
+    expected = load_expected(expect_path) if expect_path is not None else []
+    inputs = load_inputs(result_paths)
+    data = merge_results(inputs, expected, run_by=_who())
+    known = {r["id"] for r in data["rules"] if isinstance(r, dict) and "id" in r}
+    settings = publish_settings(
+        outputs,
+        fail_on,
+        report=config.report,
+        known_rules=sorted(known | {f["rule"] for f in data["findings"]}),
+        template_dir=template_dir,
+        ignore=ignore_path,
+        baseline=baseline,
+        redact=redact,
+        new_only=new_only,
+        owners=config.owners,
+        sarif_category=sarif_category,
+        stdout_format=stdout_format,
+        warn=console.warn,
+    )
+    console.inputs(
+        config.source, settings, config_given=config_path is not None, ignore_given=ignore_path is not None
+    )
+    written, failed = publish(data, settings)
+    console.summary(data, written)
+    process_exit.keep_until_exit(data)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

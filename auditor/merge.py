@@ -1,0 +1,349 @@
+"""`auditor merge`: many saved results (shards, machines, accounts) as one audit (docs/scale.md).
+
+Each input becomes a *scope*: who ran it where (host, accounts), on what (targets, shard), when,
+and how complete its coverage was. Findings and artifacts are deduplicated by fingerprint and
+location: an S3 location names one object wherever it was scanned from, a local path names a
+file on one machine only (two laptops may both hold /Users/x/session.m4a), so local ones are
+deduplicated within a host. A breach seen by several inputs keeps its earliest discovery clock.
+
+What was not merged is a coverage gap, never silence: a scope named by `--expect` with no input,
+and a shard of a sharded scan with no result (1/3 and 3/3 but no 2/3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from auditor.contract import SCHEMA_VERSION, load_result
+from auditor.errors import InputError
+from auditor.rules.breach import restamp
+
+MERGE_GAPS = ("scope-missing", "shard-missing")
+
+
+@dataclass
+class MergeInput:
+    path: str
+    data: dict[str, Any]
+    sha256: str
+
+
+def load_inputs(paths: Sequence[Path]) -> list[MergeInput]:
+    """Read and check every input before merging any: one bad file exits 2 naming it and the key."""
+    inputs = []
+    for path in paths:
+        data = load_result(path)  # not a result, or another schema_version: InputError naming it
+        check_input(data, str(path))
+        inputs.append(MergeInput(str(path), data, hashlib.sha256(path.read_bytes()).hexdigest()))
+    return inputs
+
+
+def check_input(data: dict[str, Any], path: str) -> None:
+    """The keys the merge reads, with the types it needs; InputError(file, key) for the first wrong one."""
+    if data.get("redaction"):
+        raise InputError(
+            path,
+            "this result is redacted: its names are pseudonyms that cannot be matched across inputs; merge "
+            "the unredacted results and give the merge --redact",
+            key="redaction",
+        )
+    for key, kind in (("findings", list), ("recordings", list), ("coverage", dict), ("targets", list)):
+        if not isinstance(data.get(key), kind):
+            raise InputError(path, f"missing, or not {'a list' if kind is list else 'an object'}", key=key)
+    for key in ("buckets", "rules", "rule_packs", "scopes"):
+        if key in data and not isinstance(data[key], list):
+            raise InputError(path, "not a list", key=key)
+    for key in ("as_of", "run_by"):
+        if not isinstance(data.get(key), str):
+            raise InputError(path, "missing, or not a string", key=key)
+    for index, finding in enumerate(data["findings"]):
+        where = f"findings[{index}]"
+        if not isinstance(finding, dict):
+            raise InputError(path, "not an object", key=where)
+        for key in ("fingerprint", "location", "rule", "severity", "category"):
+            if not isinstance(finding.get(key), str):
+                raise InputError(path, "missing, or not a string", key=f"{where}.{key}")
+        if "evidence" in finding and not isinstance(finding["evidence"], dict):
+            raise InputError(path, "not an object", key=f"{where}.evidence")
+    for list_key in ("recordings", "buckets"):
+        for index, artifact in enumerate(data.get(list_key) or []):
+            if not isinstance(artifact, dict) or not isinstance(artifact.get("location"), str):
+                raise InputError(path, "not an object with a location", key=f"{list_key}[{index}]")
+    skipped = data["coverage"].get("skipped", [])
+    if not isinstance(skipped, list) or not all(isinstance(g, dict) for g in skipped):
+        raise InputError(path, "not a list of objects", key="coverage.skipped")
+
+
+def host_of(run_by: str) -> str:
+    return run_by.rpartition("@")[2] or run_by
+
+
+def scope_of(item: MergeInput) -> dict[str, Any]:
+    """One input as a scope: enough to say what it covered, and to find the file it came from."""
+    data = item.data
+    coverage = {k: v for k, v in data["coverage"].items() if k != "skipped"}
+    coverage["gaps"] = len(data["coverage"].get("skipped") or [])
+    accounts = sorted(
+        {
+            str(account)
+            for bucket in data.get("buckets") or []
+            if (account := (bucket.get("facts") or {}).get("account"))
+        }
+    )
+    shard = coverage.get("shard") if isinstance(coverage.get("shard"), dict) else None
+    host = host_of(data["run_by"])
+    name = host if shard is None else f"{host} shard {shard.get('index')}/{shard.get('count')}"
+    summary: dict[str, Any] = data["summary"] if isinstance(data.get("summary"), dict) else {}
+    return {
+        "name": name,
+        "host": host,
+        "run_by": data["run_by"],
+        "accounts": accounts,
+        "organisation": data.get("organisation"),
+        "targets": [str(t) for t in data["targets"]],
+        "as_of": data["as_of"],
+        "started": data.get("started"),
+        "finished": data.get("finished"),
+        "coverage": coverage,
+        "findings": summary.get("findings", len(data["findings"])),
+        "recordings": summary.get("recordings", len(data["recordings"])),
+        "file": item.path,
+        "sha256": item.sha256,
+    }
+
+
+def identity(location: str, host: str) -> str:
+    """What makes two entries the same thing: an S3 URL anywhere, a local path on one host."""
+    return location if "://" in location[:16] else f"{host}\0{location}"
+
+
+def _discovered(finding: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str((finding.get("evidence") or {}).get("discovered_at")))
+    except ValueError:
+        return None
+
+
+def _earlier_clock(kept: dict[str, Any], other: dict[str, Any]) -> None:
+    """A breach seen by two inputs keeps the earliest discovery: merging must not restart a clock."""
+    mine, theirs = _discovered(kept), _discovered(other)
+    if mine is not None and theirs is not None and theirs < mine:
+        restamp(kept, theirs)
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+        self.findings: dict[str, dict[str, Any]] = {}
+        self.recordings: dict[str, dict[str, Any]] = {}
+        self.buckets: dict[str, dict[str, Any]] = {}
+        self.gaps: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.breaches: dict[str, dict[str, Any]] = {}
+        self.register_files: list[str] = []
+        self.duplicates = 0
+        self.expected: list[str] = []  # scopes an earlier merge was told to expect
+
+    def add(self, item: MergeInput) -> None:
+        data = item.data
+        nested = data.get("scopes")
+        scope = scope_of(item)
+        if nested:  # an earlier merge: its scopes stand as they were, with what each entry says
+            self.scopes.extend(s for s in nested if isinstance(s, dict))
+        else:
+            self.scopes.append(scope)
+        default_scope, host = scope["name"], scope["host"]
+        for finding in data["findings"]:
+            where = finding.get("scope") or default_scope
+            key = identity(finding["location"], finding.get("host") or host) + "\0" + finding["fingerprint"]
+            kept = self.findings.get(key)
+            if kept is None:
+                self.findings[key] = {**finding, "scope": where, "host": finding.get("host") or host}
+                continue
+            self.duplicates += 1
+            if where not in kept.setdefault("seen_in", [kept["scope"]]):
+                kept["seen_in"].append(where)
+            _earlier_clock(kept, finding)
+        for store, entries in (
+            (self.recordings, data["recordings"]),
+            (self.buckets, data.get("buckets") or []),
+        ):
+            for artifact in entries:
+                key = identity(artifact["location"], artifact.get("host") or host)
+                store.setdefault(
+                    key,
+                    {
+                        **artifact,
+                        "scope": artifact.get("scope") or default_scope,
+                        "host": artifact.get("host") or host,
+                    },
+                )
+        for gap in data["coverage"].get("skipped") or []:
+            if nested and gap.get("reason") in MERGE_GAPS:
+                # An earlier merge's own gaps are worked out again from all the scopes now here.
+                if gap.get("reason") == "scope-missing":
+                    self.expected.append(str(gap.get("location")))
+                continue
+            entry = {**gap, "scope": gap.get("scope") or default_scope}
+            self.gaps.setdefault(
+                (entry.get("location"), entry.get("reason"), entry.get("detail"), entry["scope"]), entry
+            )
+        register = data.get("breach_register")
+        if isinstance(register, dict):
+            if register.get("file") and register["file"] not in self.register_files:
+                self.register_files.append(str(register["file"]))
+            for breach in register.get("breaches") or []:
+                if not isinstance(breach, dict) or not isinstance(breach.get("location"), str):
+                    continue
+                key = identity(breach["location"], breach.get("host") or host)
+                known = self.breaches.get(key)
+                if known is None or str(breach.get("first_discovered")) < str(known.get("first_discovered")):
+                    self.breaches[key] = {**breach, "host": breach.get("host") or host}
+
+    def missing(self, expected: Iterable[str]) -> list[dict[str, Any]]:
+        """Gaps for what should be here and is not: expected scopes, and shards of a sharded scan."""
+        gaps = []
+        expected = list(dict.fromkeys([*expected, *self.expected]))
+        names = {s.get("name") for s in self.scopes} | {s.get("host") for s in self.scopes}
+        names |= {a for s in self.scopes for a in s.get("accounts") or []}
+        for wanted in expected:
+            if wanted not in names:
+                gaps.append(
+                    {
+                        "location": wanted,
+                        "reason": "scope-missing",
+                        "detail": "named in the --expect file, but no result from it was merged: not audited",
+                        "scope": wanted,
+                    }
+                )
+        groups: dict[tuple[str, tuple[str, ...], int], set[int]] = {}
+        for scope in self.scopes:
+            shard = (scope.get("coverage") or {}).get("shard")
+            if isinstance(shard, dict) and isinstance(shard.get("count"), int):
+                group = (str(scope.get("host")), tuple(scope.get("targets") or ()), shard["count"])
+                groups.setdefault(group, set()).add(int(shard.get("index") or 0))
+        for (host, targets, count), seen in sorted(groups.items()):
+            for index in range(1, count + 1):
+                if index not in seen:
+                    gaps.append(
+                        {
+                            "location": f"{host}: {', '.join(targets)}",
+                            "reason": "shard-missing",
+                            "detail": f"shard {index}/{count} of this scan was not merged: its part is not audited",
+                            "scope": f"{host} shard {index}/{count}",
+                        }
+                    )
+        return gaps
+
+
+def merge(inputs: Sequence[MergeInput], expected: Sequence[str] = (), *, run_by: str) -> dict[str, Any]:
+    """One result dict (the JSON contract, plus `scopes`) from checked inputs; publish() finishes it."""
+    merger = _Merger()
+    for item in inputs:
+        merger.add(item)
+    first = inputs[0].data
+    gaps = [*merger.gaps.values(), *merger.missing(expected)]
+    complete = all(bool(s.get("coverage", {}).get("complete")) for s in merger.scopes) and not any(
+        g["reason"] in MERGE_GAPS for g in gaps
+    )
+    counts = ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read", "excluded")
+    coverage: dict[str, Any] = {
+        "complete": complete,
+        **{key: sum(int(s.get("coverage", {}).get(key) or 0) for s in merger.scopes) for key in counts},
+        "api_calls": _sum_calls(s.get("coverage", {}).get("api_calls") for s in merger.scopes),
+        "skipped": gaps,
+        "merged": {
+            "inputs": len(inputs),
+            "scopes": len(merger.scopes),
+            "duplicate_findings": merger.duplicates,
+        },
+    }
+    rules: dict[str, Any] = {}
+    packs: list[Any] = []
+    plugins: dict[tuple[Any, ...], Any] = {}
+    for item in inputs:
+        for rule in item.data.get("rules") or []:
+            if isinstance(rule, dict):
+                rules.setdefault(str(rule.get("id")), rule)
+        packs.extend(p for p in item.data.get("rule_packs") or [] if p not in packs)
+        for plugin in (item.data.get("tool") or {}).get("plugins") or []:
+            if isinstance(plugin, dict):
+                plugins.setdefault((plugin.get("kind"), plugin.get("name"), plugin.get("version")), plugin)
+    datas = [i.data for i in inputs]
+    organisations = sorted({str(d.get("organisation")) for d in datas if d.get("organisation")})
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {**first["tool"], "plugins": list(plugins.values())},
+        "as_of": max(d["as_of"] for d in datas),
+        "started": min((str(d["started"]) for d in datas if d.get("started")), default=None),
+        "finished": max((str(d["finished"]) for d in datas if d.get("finished")), default=None),
+        "run_by": run_by,
+        "organisation": ", ".join(organisations) or first.get("organisation"),
+        "config": first.get("config"),
+        "consent_registry": next(
+            (d.get("consent_registry") for d in datas if d.get("consent_registry")), None
+        ),
+        "targets": list(dict.fromkeys(str(t) for d in datas for t in d["targets"])),
+        "rule_packs": packs,
+        "rules": list(rules.values()),
+        "summary": {},
+        "findings": list(merger.findings.values()),
+        "recordings": list(merger.recordings.values()),
+        "buckets": list(merger.buckets.values()),
+        "coverage": coverage,
+        "retention": first.get("retention"),
+        "scopes": merger.scopes,
+    }
+    if merger.breaches or merger.register_files:
+        breaches = sorted(
+            merger.breaches.values(), key=lambda b: (str(b.get("first_discovered")), str(b.get("id")))
+        )
+        result["breach_register"] = {
+            "file": ", ".join(merger.register_files),
+            "schema_version": next(
+                (
+                    d["breach_register"].get("schema_version")
+                    for d in datas
+                    if isinstance(d.get("breach_register"), dict)
+                ),
+                None,
+            ),
+            "as_of": max(
+                str(d["breach_register"].get("as_of"))
+                for d in datas
+                if isinstance(d.get("breach_register"), dict)
+            ),
+            "count": len(breaches),
+            "breaches": breaches,
+        }
+    return result
+
+
+def _sum_calls(items: Iterable[Any]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for calls in items:
+        for operation, count in (calls or {}).items():
+            total[str(operation)] = total.get(str(operation), 0) + int(count)
+    return dict(sorted(total.items()))
+
+
+def load_expected(path: Path) -> list[str]:
+    """The --expect file: one scope per line (a host, an account id, or `host shard I/N`); `#` comments."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    names = []
+    for line in text.splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            names.append(name)
+    if not names:
+        raise InputError(path, "names no scope (one host, account id or `host shard I/N` a line)")
+    return names
