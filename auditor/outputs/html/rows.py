@@ -68,6 +68,13 @@ F = {name: i for i, name in enumerate(FINDING_COLUMNS)}
 R = {name: i for i, name in enumerate(RECORDING_COLUMNS)}
 
 
+def group_of(item: dict[str, Any], places: Places) -> str:
+    """The group a report shows an entry under: its folder or bucket; in a merged result (`auditor
+    merge`), its scope, so the group filter drills down to one machine, account or shard."""
+    scope = item.get("scope")
+    return str(scope) if scope else places.group(item.get("location", ""))
+
+
 def encryption_state(item: dict[str, Any]) -> int:
     """0 content-encrypted, 1 encrypted at rest only (volume or SSE), 2 not encrypted, 3 unknown."""
     if Encryption.parse(item.get("encryption")).of_content:
@@ -148,7 +155,7 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
                 rule_of(f.get("rule", ""), cat, f.get("severity", "info")),
                 cat_index[cat],
                 strings(location),
-                strings(places.group(location)),
+                strings(group_of(f, places)),
                 strings(f.get("message")),
                 strings(f.get("client")),
                 STATUSES.index(f["status"]) if f.get("status") in STATUSES else 0,
@@ -173,7 +180,7 @@ def embedded_data(result: dict[str, Any], places: Places) -> dict[str, Any]:
         recordings.append(  # RECORDING_COLUMNS order
             [
                 strings(location),
-                strings(places.group(location)),
+                strings(group_of(r, places)),
                 strings(" / ".join(x for x in (r.get("media"), r.get("format")) if x)),
                 encryption_state(r),
                 strings(r.get("encryption")),

@@ -19,6 +19,7 @@ from auditor.outputs.html.charts import report_charts
 from auditor.outputs.html.environment import asset, content_security_policy, logo, optional_asset
 from auditor.outputs.html.rows import F, embedded_data
 from auditor.outputs.html.scope import scope
+from auditor.outputs.html.scopes import scope_rows
 from auditor.outputs.html.text import script_json
 from auditor.outputs.places import Places
 from auditor.people import describe, people_affected
@@ -48,6 +49,7 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
         "coverage": coverage_view,
         "breaches": breach_panel(result, active, places),
         "scope": scope(result, coverage_view),
+        "scopes": scope_rows(result),
         "people": people,
         "people_text": {key: describe(counts) for key, counts in people.items()},
         "default_view": _default_view(result),
