@@ -279,3 +279,64 @@ def test_a_malformed_policy_the_store_kept_is_read_at_its_worst_and_is_a_gap(
     assert gap["location"] == "s3://lenient" and "Principal is a list" in gap["detail"]
     (exposure,) = exposures(result)["s3://lenient/a/s.wav"]
     assert exposure["evidence"]["statements"][0]["malformed"]
+
+
+def test_a_policy_too_complex_to_compare_is_assumed_public_and_says_so(
+    tmp_path: Path, s3world: S3World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Allow whose comparison with the Deny statements gives up (globs.MAX_STATES) counts as
+    public, the breach scanner's safe answer; but the evidence says it is an assumption and the
+    coverage has a gap. Each object is still judged exactly (its own key against each Deny)."""
+    without_policy_status(monkeypatch)  # moto calls it public too; the evaluator alone is under test
+    without_policy_enforcement(monkeypatch)  # moto's evaluator would refuse the scanner's reads
+    w = s3world
+    w.bucket("tangled")
+    w.put("tangled", "clients/C-1/2024-01-02/s.wav", "session.wav")
+    tangled = [f"arn:aws:s3:::tangled/*{chr(97 + i)}*{chr(98 + i)}*?*" for i in range(9)]
+    put_policy(
+        w,
+        "tangled",
+        statement("Tangled", "s3:GetObject", tangled),
+        {
+            "Sid": "CloseAll",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::tangled/*", *tangled],
+        },
+    )
+    result = scan(tmp_path, w, "s3://tangled")
+    (finding,) = findings(result, "s3-bucket-policy-public").values()
+    (evidence,) = finding["evidence"]["public_statements"]
+    assert evidence["sid"] == "Tangled"
+    assert "Statement Tangled counts as public without proof" in finding["message"]
+    assert evidence["assumed_public"].startswith("counted as public without proof: comparing it")
+    (gap,) = [g for g in result["coverage"]["skipped"] if g["reason"] == "policy-too-complex"]
+    assert gap["location"] == "s3://tangled"
+    assert gap["detail"].startswith("s3.GetBucketPolicy: Sid 'Tangled': counted as public without proof")
+    assert exposures(result)["s3://tangled/clients/C-1/2024-01-02/s.wav"] == []  # CloseAll covers the key
+    assert not findings(result, "s3-object-public")
+    assert "s3://tangled" in findings(result, "s3-bucket-tls-not-enforced")  # no TLS Deny at all: judged
+
+
+def test_a_tls_deny_too_complex_to_compare_is_a_gap_not_a_finding(
+    tmp_path: Path, s3world: S3World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_policy_enforcement(monkeypatch)  # moto would refuse the scanner's own plain-HTTP reads
+    w = s3world
+    w.bucket("tls")
+    w.put("tls", "s.wav", "session.wav")
+    tangled = [f"arn:aws:s3:::tls/*{chr(97 + i)}*{chr(98 + i)}*?*" for i in range(9)]
+    insecure = {"Bool": {"aws:SecureTransport": "false"}}
+    tls_deny = {"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": insecure}
+    put_policy(w, "tls", {**tls_deny, "Resource": ["arn:aws:s3:::tls/*", *tangled]})
+    result = scan(tmp_path, w, "s3://tls")
+    assert bucket_facts(result, "tls")["policy"]["tls_only"] is None
+    assert not findings(result, "s3-bucket-tls-not-enforced")
+    (gap,) = [g for g in result["coverage"]["skipped"] if g["reason"] == "policy-too-complex"]
+    assert "plain HTTP on every object: too complex to compare, not judged" in gap["detail"]
+
+    put_policy(w, "tls", {**tls_deny, "Resource": "arn:aws:s3:::tls/*"})  # the other side: decided
+    result = scan(tmp_path, w, "s3://tls")
+    assert bucket_facts(result, "tls")["policy"]["tls_only"] is True
+    assert not [g for g in result["coverage"]["skipped"] if g["reason"] == "policy-too-complex"]

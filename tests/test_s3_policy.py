@@ -98,6 +98,36 @@ def test_a_question_too_tangled_to_answer_says_so() -> None:
         memberships([tangled, PatternSet.of(["*z*y*x*w*"], negated=True)])
 
 
+# Nine patterns that each other's automata blow up; under "practice/*" they add nothing.
+TANGLED = [f"arn:aws:s3:::practice/*{chr(97 + i)}*{chr(98 + i)}*?*" for i in range(9)]
+
+
+def test_an_allow_too_complex_to_compare_is_public_and_says_it_is_assumed() -> None:
+    """The Deny covers the Allow (it names practice/*), but the comparison gives up: counting it
+    public is the safe answer for a breach scanner, and the evidence must say it is an assumption."""
+    evaluation = evaluate_policy(
+        doc(allow(resource=TANGLED), deny(resource=["arn:aws:s3:::practice/*", *TANGLED])), "practice"
+    )
+    assert evaluation.is_public
+    (found,) = evaluation.public_statements()
+    assert found.evidence()["assumed_public"].startswith("counted as public without proof")
+    assert "more than 5000 states" in found.evidence()["assumed_public"]
+    assert evaluation.undecided == [f"statement #0: {found.assumed}"]
+    assert evaluation.grants("s3:GetObject", OBJECT) == []  # one key against the Deny: exact
+    plain = evaluate_policy(doc(allow()), "practice")  # the other side: nothing assumed
+    assert plain.undecided == [] and "assumed_public" not in plain.public_statements()[0].evidence()
+
+
+def test_a_tls_deny_too_complex_to_compare_leaves_tls_unknown() -> None:
+    insecure = {"Bool": {"aws:SecureTransport": "false"}}
+    tangled = deny(resource=["arn:aws:s3:::practice/*", *TANGLED], Condition=insecure)
+    plain = deny(resource="arn:aws:s3:::practice/*", Condition=insecure)
+    assert evaluate_policy(doc(tangled), "practice").tls_only("practice") is None
+    assert evaluate_policy(doc(plain), "practice").tls_only("practice") is True
+    assert evaluate_policy(doc(tangled, plain), "practice").tls_only("practice") is True  # one is enough
+    assert evaluate_policy(doc(allow()), "practice").tls_only("practice") is False
+
+
 # --- principals [PUBLIC] ------------------------------------------------------------------------
 
 
@@ -177,7 +207,15 @@ def test_not_principal_in_an_allow_is_everyone_else() -> None:
             True,
         ),
         ({"StringEquals": {"aws:userid": "AIDAEXAMPLEUSERID"}}, True),
-        ({"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*"}}, False),  # "outside the pattern AROLEID:*"
+        # "aws:userid, outside the pattern AROLEID:*": every session of one role is a fixed value.
+        ({"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*"}}, True),
+        ({"StringLike": {"aws:userid": ["AROAEXAMPLEROLEID:*", "111122223333"]}}, True),
+        ({"StringLike": {"aws:userid": "AROA*:*"}}, False),  # any role
+        ({"StringLike": {"aws:userid": "*:*"}}, False),
+        ({"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*:*"}}, False),  # not the pattern
+        ({"StringLike": {"aws:userid": "AIDAEXAMPLEUSERID:*"}}, False),  # not a role id
+        ({"StringLike": {"aws:userid": "111122223333:*"}}, False),  # any federated user: not AWS's pattern
+        ({"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:app-*"}}, False),  # narrower, but not the pattern
         ({"StringEquals": {"s3:DataAccessPointAccount": "111122223333"}}, True),
         ({"StringEquals": {"aws:username": "alice"}}, False),  # any account can have an alice
         ({"StringEquals": {"aws:PrincipalArn": "${aws:username}"}}, False),  # a policy variable
@@ -254,6 +292,19 @@ def test_null_checks_neither_restrict_nor_shut_out() -> None:
 
 
 # --- Deny statements ---------------------------------------------------------------------------
+
+
+def test_a_bucket_kept_to_one_role_by_aws_userid_is_not_public() -> None:
+    """AWS Knowledge Center, "How do I use wildcards with a Principal element and explicit deny in
+    an Amazon S3 bucket policy?": Principal "*" in both statements, kept to one role's sessions
+    (and the account root) by aws:userid, the pattern "AROLEID:*" that [PUBLIC] counts as fixed."""
+    userids = ["AROAID2GEXAMPLEROLEID:*", "444455556666"]
+    role_only = allow(Condition={"StringLike": {"aws:userid": userids}})
+    others_denied = deny(Condition={"StringNotLike": {"aws:userid": userids}})
+    assert not public(role_only, others_denied)
+    assert not public(allow(), others_denied)  # the Deny alone shuts strangers out
+    any_role = deny(Condition={"StringNotLike": {"aws:userid": ["AROA*:*"]}})
+    assert public(allow(), any_role)  # a Deny for everyone but any role of any account
 
 
 def test_deny_statements() -> None:

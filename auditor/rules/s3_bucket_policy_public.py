@@ -31,6 +31,16 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
     )
     if policy.get("disagreement"):
         message += f" The two disagree: {policy['disagreement']}."
+    assumed = [
+        s.get("sid") or f"#{s.get('statement')}"
+        for s in policy.get("public_statements") or []
+        if s.get("assumed_public")
+    ]
+    if assumed:
+        message += (
+            f" Statement {', '.join(assumed)} counts as public without proof: it is too complex to compare"
+            " with the Deny statements, which may close it (see the policy-too-complex coverage gap)."
+        )
     yield Hit(
         message,
         {

@@ -11,7 +11,8 @@ from auditor.rules.helpers import ONLY_WITH_RECORDINGS, bucket_in_scope
 
 def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
     policy = artifact.facts.get("policy")
-    if policy is None or policy.get("tls_only") or not bucket_in_scope(artifact, ctx):
+    # tls_only None: the policy was too complex to tell (a coverage gap), so it is not judged.
+    if policy is None or policy.get("tls_only") is not False or not bucket_in_scope(artifact, ctx):
         return
     yield Hit(
         "The bucket policy does not deny requests made without TLS (no Deny with aws:SecureTransport false), so "

@@ -340,7 +340,7 @@ class BucketFacts:
                 if self.policy
                 else [],
                 "restricted_by": self.neutraliser("RestrictPublicBuckets"),
-                "tls_only": bool(self.policy and self.policy.tls_only(self.name)),
+                "tls_only": self.policy.tls_only(self.name) if self.policy else False,
                 "malformed": list(self.policy.malformed) if self.policy else [],
             }
         acl: dict[str, Any] | None = None
@@ -563,6 +563,17 @@ def _policy(facts: BucketFacts, answer: _Answer) -> None:
                 "s3.GetBucketPolicy: the policy breaks AWS's grammar, so how this store applies it is "
                 "not known (read the way that exposes the most): " + "; ".join(facts.policy.malformed),
             )
+        )
+    # The wildcard comparison may give up (globs.MAX_STATES): what was assumed is in the evidence,
+    # and the coverage says the policy was not fully evaluated.
+    assumed = list(facts.policy.undecided)
+    if facts.policy.tls_only(facts.name) is None:
+        assumed.append(
+            "whether a Deny refuses plain HTTP on every object: too complex to compare, not judged"
+        )
+    if assumed:
+        facts.gaps.append(
+            Gap(facts.location, "policy-too-complex", "s3.GetBucketPolicy: " + "; ".join(assumed))
         )
 
 

@@ -5,9 +5,10 @@ It follows AWS's published meaning of "public" (S3 User Guide, "Blocking public 
 grants access to fixed values (no wildcard, no policy variable) of a principal or of one of the
 keys that pin the caller or its network (aws:SourceIp with a CIDR no broader than /8 for IPv4 or
 /32 for IPv6, aws:SourceArn, aws:SourceVpc, aws:SourceVpce, aws:SourceOwner, aws:SourceAccount,
-s3:x-amz-server-side-encryption-aws-kms-key-id, aws:userid, s3:DataAccessPointArn (whose
-access-point name may be a wildcard when the account is fixed), s3:DataAccessPointAccount, and
-the principal's own keys such as aws:PrincipalOrgID).
+s3:x-amz-server-side-encryption-aws-kms-key-id, aws:userid (where "AROLEID:*", every session of
+one role, counts as fixed), s3:DataAccessPointArn (whose access-point name may be a wildcard when
+the account is fixed), s3:DataAccessPointAccount, and the principal's own keys such as
+aws:PrincipalOrgID).
 
 The model of the question: a *stranger* is any caller outside those fixed values. For each key
 that pins the caller, a stranger's request either lacks the key or carries a value outside the
@@ -37,7 +38,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -129,6 +130,10 @@ _ELEMENTS = {
 _PRINCIPAL_TYPES = {t.lower(): t for t in ("AWS", "Service", "Federated", "CanonicalUser")}
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": LITERAL_STAR, "?": LITERAL_QUESTION, "$": "$"}  # ${*}, ${?}, ${$}: the literal character
+# aws:userid of a role's session is "ROLEID:session-name"; AWS lists aws:userid among the fixed keys
+# "outside the pattern AROLEID:*", i.e. that one wildcard, after a fixed role id, is still fixed.
+# Role ids start with AROA (IAM User Guide, "Unique identifiers"); any other id with ":*" is not.
+_ROLE_SESSIONS = re.compile(r"AROA[A-Z0-9]+:\*")
 _ACCESS_POINT = re.compile(r"arn:(aws[a-z-]*):s3:([a-z0-9-]+):(\d{12}):accesspoint/(.+)", re.IGNORECASE)
 S3_ACTIONS = PatternSet.of(["s3:*"], case_sensitive=False)
 
@@ -185,6 +190,7 @@ class PublicStatement:
     statement: Statement
     principal: str  # how the principal reads: '"*"', '{"AWS": "*"}', 'NotPrincipal ...'
     unrestricting: tuple[str, ...]  # conditions present that do not restrict the caller
+    assumed: str | None = None  # why it counts as public without being shown to be (see _open)
 
     @property
     def label(self) -> str:
@@ -217,6 +223,8 @@ class PublicStatement:
         }
         if st.notes:
             out["malformed"] = list(st.notes)
+        if self.assumed:
+            out["assumed_public"] = self.assumed
         return out
 
 
@@ -255,7 +263,21 @@ class PolicyEvaluation:
 
     @cached_property
     def _open(self) -> tuple[PublicStatement, ...]:
-        return tuple(p for p in self.public if not self._covered(p.statement))
+        """The public Allow statements some Deny does not cover. One whose comparison with the
+        Deny statements is too complex to finish counts as open, and says so (`assumed`)."""
+        found = []
+        for p in self.public:
+            try:
+                if not _covered_by(p.statement, self.shutting_denies, self.bucket):
+                    found.append(p)
+            except TooComplex as exc:
+                found.append(replace(p, assumed=_ASSUMED_OPEN.format(exc=exc)))
+        return tuple(found)
+
+    @property
+    def undecided(self) -> list[str]:
+        """What the evaluator assumed rather than showed, one line per statement."""
+        return [f"{p.label}: {p.assumed}" for p in self._open if p.assumed]
 
     def grants(self, action: str, arn: str, *, key: str | None = None) -> list[PublicStatement]:
         """Public statements that let strangers perform `action` on `arn`, after Deny statements.
@@ -271,9 +293,12 @@ class PolicyEvaluation:
             and (key is None or p.lists(key))
         ]
 
-    def tls_only(self, bucket: str) -> bool:
-        """A Deny for every caller, on every object, whenever aws:SecureTransport is false."""
+    def tls_only(self, bucket: str) -> bool | None:
+        """A Deny for every caller, on every object, whenever aws:SecureTransport is false.
+
+        None when no such Deny was found but one of them was too complex to compare."""
         objects = PatternSet.of([f"arn:aws:s3:::{bucket}/*"])
+        undecided = False
         for st in self.statements:
             if st.effect != "Deny" or st.not_principal or not _everyone(st.principals):
                 continue
@@ -281,16 +306,20 @@ class PolicyEvaluation:
                 st.conditions_readable and st.conditions and all(map(_insecure_transport, st.conditions))
             ):
                 continue
-            if st.actions.matches("s3:GetObject") and _within_or_false(objects, st.resources):
-                return True
-        return False
+            if not st.actions.matches("s3:GetObject"):
+                continue
+            try:
+                if within(objects, st.resources):
+                    return True
+            except TooComplex:
+                undecided = True
+        return None if undecided else False
 
-    def _covered(self, allow: Statement) -> bool:
-        """Every (action, resource) of the Allow on this bucket lies inside some shutting Deny."""
-        try:
-            return _covered_by(allow, self.shutting_denies, self.bucket)
-        except TooComplex:
-            return False  # cannot show the Deny covers it: count the Allow as public
+
+_ASSUMED_OPEN = (
+    "counted as public without proof: comparing it with the Deny statements is too complex ({exc}), "
+    "so whether they close it is not known"
+)
 
 
 class PolicyError(ValueError):
@@ -601,6 +630,8 @@ def _fixed_value(test: ConditionTest, value: Any) -> bool:
         m = _ACCESS_POINT.fullmatch(text)
         if m and all(_fixed_text(part) for part in m.groups()[:3]):
             return True
+    if test.key == "aws:userid" and _ROLE_SESSIONS.fullmatch(text):
+        return True
     return _fixed_text(text)
 
 
@@ -631,10 +662,3 @@ def _covered_by(allow: Statement, denies: Sequence[Statement], bucket: str | Non
         if exists([allow.resources, *([scope] if scope else [])], [d.resources for d in naming]):
             return False
     return True
-
-
-def _within_or_false(small: PatternSet, big: PatternSet) -> bool:
-    try:
-        return within(small, big)
-    except TooComplex:
-        return False
