@@ -11,7 +11,8 @@ AWS_ENDPOINT_URL_S3_CONTROL, or the profile's `services` section): the global AW
 profile's own `endpoint_url` and --endpoint-url name the S3 store, and sending STS there crashes on
 its answer. Without them the account id and account-level Block Public Access are unknown, and the
 coverage says so. Retries are botocore's adaptive mode, which also rate-limits the client when S3
-throttles.
+throttles; a store that is not AWS answering a call with something that is not XML fails that call
+at once instead of after every retry (errors.refuse_unreadable_answer).
 """
 
 from __future__ import annotations
@@ -25,13 +26,20 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
+import botocore.handlers
 import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from auditor.errors import InputError
-from auditor.sources.s3.errors import CALL_ERRORS, UnexpectedAnswer, check_answer, run_problem
+from auditor.sources.s3.errors import (
+    CALL_ERRORS,
+    UnexpectedAnswer,
+    check_answer,
+    refuse_unreadable_answer,
+    run_problem,
+)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_WORKERS = 16
@@ -167,6 +175,12 @@ class AccountAccess:
         client.meta.events.register(
             f"before-parse.{client.meta.service_model.service_id.hyphenize()}", check_answer
         )
+        if service == "s3" and path_style:  # a store that is not AWS
+            events = client.meta.events
+            botocores_own = getattr(botocore.handlers, "_handle_200_error", None)
+            if botocores_own is not None:  # (a private name: a test fails if botocore renames it)
+                events.unregister("before-parse.s3.*", botocores_own)
+            events.register_first("before-parse.s3.*", refuse_unreadable_answer)
         return client
 
     def s3(self, region: str | None = None) -> Any:

@@ -7,6 +7,11 @@ MethodNotAllowed, XML the parser cannot read, or a 200 with some other document 
 `?ownershipControls`, `?versioning` and `?logging` with the bucket listing). The last is caught by
 checking the answer's root element before botocore parses it (`check_answer`), since botocore
 would read a listing as an empty configuration, that is as "not configured".
+
+A 200 whose body is not well-formed XML is, to botocore, an AWS answer cut short in transit: it
+turns it into a 500 and retries (8 attempts here, backing off, 5-10 s a call). From a store that is
+not AWS the same broken answer comes back every time, so `refuse_unreadable_answer` takes the place
+of that botocore hook for such stores: the call fails at once as unparseable, a coverage gap.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from xml.etree.ElementTree import ParseError, XMLParser
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -282,3 +288,33 @@ def check_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) 
             operation=f"s3.{operation_model.name}",
             detail=f"answered with {found} where S3 answers <{expected}>",
         )
+
+
+def refuse_unreadable_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore's before-parse hook for a store that is not AWS, in place of botocore's own
+    (handlers._handle_200_error): a 200 holding `<Error>` is still an error to retry, but a 200
+    that is not XML at all is that store's answer, unparseable, and is not retried."""
+    body = response_dict.get("body")
+    if response_dict.get("status_code") != 200 or not isinstance(body, bytes | bytearray) or not body:
+        return
+    if not _xml_answer(operation_model):
+        return  # GetObject, GetBucketPolicy: the payload is the object or the JSON document itself
+    parser = XMLParser()
+    try:
+        parser.feed(bytes(body))
+        root = parser.close()
+    except ParseError as exc:
+        raise ResponseParserError(
+            f"s3.{operation_model.name}: the store answered 200 with a body that is not XML ({exc})"
+        ) from None
+    if root.tag.rpartition("}")[2] == "Error":
+        response_dict["status_code"] = 500  # S3's error inside a 200: botocore retries it as a 500
+
+
+def _xml_answer(operation_model: Any) -> bool:
+    """The answer is an XML document (not a streamed object, an event stream or a raw payload)."""
+    shape = operation_model.output_shape
+    if shape is None or operation_model.has_event_stream_output:
+        return False
+    payload = shape.serialization.get("payload")
+    return payload is None or shape.members[payload].type_name not in ("blob", "string")
