@@ -151,8 +151,12 @@ def yaml_documents(draw: st.DrawFn, keys: list[str], version: bool = True) -> by
             draw(st.integers(0, len(lines))), draw(st.sampled_from(["? [a, b]\n: 1", "<<: *a", "\t", "- x"]))
         )
     data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
-    if draw(st.integers(0, 9)) == 0:
+    shape = draw(st.integers(0, 9))
+    if shape == 0:
         data = draw(st.binary(max_size=200))  # sometimes just bytes, not UTF-8 at all
+    elif shape == 1:  # a document that is not a mapping: a list, a scalar, null
+        top = draw(yaml_values(keys).filter(lambda v: not isinstance(v, dict)))
+        data = yaml.safe_dump(top, allow_unicode=True).encode("utf-8", "surrogatepass")
     return data
 
 
@@ -267,6 +271,7 @@ def sidecars(draw: st.DrawFn) -> tuple[bytes, bool]:
             st.dictionaries(
                 st.sampled_from(SIDECAR_KEYS) | st.text(max_size=5), yaml_values(SIDECAR_KEYS), max_size=6
             )
+            | yaml_values(SIDECAR_KEYS)  # a list, a scalar or null at the top
         )
         text = json.dumps(value)  # the standard library writes NaN, Infinity and lone surrogates
         kind = draw(st.integers(0, 4))

@@ -7,9 +7,11 @@ stream encodings and click's own error display are part of what is tested.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import place, run_module
@@ -76,3 +78,63 @@ def test_a_name_that_is_not_utf8_is_shown_in_the_one_representation(tmp_path: Pa
     assert result.returncode == 2
     assert_no_raw_control(result.stderr)
     assert "conf\\xff\\x1b.yaml: config file not found" in result.stderr
+
+
+def test_breach_json_on_a_terminal_is_the_same_json_with_nothing_raw(tmp_path: Path) -> None:
+    """`auditor breach list/show --json` goes through textsafe.json_for_terminal: a location holding
+    an ANSI sequence, a C1 CSI, a bidi override and a zero-width space prints as JSON escapes, and
+    reads back as exactly the same text."""
+    from auditor.breach.register import BreachRegister, Sighting
+
+    location = f"/p/{OSC_TITLE}{CLEAR}C-1\x9b2J\u202egnp.wav\u200b"
+    exposure = {"kind": "world-readable", "detail": "mode 0644: any local user can read it"}
+    with BreachRegister(tmp_path / "state") as register:
+        register.seen_exposed(
+            Sighting(location=location, source="local", exposures=[exposure], clients=["C-1"]),
+            at=datetime.now(UTC),
+            who="scan",
+        )
+    for args in (("list",), ("show", "1")):
+        done = run_module("breach", *args, "--json", "--state", tmp_path / "state")
+        assert done.returncode == 0, done.stderr
+        assert_no_raw_control(done.stdout)
+        assert not {"\u202e", "\u200b"} & set(done.stdout)
+        shown = json.loads(done.stdout)
+        assert (shown[0] if args == ("list",) else shown)["location"] == location
+
+
+def test_status_json_on_a_terminal_is_the_same_json_with_nothing_raw(tmp_path: Path) -> None:
+    """`auditor status --json` of a daemon watching a folder whose name holds a C1 CSI, a bidi
+    override and a zero-width space: JSON escapes on the terminal, the same name read back."""
+    from tests.test_watch_helpers import wait_for
+
+    tree = tmp_path / "tree\x9b2J\u202e\u200b"
+    tree.mkdir()
+    (tmp_path / "auditor.yaml").write_text("version: 1\n")
+    state = tmp_path / "state"
+    command = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "watch",
+        str(tree),
+        "--config",
+        str(tmp_path / "auditor.yaml"),
+    ]
+    command += ["--state-dir", str(state), "--events", str(tmp_path / "events.jsonl"), "--no-syslog"]
+    daemon = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        shown: list[str] = []
+
+        def healthy() -> bool:
+            done = run_module("status", "--state-dir", state, "--json")
+            shown[:] = [done.stdout]
+            return done.returncode == 0
+
+        wait_for(healthy, timeout=40, what="a healthy daemon")
+        assert_no_raw_control(shown[0])
+        assert not {"\u202e", "\u200b"} & set(shown[0])
+        assert str(tree) in json.dumps(json.loads(shown[0]), ensure_ascii=False)
+    finally:
+        daemon.terminate()
+        daemon.wait(20)
