@@ -28,7 +28,9 @@ def _auditor(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _status(state: Path) -> tuple[int, dict[str, object]]:
     done = _auditor("status", "--state-dir", str(state), "--json")
-    return done.returncode, json.loads(done.stdout)
+    # While the daemon creates its state, status may find it unreadable (exit 2, nothing on
+    # stdout): not yet healthy, so the callers wait on, as for any other state.
+    return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {}
 
 
 @pytest.fixture
