@@ -455,8 +455,8 @@ def markdown(fig: Figures) -> str:
 
 NOTES = """\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
-twice the CPUs, at most 8; the parent walks breadth-first until the frontier is wide enough to
-share out). The phase table is one single-process run, so its rows add up to more than the wall
+twice the CPUs, at most 8, once the walk has listed 100,000 files; the parent walks breadth-first
+until then and until the frontier is wide enough to share out, see Parallelism). The phase table is one single-process run, so its rows add up to more than the wall
 time of the parallel scan. The scan is CPU-bound on this 2-core machine (cpu/wall above), and
 find is not: the scan's floor is its CPU time over two cores, plus a serial tail (building and
 encoding the result). What is left: listing every folder (about find's own time), opening the
