@@ -278,15 +278,34 @@ def test_every_media_fixture_is_confirmed_by_ffprobe() -> None:
     assert confirmed == sum(1 for kind, *_ in EXPECTED.values() if kind == "media")
 
 
-def test_ts_files_of_a_javascript_project_are_not_read(disk: Path) -> None:
+def test_ts_files_are_read_by_content_except_under_node_modules(disk: Path) -> None:
     place(disk, "app/src/index.ts", "scheduler.ts")
-    place(disk, "app/src/index.js", "scheduler.ts")  # compiled output beside it: a JS project
-    place(disk, "app/src/lib/util.ts", "scheduler.ts")  # only .ts files here: read, and TypeScript
-    place(disk, "app/node_modules/x/index.ts", "session.ts")  # under node_modules: TypeScript
-    place(disk, "Videos/OBS/2024-03-05 10-00-00.ts", "session.ts")  # beside nothing of the kind
+    place(disk, "app/src/index.js", "scheduler.ts")  # compiled output beside it: read all the same
+    place(disk, "app/node_modules/x/index.ts", "session.ts")  # a package's TypeScript: not read
+    place(disk, "app/node_modules/x/clip.mts", "session.MTS")
+    place(disk, "Videos/OBS/2024-03-05 10-00-00.ts", "session.ts")
+    # A camcorder's clips copied into a folder that holds a script, and a folder whose name only
+    # contains node_modules: recordings, found by content (a rule on neighbours' names missed them).
+    place(disk, "Downloads/00001.MTS", "session.MTS")
+    place(disk, "Downloads/install.js", "scheduler.ts")
+    place(disk, "Downloads/package.json", "config.json")
+    place(disk, "backup/node_modules-old/00002.ts", "session.ts")
     found, coverage = _scan(disk)
-    assert list(found) == ["Videos/OBS/2024-03-05 10-00-00.ts"]
-    assert coverage.candidates == 2  # util.ts and the recording
+    assert {k: a.format for k, a in found.items()} == {
+        "Videos/OBS/2024-03-05 10-00-00.ts": "mpeg-ts",
+        "Downloads/00001.MTS": "m2ts",
+        "backup/node_modules-old/00002.ts": "mpeg-ts",
+    }
+    assert coverage.candidates == 4  # index.ts and the three recordings
     # --deep reads them all, whatever the folder: a transport stream under node_modules is found.
     found, coverage = _scan(disk, deep=True)
-    assert set(found) == {"Videos/OBS/2024-03-05 10-00-00.ts", "app/node_modules/x/index.ts"}
+    assert {"app/node_modules/x/index.ts", "app/node_modules/x/clip.mts"} <= set(found)
+
+
+def test_in_node_modules_is_a_folder_name_not_a_substring() -> None:
+    from auditor.classify.reading import in_node_modules
+
+    assert in_node_modules("/home/a/app/node_modules/x/lib")
+    assert in_node_modules("/home/a/app/node_modules")
+    assert not in_node_modules("/home/a/node_modules-old/x")
+    assert not in_node_modules("/home/a/my_node_modules")

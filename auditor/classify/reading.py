@@ -15,14 +15,17 @@ gain. So a text-like file is read when there is a reason to expect a transcript:
 4. `--deep` is given: then every file is read.
 
 Everything else keeps the old rule: the extension alone decides (see names.NO_SNIFF_EXTENSIONS).
-One more name rule cuts what `.ts` costs: a `.ts`/`.mts` file among JavaScript project files
-(`.js`, `.tsx`, `.d.ts`, `package.json`, ..., or anywhere under `node_modules`) is TypeScript, so
-it is not read; a transport stream from a camera or a stream recorder never sits there.
+A `.ts`/`.mts` file is TypeScript or an MPEG transport stream, and only its content tells (one
+head read): it is read wherever it lies, except under a `node_modules` folder, which a package
+manager fills and no camera or stream recorder writes into. A folder of TypeScript beside
+JavaScript is read all the same: a Downloads folder with a script in it may hold a camcorder's
+`.MTS`, and telling them apart by neighbours missed such recordings.
 What the default misses, and what it costs, is in docs/formats.md.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 
@@ -124,9 +127,6 @@ def named_after(name: str, recording_stems: Sequence[str]) -> bool:
     )
 
 
-# Beside these, or under node_modules, a .ts/.mts file is TypeScript, not a transport stream.
-_SCRIPT_EXTENSIONS = frozenset({"js", "mjs", "cjs", "jsx", "tsx", "map", "vue", "svelte"})
-_SCRIPT_NAMES = frozenset({"package.json", "tsconfig.json", "jsconfig.json"})
 _AMBIGUOUS_SUFFIXES = tuple(f".{ext}" for ext in sorted(AMBIGUOUS_MEDIA_EXTENSIONS))
 
 
@@ -135,15 +135,8 @@ def is_ambiguous_script(name: str) -> bool:
     return name.lower().endswith(_AMBIGUOUS_SUFFIXES)
 
 
-def typescript_folder(path: str, names: Iterable[str]) -> bool:
-    """Does the folder at `path`, holding `names`, belong to a JavaScript/TypeScript project?"""
-    if "node_modules" in path:
-        return True
-    for name in names:
-        low = name.lower()
-        if low in _SCRIPT_NAMES or low.endswith(".d.ts"):
-            return True
-        dot = low.rfind(".")
-        if dot > 0 and low[dot + 1 :] in _SCRIPT_EXTENSIONS:
-            return True
-    return False
+def in_node_modules(path: str) -> bool:
+    """Is the folder at `path` inside a `node_modules` folder (one of its names exactly that)?
+    A .ts/.mts file there is a package's TypeScript; `node_modules-old` or `my_node_modules` are
+    folders like any other."""
+    return "node_modules" in path and "node_modules" in path.split(os.sep)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,11 +26,11 @@ from auditor.classify.names import KEY_LIKE_NAME, NO_SNIFF_EXTENSIONS, SIDECAR_S
 from auditor.classify.reading import (
     TEXT_LIKE_EXTENSIONS,
     ReadingPolicy,
+    in_node_modules,
     is_ambiguous_script,
     is_text_like,
     named_after,
     stem,
-    typescript_folder,
 )
 from auditor.config import Config
 from auditor.localfs.exposure import ExposureProbe
@@ -119,7 +119,7 @@ class Examiner:
                 if reasons:
                     candidates += reasons
                     beside = [n for n in beside if n not in set(reasons)]
-            candidates = _without_typescript(candidates, folder.path, files)
+            candidates = _without_typescript(candidates, folder.path)
         if candidates:
             yield from self._examine_dir_files(
                 folder.path, root, folder.rel_prefix, candidates, files, folder.names, coverage, beside
@@ -153,7 +153,7 @@ class Examiner:
         rel_prefix = "" if rel_dir == os.curdir else rel_dir + os.sep
         candidates = [n for n in names if n in neighbours]
         if text_by_policy and not self.deep:
-            candidates = _without_typescript(candidates, directory, neighbours)
+            candidates = _without_typescript(candidates, directory)
         text = [n for n in candidates if _triage(n) == _TEXT] if text_by_policy and not self.deep else []
         if text:
             target = os.path.basename(root)
@@ -382,10 +382,8 @@ def _partial_listing(cls: Classification, deep: bool) -> str:
     )
 
 
-def _without_typescript(candidates: list[str], directory: str, names: Iterable[str]) -> list[str]:
-    """The candidates less the .ts/.mts files of a JavaScript/TypeScript project folder."""
-    scripts = [n for n in candidates if is_ambiguous_script(n)]
-    if scripts and typescript_folder(directory, names):
-        unread = set(scripts)
-        return [n for n in candidates if n not in unread]
+def _without_typescript(candidates: list[str], directory: str) -> list[str]:
+    """The candidates less the .ts/.mts files of a folder under node_modules (a package's TypeScript)."""
+    if in_node_modules(directory):
+        return [n for n in candidates if not is_ambiguous_script(n)]
     return candidates
