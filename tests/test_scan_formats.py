@@ -67,6 +67,18 @@ def test_inventory_counts_archive_members_and_reads_within_budget(inventory: dic
     assert coverage["bytes_read"] <= coverage["candidates"] * (HEAD_BYTES + LOOK_FURTHER_BUDGET + 4096)
 
 
+def test_an_archive_of_recordings_is_judged_by_the_same_rules(inventory: dict[str, Any]) -> None:
+    """An unencrypted zip of recordings is an unencrypted recording; a zip whose recordings are
+    encrypted is not."""
+    rules: dict[str, set[str]] = {}
+    for finding in inventory[""]["findings"]:
+        rules.setdefault(Path(finding["location"]).name, set()).add(finding["rule"])
+    assert "recording-unencrypted" in rules["recordings.zip"]
+    assert "recording-unencrypted" in rules["session.wav"]  # the same rule as for its members
+    assert "recording-unencrypted" not in rules["encrypted.zip"]
+    assert inventory["encrypted.zip"]["encryption"].startswith("content:")
+
+
 def test_embedded_dates_reach_the_inventory(inventory: dict[str, Any]) -> None:
     assert inventory["session-dated.avi"]["embedded_created"] == "2023-10-05T00:00:00+00:00"
     assert inventory["session-dated.wma"]["embedded_created"] == "2023-09-12T08:45:00+00:00"
