@@ -225,10 +225,18 @@ def figures(entries: list[Entry], found: dict[str, str | None]) -> dict[str, flo
     hits = [p for p in present if p in found]
     reported = list(found)
     right_kind = [p for p in hits if found[p] == truth[p]]
+    media = [p for p in present if truth[p] != "transcript"]
+    texts = [p for p in present if truth[p] == "transcript"]
     return {
         "present": len(present),
         "found": len(hits),
         "recall": len(hits) / len(present),
+        # audio and video apart from transcripts: libmagic has no notion of most transcripts, so
+        # the media alone show whether the lead holds where both tools look for the same thing
+        "media_found": sum(1 for p in media if p in found),
+        "media_present": len(media),
+        "text_found": sum(1 for p in texts if p in found),
+        "text_present": len(texts),
         "reported": len(reported),
         "precision": len(hits) / len(reported) if reported else 1.0,
         "kind_right": len(right_kind) / len(hits) if hits else 0.0,
@@ -249,15 +257,19 @@ def markdown(results: dict[str, dict[str, dict[str, float | int | list[str]]]], 
         "names and once under neutral ones (`item-0001`), scans it with the default policy (no config), "
         "and runs `file --mime-type` on every file. libmagic is credited with a recording for audio/*, "
         "video/*, text/vtt and application/x-subrip. Kind right: among the recordings found, how often "
-        "audio/video/transcript is right.",
+        "audio/video/transcript is right. Audio and video are also counted apart from transcripts, "
+        "which libmagic mostly cannot know. The corpus is made of this project's own fixtures, so it "
+        "holds only formats the classifier was written for: those docs/formats.md lists as not "
+        "recognised (Olympus DSS/DS2 dictation, RealMedia, DV, raw MPEG video) would be auditor misses."
         "",
-        "| layout | tool | recall | precision | kind right |",
-        "|---|---|---:|---:|---:|",
+        "| layout | tool | recall | audio and video | transcripts | precision | kind right |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for layout, by_tool in results.items():
         for tool, f in by_tool.items():
             lines.append(
                 f"| {layout} | {tool} | {f['found']}/{f['present']} = {f['recall']:.0%} | "
+                f"{f['media_found']}/{f['media_present']} | {f['text_found']}/{f['text_present']} | "
                 f"{f['precision']:.0%} ({len(f['false_positives'])} false) | {f['kind_right']:.0%} |"  # type: ignore[arg-type]
             )
     lines.append("")
@@ -305,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             updated = current[: start + 1] + text + (current[end:] if end >= 0 else "")
         DOC.write_text(updated, encoding="utf-8")
     ok = all(r["auditor"]["recall"] > r["libmagic"]["recall"] for r in results.values())  # type: ignore[operator]
+    ok = ok and all(r["auditor"]["media_found"] >= r["libmagic"]["media_found"] for r in results.values())  # type: ignore[operator]
     ok = ok and all(not r["auditor"]["false_positives"] for r in results.values())
     return 0 if ok else 1
 
