@@ -476,9 +476,12 @@ NOTES = """\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
 twice the CPUs, at most 8, once the walk has listed 100,000 files; the parent walks breadth-first
 until then and until the frontier is wide enough to share out, see Parallelism). The phase table is one single-process run, so its rows add up to more than the wall
-time of the parallel scan. The scan is CPU-bound on this 2-core machine (cpu/wall above), and
+time of the parallel scan. On a quiet host the scan is CPU-bound on this 2-core machine, and
 find is not: the scan's floor is its CPU time over two cores, plus a serial tail (building and
-encoding the result). What is left: listing every folder (about find's own time), opening the
+encoding the result). When the host is busy and its page cache trimmed, every file opened waits
+for the disk, and wall time grows well past CPU time (cpu/wall above; CPU medians are the steadier
+figure then). The policy's extra cost is partly the point of it: the transcripts it finds are
+judged like any recording (facts, rules, four findings each). What is left: listing every folder (about find's own time), opening the
 files whose name leaves them open (~6% here: extension-less, .zip, .tmp, .dat, .part, .db) for a
 4 KiB head, per-recording facts and rules (this tree spreads ~10,000 recordings over thousands of
 folders, so per-folder caches rarely hit), and encoding ~40,000 findings (about 1.2 KB each, since
