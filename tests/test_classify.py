@@ -620,3 +620,67 @@ def test_random_heads_are_never_recordings() -> None:
         if got.kind != "other":
             hits.append((i, got))
     assert hits == []
+
+
+def test_small_random_files_are_never_recordings() -> None:
+    """Files smaller than the head are whole in it: one MPEG/ADTS frame header or one OpenPGP
+    session key with nothing after it is no recording (random bytes hit a frame header about once
+    in 4,000)."""
+    rng = random.Random(20240312)
+    hits = []
+    for size in (16, 100, 600, 2000):
+        for i in range(30_000):
+            head = rng.randbytes(size)
+            got = classify(head, "blob")
+            if got.kind != "other":
+                hits.append((size, i, got.format))
+    assert hits == []
+
+
+def test_one_mpeg_frame_alone_is_no_stream() -> None:
+    data = (MEDIA / "session-bare.mp3").read_bytes()
+    frame = 72 * 16000 // 8000 + ((data[2] >> 1) & 1)  # MPEG-2.5 layer III, 16 kbit/s, 8 kHz
+    assert classify(data[: 2 * frame + 4], "x").format == "mp3"  # two frames and the third's sync
+    assert classify(data[:frame], "x").kind == "other"  # 26 ms of sound, and nothing after it
+    assert classify(data[:40], "x").kind == "other"  # a header whose frame the file cannot hold
+
+
+def test_an_id3_tag_without_audio_is_no_recording() -> None:
+    tagged = (MEDIA / "session-id3v24.mp3").read_bytes()
+    size = (tagged[6] << 21) | (tagged[7] << 14) | (tagged[8] << 7) | tagged[9]
+    assert classify(tagged, "x").format == "mp3"
+    assert classify(tagged[: 10 + size], "x").kind == "other"  # the tag, and the file ends
+    assert classify(b"ID3 notes\n", "x").kind == "other"
+    assert classify(b"ID3", "x").kind == "other"
+
+
+def _gpg(home: Path, *args: str, data: bytes | None = None) -> bytes:
+    import subprocess
+
+    res = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback", *args],
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    return res.stdout
+
+
+def test_openpgp_message_to_many_recipients_and_a_session_key_alone(tmp_path: Path) -> None:
+    """Real gpg: a message encrypted to ten recipients (more session keys than the check reads in
+    a row) is encrypted; its first session key packet alone, as a small file, is not."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    recipients = [f"staff{i}@riverside.example" for i in range(10)]
+    for uid in recipients:
+        _gpg(home, "--passphrase", "", "--quick-gen-key", uid, "future-default", "default", "never")
+    plain = (MEDIA / "session.m4a").read_bytes()
+    args = [arg for uid in recipients for arg in ("-r", uid)]
+    message = _gpg(home, "--trust-model", "always", "--encrypt", *args, data=plain)
+    got = classify(message[:HEAD_BYTES], "session.m4a.gpg")
+    assert (got.kind, got.format, got.inner_media) == ("encrypted", "openpgp", "audio")
+    assert message[0] & 0xBC == 0x84  # an old-format packet of tag 1 (PKESK), RFC 4880 4.2
+    width = 1 << (message[0] & 0x03)
+    first_length = 1 + width + int.from_bytes(message[1 : 1 + width], "big")
+    assert classify(message[:first_length], "session.m4a.gpg").kind == "other"
+    assert classify(message[: first_length + 1], "session.m4a.gpg").kind == "other"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from auditor.classify.model import Classification
+from auditor.classify.model import HEAD_BYTES, Classification
 from auditor.classify.names import extension, media_for_extension, strip_crypto_suffixes
 
 # --- OpenPGP packets (RFC 4880 / RFC 9580) --------------------------------------------------------
@@ -22,6 +22,8 @@ _S2K_TYPES = frozenset({0, 1, 3, 4})
 _SESSION_KEY_PACKETS = frozenset({_PKESK, _SKESK})
 _ENCRYPTED_DATA_PACKETS = frozenset({_SEIPD, _AEAD, _SED})
 # Only data packets may use partial body lengths.
+# Session key packets checked in a row; a message to more recipients is accepted on these.
+_MAX_SESSION_KEYS = 8
 _PARTIAL_OK = frozenset({_COMPRESSED, _SED, _LITERAL, _SEIPD, _AEAD})
 
 
@@ -86,27 +88,28 @@ def _plausible_encrypted_data(tag: int, body: bytes) -> bool:
 
 
 def is_openpgp_encrypted(buf: bytes) -> bool:
-    """Does buf start an OpenPGP encrypted message (session key packet(s), then encrypted data)?"""
-    header = _packet(buf, 0)
-    if header is None:
-        return False
-    tag, body_at, length = header
-    body = buf[body_at : body_at + 16]
-    if tag in _SESSION_KEY_PACKETS:
-        if not _plausible_session_key(tag, body, length):
+    """Does buf (a file's head) start an OpenPGP encrypted message: plausible session key packets
+    (one per recipient or passphrase), then encrypted data?"""
+    pos = 0
+    for count in range(_MAX_SESSION_KEYS):
+        header = _packet(buf, pos)
+        if header is None:
+            # Out of reach: in a full head, recipients' keys filled it (the file goes on); in a
+            # smaller file, the data ended, and a message is never session keys alone.
+            return count > 0 and len(buf) >= HEAD_BYTES
+        tag, body_at, length = header
+        if tag not in _SESSION_KEY_PACKETS:
+            # Encrypted data always follows at least one session key packet in a real message,
+            # so a stream starting with SEIPD/AEAD data is not accepted: random bytes would pass.
+            return (
+                count > 0
+                and tag in _ENCRYPTED_DATA_PACKETS
+                and _plausible_encrypted_data(tag, buf[body_at : body_at + 4])
+            )
+        if length < 0 or not _plausible_session_key(tag, buf[body_at : body_at + 16], length):
             return False
-        following = _packet(buf, body_at + length)
-        if following is None:
-            return body_at + length + 2 > len(buf)  # next header beyond what we have: accept
-        next_tag, next_body_at, _ = following
-        if next_tag in _SESSION_KEY_PACKETS:
-            return True
-        return next_tag in _ENCRYPTED_DATA_PACKETS and _plausible_encrypted_data(
-            next_tag, buf[next_body_at : next_body_at + 4]
-        )
-    # Encrypted data always follows at least one session key packet in a real message, so a
-    # stream starting with SEIPD/AEAD data is not accepted: it would let random bytes through.
-    return False
+        pos = body_at + length
+    return True  # that many plausible session keys in a row
 
 
 def _is_openpgp_secret_key(buf: bytes) -> bool:

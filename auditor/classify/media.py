@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from auditor.classify import ebml, isobmff, mpegsys, syncframes
+from auditor.classify.model import HEAD_BYTES
 from auditor.classify.mpeg import is_adts_at, is_mp3_at
 from auditor.classify.ranges import Bytes
 
@@ -200,14 +201,14 @@ def _matroska(head: bytes, more: Bytes) -> Detected | None:
 
 def _id3(head: bytes) -> Detected | None:
     # "ID3", major version 2-4, revision, flags, 4-byte syncsafe size (top bits clear)
-    if len(head) >= 10 and (head[3] not in (2, 3, 4) or head[5] & 0x0F or any(b & 0x80 for b in head[6:10])):
+    if len(head) < 10 or head[3] not in (2, 3, 4) or head[5] & 0x0F or any(b & 0x80 for b in head[6:10]):
         return None
-    if len(head) < 10:
-        return "mp3", "audio"
     size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
     after = 10 + size + (10 if head[5] & 0x10 else 0)
     while after < len(head) and head[after] == 0:  # some taggers pad beyond the declared size
         after += 1
+    if after >= len(head) and len(head) < HEAD_BYTES:
+        return None  # a small file that ends within its tag: no audio at all
     if head.startswith(b"fLaC", after):
         return "flac", "audio"
     if is_adts_at(head, after):

@@ -2,14 +2,13 @@
 
 These have no magic number, only a 12-bit frame sync, so one frame header is weak evidence
 (random bytes hit it about once in 4,000). We require the next frame to start exactly where the
-first one says it ends, with the same version/layer/sample rate, whenever the head reaches it.
+first one says it ends, with the same version/layer/sample rate; a file too short to hold a
+second frame is not a stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from auditor.classify.model import HEAD_BYTES
 
 # A frame parser returns (frame length, identity) or None; identity holds the fields that must not
 # change from one frame to the next.
@@ -88,9 +87,9 @@ def _stream_at(head: bytes, pos: int, parse: FrameParser) -> bool:
     length, identity = first
     following = pos + length
     if following + 4 > len(head):
-        # One header is weak evidence; accept it alone only when the head is all there is (a file
-        # smaller than HEAD_BYTES), not when a full head merely stops short of the next frame.
-        return len(head) < HEAD_BYTES
+        # One header is weak evidence (random bytes hit one in about 4,000 tries), and one frame
+        # is some 26 ms of sound, no session: a file that ends before a second frame is no stream.
+        return False
     second = parse(head, following)
     return second is not None and second[1] == identity
 
