@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from auditor.breach import access_log
@@ -287,6 +287,8 @@ def _outcome(parse: object, text: str) -> object:
         ),
     ),
 )
+@example(bucket="clinic", time="[20/Nox/2026:09:15:02 +0000]")  # the regex's shape, no such month
+@example(bucket="clinic", time="[20/Nov/2026:09:15:0\u0662 +0000]")  # a digit, not an ASCII one
 def test_both_paths_agree_on_any_bucket_and_time_field(bucket: str, time: str) -> None:
     """The fast path cuts the time from the head by position (after owner and bucket): any bucket
     length and any text in the time's place give the regex's answer, a record or malformed."""

@@ -82,8 +82,8 @@ _REMEMBERED = 8192  # per half; then forgotten and learnt again: memory stays bo
 
 
 def _time_shape(when: str) -> bool:
-    """`when` has _TIME's shape (remembered); parse_line asks the memo itself first."""
-    if _TIME_SHAPE(when) is None:
+    """`when` has _TIME's shape and a known month (remembered); parse_line asks the memo first."""
+    if when[3:6] not in _MONTHS or _TIME_SHAPE(when) is None:
         return False
     for memo, half in ((_GOOD_HOURS, when[:14]), (_GOOD_REST, when[14:])):
         if len(memo) >= _REMEMBERED:
@@ -187,7 +187,7 @@ def parse_line(line: str) -> AccessRecord:
                 and len(h[2]) == 21
                 and head[at + 26 : at + 28] == "] "
                 and (not tail or tail[0] == " ")
-                and when[3:6] in _MONTHS
+                # remembered halves passed _time_shape (month included); else it is asked
                 and ((when[:14] in _GOOD_HOURS and when[14:] in _GOOD_REST) or _time_shape(when))
             ):
                 try:  # inlined _record: this runs once per line of a log of millions
