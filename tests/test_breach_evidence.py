@@ -460,6 +460,7 @@ def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines
         len(lines) // 2: "not a record",
         len(lines) // 2 + 2: "x" * (MAX_LINE + 2 * CHUNK),
         len(lines) // 2 + 4: good.replace("[20/Nov/2026:09", "[31/Nov/2026:09"),  # the shape, no such day
+        len(lines) // 2 + 6: record(at.replace(day=30), "intake/C-1001.wav").replace("[30/", "[31/"),
         len(lines) - 1: "tail junk",
     }
     for index, text in bad.items():
@@ -475,7 +476,9 @@ def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines
     (digest,) = run.files
     assert digest.lines == len(lines)
     assert [p["line"] for p in digest.malformed_at] == [index + 1 for index in sorted(bad)]
-    assert digest.malformed == len(bad) and evidence.unreadable_mentions == 0
+    # only the impossible time on the recording's own line can be a read of it: it stays unknown
+    assert digest.malformed == len(bad) and evidence.unreadable_mentions == 1
+    assert digest.malformed_at[2]["reason"] == "no such time [31/Nov/2026:09:05:00 +0000]"
 
 
 def test_partitioned_keys_and_cloudtrail(tmp_path: Path, s3world: S3World) -> None:

@@ -310,10 +310,7 @@ def _read_access_log(
             try:
                 record = parse(line)
             except malformed_error as exc:
-                digest.malformed_line({"line": number}, str(exc))
-                for mark, mentioned in needles.items():
-                    if mark in line:
-                        mentioned.unreadable_mentions += 1
+                _unreadable(line, number, str(exc), digest, needles)
                 continue
             if record.bucket != bucket:
                 continue
@@ -324,8 +321,8 @@ def _read_access_log(
                 # read here, once per hour, and for the exposed recordings' records in full
                 try:
                     hours[hour] = _hour(hour)
-                except malformed_error as exc:
-                    digest.malformed_line({"line": number}, str(exc))
+                except malformed_error:
+                    _unreadable(line, number, f"no such time [{text}]", digest, needles)
                     continue
             key = record.key_field
             evidence = keys.get(key)
@@ -333,6 +330,17 @@ def _read_access_log(
                 evidence = keys.get(unquote(key)) or keys.get(unquote(unquote(key)))
             if evidence is not None:
                 _record_access(record, evidence, target, digest, log.name, number)
+
+
+def _unreadable(
+    line: str, number: int, why: str, digest: FileDigest, needles: dict[str, RecordingEvidence]
+) -> None:
+    """A line that cannot be read: named in the file's figures, and a doubt for every exposed
+    recording whose name it holds (it may be a read of it)."""
+    digest.malformed_line({"line": number}, why)
+    for mark, mentioned in needles.items():
+        if mark in line:
+            mentioned.unreadable_mentions += 1
 
 
 def _record_access(
