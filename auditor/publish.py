@@ -55,6 +55,8 @@ class PublishSettings:
     record_breaches: Callable[[dict[str, Any]], None] | None = None
     owners: Sequence[OwnerRule] = ()  # `owners:` in the config: who fixes what, by path or bucket
     stdout_format: str | None = None  # --format: the format of the report written to stdout
+    # Told each step as it starts ("summarising", "writing report.html"): the progress line.
+    on_phase: Callable[[str], None] = lambda _step: None
 
     def format_for(self, path: Path) -> str:
         return (self.stdout_format or "") if path == STDOUT else format_of(path)
@@ -179,8 +181,10 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
     if settings.record_breaches is not None:
         settings.record_breaches(result)
     assign_owners(result, settings.owners)  # real paths: before redaction
+    settings.on_phase("summarising")
     result["summary"] = summarise(result["findings"], result["recordings"], result.get("breach_register"))
     if settings.redactor is not None:
+        settings.on_phase("redacting")
         settings.redactor.redact(result)
 
 
@@ -193,6 +197,8 @@ def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Pat
     # The report quotes the SHA-256 of exactly the bytes a .json output of this run holds.
     # Reports quote it; a run writing only JSON need not pay for a second encoding pass.
     needs_hash = any(fmt != "json" for fmt in formats)
+    if needs_hash:
+        settings.on_phase("hashing the result")
     options = replace(
         settings.output_options,
         result_sha256=json_sha256(result) if needs_hash else None,
@@ -202,6 +208,7 @@ def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Pat
     )
     written: list[Path] = []
     for path, fmt in zip(settings.outputs, formats, strict=True):
+        settings.on_phase(f"writing {'the report to stdout' if path == STDOUT else path.name}")
         try:
             _writer(fmt, str(path))(result, path, options)
         except OSError as exc:

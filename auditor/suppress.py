@@ -170,18 +170,16 @@ def apply_suppressions(result: dict[str, Any], suppressions: SuppressionFile) ->
         live = [i for i in candidates if not suppressions.entries[i].expired(as_of)]
         if live:
             finding["suppressed"] = suppressions.entries[live[0]].mark(suppressions.path)
+    marked = [0] * len(suppressions.entries)  # recordings each not-a-recording entry covers
     for recording in result.get("recordings", []):
         recording.pop("not_a_session_recording", None)
-        entry = next(
-            (
-                e
-                for e in suppressions.entries
-                if not e.expired(as_of) and e.covers(str(recording.get("location", "")))
-            ),
-            None,
-        )
-        if entry is not None:
-            recording["not_a_session_recording"] = entry.mark(suppressions.path)
+        location = str(recording.get("location", ""))
+        covering = [i for i, e in enumerate(suppressions.entries) if e.covers(location)]
+        for i in covering:
+            marked[i] += 1
+        live = [i for i in covering if not suppressions.entries[i].expired(as_of)]
+        if live:
+            recording["not_a_session_recording"] = suppressions.entries[live[0]].mark(suppressions.path)
     result["suppressions"] = {
         "file": str(suppressions.path),
         "entries": [
@@ -195,8 +193,9 @@ def apply_suppressions(result: dict[str, Any], suppressions: SuppressionFile) ->
                 "expires": entry.expires.isoformat() if entry.expires else None,
                 "expired": entry.expired(as_of),
                 "matched": count,
+                "recordings": covered,
             }
-            for entry, count in zip(suppressions.entries, matched, strict=True)
+            for entry, count, covered in zip(suppressions.entries, matched, marked, strict=True)
         ],
     }
 

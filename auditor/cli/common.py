@@ -1,4 +1,7 @@
-"""Pieces shared by the subcommands: input-error handling, common options, progress, the summary."""
+"""Pieces shared by the subcommands: input-error handling and common options.
+
+The progress line is auditor.cli.progress; the summary and other terminal lines auditor.cli.console.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import contextlib
 import functools
 import gc
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any, TypeVar, cast
 import click
 
 from auditor.errors import InputError, SeamError
-from auditor.models import Coverage
 from auditor.outputs.base import STDOUT
 from auditor.textsafe import for_terminal
 
@@ -143,27 +144,3 @@ def no_cyclic_gc() -> Iterator[None]:
         if was_enabled:
             gc.freeze()
             gc.enable()
-
-
-class Progress:
-    """Files seen and rate on stderr, only when stderr is a terminal and not --quiet."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, coverage: Coverage) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.5:
-            return
-        self.last = now
-        rate = coverage.files_seen / max(now - self.start, 1e-6)
-        sys.stderr.write(
-            f"\r  {coverage.files_seen:,} files, {coverage.recordings:,} recordings, {rate:,.0f} files/s   "
-        )
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.last:
-            sys.stderr.write("\r" + " " * 72 + "\r")

@@ -93,9 +93,61 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     categories = s.get("by_category") or {}
     width = max((len(c) for c in categories), default=0)
     lines += [f"  {cat:<{width}}  {count(n)}" for cat, n in categories.items()]
+    lines += _baseline_lines(result.get("baseline"))
+    lines += _suppression_lines(result.get("suppressions"))
     gaps = [g for g in cov["skipped"] if g["reason"] not in INTENTIONAL_SKIPS]
     if gaps:
         reasons = Counter(g["reason"] for g in gaps)
         why = ", ".join(f"{reason} {count(n)}" for reason, n in reasons.most_common())
         lines.append(f"INCOMPLETE: {count(len(gaps))} gap(s) in the audit ({why}); see the coverage section.")
     return lines
+
+
+def _baseline_lines(baseline: dict[str, Any] | None) -> list[str]:
+    if not baseline:
+        return []
+    return [
+        f"since the baseline of {baseline['as_of']}: {count(baseline['new'])} new, "
+        f"{count(baseline['resolved'])} resolved, {count(baseline['unchanged'])} unchanged."
+    ]
+
+
+NAMED_AT_MOST = 10  # suppression entries named one by one; the rest are counted
+
+
+def _suppression_lines(suppressions: dict[str, Any] | None) -> list[str]:
+    """Entries that no longer do what they say: expired ones (their findings count again) and
+    ones that matched nothing (the file was fixed or moved, or the entry has a typo)."""
+    if not suppressions:
+        return []
+    expired, unmatched = [], []
+    for entry in suppressions.get("entries", []):
+        used = entry.get("matched", 0) + entry.get("recordings", 0)
+        if entry.get("expired") and used:
+            expired.append(
+                f"{_entry_name(suppressions, entry)} expired on {entry['expires']} "
+                f"({count(used)} no longer suppressed)"
+            )
+        elif not used:
+            gone = f" (expired on {entry['expires']})" if entry.get("expired") else ""
+            unmatched.append(f"{_entry_name(suppressions, entry)} matched nothing{gone}")
+    lines = []
+    for kind, named in (("expired", expired), ("unmatched", unmatched)):
+        if not named:
+            continue
+        lines.append(f"suppressions {kind}: {count(len(named))}")
+        lines += [f"  {line}" for line in named[:NAMED_AT_MOST]]
+        if len(named) > NAMED_AT_MOST:
+            lines.append(f"  and {count(len(named) - NAMED_AT_MOST)} more (see the report's suppressions)")
+    return lines
+
+
+def _entry_name(suppressions: dict[str, Any], entry: dict[str, Any]) -> str:
+    """`.auditor-ignore.yaml:12 (rule-id at location)`: where to find it and what it says."""
+    if entry.get("fingerprint"):
+        what = f"fingerprint {entry['fingerprint']}"
+    elif entry.get("not_a_session_recording"):
+        what = f"not a session recording: {entry.get('location')}"
+    else:
+        what = f"{entry.get('rule')} at {entry.get('location') or 'any location'}"
+    return f"{suppressions.get('file')}:{entry.get('line')} ({what})"

@@ -19,6 +19,7 @@ from auditor.cli.common import (
     with_stdout,
 )
 from auditor.cli.console import Console
+from auditor.cli.progress import Progress
 from auditor.config import load_config
 from auditor.contract import load_result
 from auditor.errors import InputError
@@ -107,7 +108,12 @@ def report(
     if config_path is not None and not config_path.is_file():
         raise InputError(config_path, "config file not found")
     config = load_config(config_path)
-    data = load_result(result_path)
+    progress = Progress.for_console(quiet, console.report_on_stdout)
+    try:
+        progress.phase(f"reading {result_path.name}")  # a large result takes seconds to read
+        data = load_result(result_path)
+    finally:
+        progress.done()
     known = {r["id"] for r in data.get("rules", [])} | {f["rule"] for f in data.get("findings", [])}
     settings = publish_settings(
         outputs,
@@ -122,12 +128,16 @@ def report(
         owners=config.owners,
         sarif_category=sarif_category,
         stdout_format=stdout_format,
-        warn=console.warn,
+        warn=progress.interject(console.warn),
     )
     console.inputs(
         config.source, settings, config_given=config_path is not None, ignore_given=ignore_path is not None
     )
-    written, failed = publish(data, settings)
+    settings.on_phase = progress.phase
+    try:
+        written, failed = publish(data, settings)
+    finally:
+        progress.done()
     console.summary(data, written)
     process_exit.keep_until_exit(data)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

@@ -14,7 +14,6 @@ from auditor.cli import process_exit
 from auditor.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
-    Progress,
     config_option,
     consent_option,
     input_errors_exit_2,
@@ -25,6 +24,7 @@ from auditor.cli.common import (
     with_stdout,
 )
 from auditor.cli.console import Console
+from auditor.cli.progress import Progress
 from auditor.cli.report import publishing_options
 from auditor.cli.source_options import WithSourceOptions, source_settings
 from auditor.cli.state import open_register, state_option
@@ -140,6 +140,7 @@ def scan(
     """
     outputs = with_stdout(outputs, stdout_format)
     console = Console.for_outputs(outputs, quiet)
+    progress = Progress.for_console(quiet, console.report_on_stdout)
     config, registry, ruleset = load_inputs(config_path, consent_path, rule_packs)
     settings = publish_settings(
         outputs,
@@ -154,7 +155,7 @@ def scan(
         owners=config.owners,
         sarif_category=sarif_category,
         stdout_format=stdout_format,
-        warn=console.warn,
+        warn=progress.interject(console.warn),
     )
     console.inputs(
         config.source, settings, config_given=config_path is not None, ignore_given=ignore_path is not None
@@ -164,7 +165,6 @@ def scan(
         from auditor.breach.observe import record_result
 
         settings.record_breaches = lambda data: record_result(register, data)
-    progress = Progress(enabled=not quiet)
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
         # Without --jobs, forking waits until the tree has shown it is big enough to repay it.
@@ -193,9 +193,14 @@ def scan(
         except KeyboardInterrupt:
             progress.done()  # the line saying so starts on a clean line
             raise
-        progress.done()
+        # The steps after the walk can take tens of seconds on a large scan: the line says which.
+        settings.on_phase = progress.phase
+        progress.phase("building results")
         data = result_to_dict(result, parts)
-        written, failed = publish(data, settings)
+        try:
+            written, failed = publish(data, settings)
+        finally:
+            progress.done()
     if register is not None:
         register.close()
     console.summary(data, written)
