@@ -718,7 +718,7 @@
       if (r[R.OPEN]) {
         const sev = D.severities[r[R.WORST]];
         open.appendChild(el("span", "sev sev-chip-" + sev, fmt(r[R.OPEN]) + " · " + sev));
-      } else if (r[R.NOTREC] >= 0) open.appendChild(el("span", "pill pill-neutral", "not a session recording"));
+      } else if (r[R.NOTREC] >= 0) open.appendChild(el("span", "pill pill-neutral pill-wrap", "not a session recording"));
       else open.appendChild(el("span", "pill pill-pass", "compliant"));
       const client = r[R.CLIENT] >= 0 ? vis(str(r[R.CLIENT])) + (str(r[R.PEOPLE]) ? " with " + vis(str(r[R.PEOPLE])) : "") : "—";
       const session = str(r[R.SESSION]) ? "session " + str(r[R.SESSION]) : "";

@@ -304,13 +304,46 @@ def test_large_report_keeps_one_page_of_rows_in_the_dom(browser: Any, large: Pat
     page.close()
 
 
-@pytest.mark.parametrize("which", ["demo", "large"])
+def _variant(request: pytest.FixtureRequest, which: str, tmp_path: Path) -> Path:
+    """Each kind of report an officer can get: the demo practice; 5,000 synthetic findings; hostile
+    names with an incomplete audit and a legal hold; a second audit against a baseline (trend,
+    statuses, resolved findings); a redacted one; an incomplete one; seven-digit counts."""
+    if which == "large":
+        return Path(request.getfixturevalue("large"))
+    if which == "fixtures":
+        return Path(request.getfixturevalue("report"))
+    if which == "again":
+        return Path(request.getfixturevalue("demo_again")["html"])
+    demo = request.getfixturevalue("demo")
+    if which == "demo":
+        return Path(demo["html"])
+    data = json.loads(demo["json"].read_text(encoding="utf-8"))
+    path = tmp_path / f"{which}.html"
+    if which == "redacted":
+        from auditor.redact import Redactor
+
+        Redactor(b"k" * 32).redact(data)
+        write(data, path, OutputOptions(redact=True))
+    elif which == "incomplete":  # a folder that could not be read: the banner says so first
+        data["coverage"]["skipped"].append(
+            {"location": "/srv/locked", "reason": "permission-denied", "detail": "EACCES"}
+        )
+        data["coverage"]["complete"] = False
+        write(data, path, OutputOptions())
+    else:  # seven-digit counts
+        data["summary"].update(recordings=1_244_318, findings=2_244_318, suppressed=120_000)
+        write(data, path, OutputOptions())
+    return path
+
+
+@pytest.mark.parametrize(
+    "which", ["demo", "large", "fixtures", "again", "redacted", "incomplete", "big-counts"]
+)
 def test_axe_core_finds_no_violation_of_any_impact(
-    browser: Any, demo: dict[str, Any], large: Path, which: str
+    browser: Any, request: pytest.FixtureRequest, which: str, tmp_path: Path
 ) -> None:
     """axe-core in the report itself, in both views and with details open (WCAG 2.x A/AA and best practice)."""
-    path = demo["html"] if which == "demo" else large
-    page, seen = _open(browser, path)
+    page, seen = _open(browser, _variant(request, which, tmp_path))
     page.locator("#r-list button.disclose").first.click()
     assert _axe(page) == []
     _view(page, "findings")
@@ -464,3 +497,159 @@ def test_redacted_report_renders_pseudonyms(browser: Any, report: Path, tmp_path
     assert "Redacted." in body and "C-1001" not in body and "onerror" not in body
     assert seen["errors"] == []
     page.close()
+
+
+# --- the layout defects issue 15 lists, each checked at 1400 px ------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_again(demo: dict[str, Any]) -> dict[str, Any]:
+    """The demo practice audited a second time the same day, against the first: a baseline, a
+    same-day trend and first-seen times."""
+    out = demo["dir"]
+    html, js = out / "again.html", out / "again.json"
+    res = run_cli(
+        "scan", "-q", demo["result"]["targets"][0], "--config", out / "auditor.yaml", "--ignore",
+        demo["result"]["suppressions"]["file"], "--baseline", demo["json"], "--fail-on", "none",
+        "-o", html, "-o", js, cwd=out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    return {"html": html, "result": json.loads(js.read_text(encoding="utf-8"))}
+
+
+# Where each line of a text box ends: the characters just before each line break.
+_LINE_ENDS = """els => els.map(el => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const chars = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (let i = 0; i < n.length; i++) {
+      const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+      const box = r.getClientRects()[0];
+      if (box) chars.push([n.data[i], Math.round(box.top)]);
+    }
+  }
+  const ends = [];
+  for (let i = 1; i < chars.length; i++) if (chars[i][1] > chars[i - 1][1] + 2) ends.push(chars[i - 1][0]);
+  return [el.textContent, ends];
+})"""
+
+
+def test_breach_paths_wrap_only_after_a_slash_and_client_ids_never_wrap(
+    browser: Any, demo: dict[str, Any]
+) -> None:
+    page, _ = _open(browser, demo["html"])
+    paths = page.eval_on_selector_all(".breach-table code.path", _LINE_ENDS)
+    assert paths, "the demo has breaches"
+    for text, ends in paths:
+        assert all(c == "/" for c in ends), (text, ends)
+    people = page.eval_on_selector_all(".breach-table td.people .nowrap", _LINE_ENDS)
+    assert people and all(ends == [] for _, ends in people), people
+    page.close()
+
+
+@pytest.mark.parametrize("which", ["demo", "large"])
+def test_no_table_overflows_its_box_at_1400_px_nor_in_print(
+    browser: Any, demo: dict[str, Any], large_print: Path, which: str
+) -> None:
+    """The inventory (its legal-hold column was clipped) and every other table fit their section,
+    and no cell's content spills out of it, on screen and printed."""
+    page, _ = _open(browser, demo["html"] if which == "demo" else large_print)
+    for view, media in (("recordings", "screen"), ("findings", "screen"), ("findings", "print")):
+        _view(page, view)
+        if media == "print":
+            page.set_viewport_size({"width": 794, "height": 1123})  # an A4 page at 96 dpi
+            page.emulate_media(media="print")
+        overflowing = page.evaluate(
+            """() => Array.from(document.querySelectorAll('table.data')).filter(t => t.offsetParent)
+                 .flatMap(t => {
+                   const box = (t.closest('.table-scroll') || t.parentElement).getBoundingClientRect();
+                   const out = t.getBoundingClientRect().right > box.right + 1 ? [t.className] : [];
+                   return out.concat([...t.querySelectorAll('td, th')]
+                     .filter(c => c.scrollWidth > c.clientWidth + 1)
+                     .map(c => t.className + ': ' + c.textContent.slice(0, 50)));
+                 })"""
+        )
+        assert overflowing == [], (view, media, overflowing)
+    assert "legal hold in force" in page.inner_text(".inventory-table")  # within its recording's cell
+    page.close()
+
+
+def _text_outside_charts(page: Any) -> list[str]:
+    return list(
+        page.evaluate(
+            """() => Array.from(document.querySelectorAll('figure.chart-card svg')).flatMap(svg => {
+                 const frame = svg.getBoundingClientRect();
+                 return Array.from(svg.querySelectorAll('text')).filter(t => {
+                   const b = t.getBoundingClientRect();
+                   return b.width && (b.left < frame.left - 0.5 || b.right > frame.right + 0.5);
+                 }).map(t => t.textContent);
+               })"""
+        )
+    )
+
+
+def test_chart_labels_are_inside_their_charts(browser: Any, demo: dict[str, Any], large_print: Path) -> None:
+    """'Where recordings are' labels were cut off on the left."""
+    for path in (demo["html"], large_print):
+        page, _ = _open(browser, path)
+        assert _text_outside_charts(page) == []
+        assert page.locator("#recordings svg text.label").count() > 0
+        page.close()
+
+
+def test_large_counts_stay_on_one_line(browser: Any, demo: dict[str, Any], tmp_path: Path) -> None:
+    """244k findings: every summary figure on one line, inside its box."""
+    data = json.loads(demo["json"].read_text(encoding="utf-8"))
+    s = data["summary"]
+    s.update(recordings=1_244_318, compliant_recordings=1_000_002, findings=2_244_318, suppressed=120_000)
+    s["by_severity"].update(critical=509_000, high=1_627_000)
+    path = tmp_path / "big-counts.html"
+    write(data, path, OutputOptions())
+    page, _ = _open(browser, path)
+    values = page.eval_on_selector_all(
+        ".kpi-value",
+        """vs => vs.map(v => [v.textContent, v.getClientRects().length,
+              v.getBoundingClientRect().height / parseFloat(getComputedStyle(v).lineHeight || 0),
+              v.scrollWidth <= v.clientWidth + 1])""",
+    )
+    assert any(v[0] == "2,244,318" for v in values), values
+    for text, _, lines, fits in values:
+        assert lines < 1.5 and fits, (text, lines, fits)
+    assert _text_outside_charts(page) == []  # '1,627,000' at the end of the severity bar included
+    page.close()
+
+
+def test_first_seen_is_a_minute_and_same_day_audits_have_their_own_labels(
+    browser: Any, demo_again: dict[str, Any]
+) -> None:
+    page, _ = _open(browser, demo_again["html"])
+    _view(page, "findings")
+    page.locator("#f-body tr.row button.disclose").first.click()
+    first = page.evaluate(
+        """() => [...document.querySelectorAll('#f-body tr.detail:not([hidden]) dt')]
+             .filter(dt => dt.textContent === 'First seen').map(dt => dt.nextElementSibling.textContent)"""
+    )
+    import re
+
+    assert len(first) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", first[0]), first
+    labels = page.eval_on_selector_all(
+        "#trend svg text.label, #trend svg text.axis", "ts => ts.map(t => t.textContent)"
+    )
+    days = [p["as_of"] for p in demo_again["result"]["trend"]]
+    assert len(days) == 2 and days[0] == days[1]  # two audits on one day
+    same_day = [label for label in labels if label.startswith(days[0])]
+    assert len(same_day) == 2 and same_day[0] != same_day[1], labels
+    page.close()
+
+
+def test_the_print_has_no_double_period(
+    demo: dict[str, Any], demo_again: dict[str, Any], tmp_path: Path
+) -> None:
+    import re
+    import subprocess
+
+    for name, html in (("demo", demo["html"]), ("again", demo_again["html"])):
+        pdf = print_to_pdf(html, tmp_path / f"{name}.pdf")
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        words = " ".join(text.split())
+        assert re.findall(r".{30}(?<!\.)\. ?\.(?!\.).{10}", words) == []

@@ -202,7 +202,7 @@ def test_complete_audit_has_no_banner_and_incomplete_one_says_so_first(scanned: 
     result["coverage"]["complete"] = False
     html = _render(result)
     body = html.split("<body>", 1)[1]
-    assert body.lstrip().startswith('<div class="banner banner-incomplete"')
+    assert body.lstrip().startswith('<aside class="banner banner-incomplete"')
     assert "1 place could not be examined" in body
     coverage = _between(html, 'id="coverage"', "</section>")
     assert "permission-denied" in coverage and "/srv/locked/&lt;b&gt;x&lt;/b&gt;" in coverage
@@ -399,3 +399,29 @@ def test_paths_of_config_baseline_and_suppressions_are_absolute(scanned: dict[st
     assert res.exit_code in (0, 1), res.output
     again = json.loads(out.read_text(encoding="utf-8"))
     assert os.path.isabs(again["baseline"]["file"]) and os.path.isabs(again["suppressions"]["file"])
+
+
+def test_same_day_audits_get_labels_of_their_own_even_within_one_minute() -> None:
+    from auditor.outputs.html.charts import _trend_labels
+
+    def point(as_of: str, started: str | None) -> dict[str, Any]:
+        return {"as_of": as_of, "started": started}
+
+    trend = [
+        point("2026-11-20", "2026-11-20T09:00:00+00:00"),  # alone on its day: the day is enough
+        point("2026-11-22", "2026-11-22T05:11:09+00:00"),
+        point("2026-11-22", "2026-11-22T05:11:41+00:00"),  # same minute: to the second
+        point("2026-11-22", "2026-11-22T07:30:00+00:00"),
+        point("2026-11-23", "2026-11-23T08:00:00+00:00"),
+        point("2026-11-23", "2026-11-23T08:00:00+00:00"),  # the same second: numbered
+    ]
+    labels = [label for label, _ in _trend_labels(trend)]
+    assert labels == [
+        "2026-11-20",
+        "2026-11-22\n05:11:09 UTC",
+        "2026-11-22\n05:11:41 UTC",
+        "2026-11-22\n07:30 UTC",
+        "2026-11-23\n08:00:00 UTC (1)",
+        "2026-11-23\n08:00:00 UTC (2)",
+    ]
+    assert len(set(labels)) == len(labels)

@@ -56,7 +56,7 @@ def test_the_watch_report_opens_in_chromium_with_hostile_names_as_text(tmp_path:
     watch section shown as text, no console error, no request."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_report_browser import CHROMIUM, CHROMIUM_ARGS, _open
+    from tests.test_report_browser import CHROMIUM, CHROMIUM_ARGS, _axe, _open
 
     tree = tmp_path / "<img src=x onerror=alert(1)>"
     tree.mkdir()
@@ -71,8 +71,10 @@ def test_the_watch_report_opens_in_chromium_with_hostile_names_as_text(tmp_path:
             page, seen = _open(browser, report)
             watch = page.inner_text("#watch")
             images = page.evaluate("document.querySelectorAll('img[src=\"x\"]').length")
+            violations = _axe(page)  # axe-core: the watch section too, no violation of any impact
         finally:
             browser.close()
     assert f"{tree}\ninotify" in watch or f"{tree}\tinotify" in watch
     assert images == 0 and seen["dialogs"] == [] and seen["errors"] == [] and seen["console"] == []
     assert seen["requests"] == [report.as_uri()]
+    assert violations == []

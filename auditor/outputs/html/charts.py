@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -19,7 +20,7 @@ from auditor.outputs.html.svg import (
     stacked_bar_chart,
     stacked_columns,
 )
-from auditor.outputs.html.text import day, when
+from auditor.outputs.html.text import day
 from auditor.outputs.places import Places
 
 AGE_EDGES = (30, 60, 90, 180, 365, 730)
@@ -56,16 +57,39 @@ def report_charts(result: dict[str, Any], summary: dict[str, Any], places: Place
 
 
 def _trend_labels(trend: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Each audit's day; audits that share a day also get their start time, on a second line."""
+    """Each audit's day; audits that share a day also get their start time on a second line, to
+    the second when two share the minute too (audits run back to back), and a number beyond that."""
     days = Counter(str(p.get("as_of", "?")) for p in trend)
+    times = [_start_time(p, seconds=False) if days[str(p.get("as_of", "?"))] > 1 else "" for p in trend]
+    taken = Counter(zip((str(p.get("as_of", "?")) for p in trend), times, strict=True))
     labels = []
-    for p in trend:
+    seen: Counter[str] = Counter()
+    for p, time in zip(trend, times, strict=True):
         day_text = str(p.get("as_of", "?"))
-        if days[day_text] > 1:
-            started = when(p.get("started")) if p.get("started") else "—"
-            day_text += "\n" + (started.split(" ", 1)[1] if " " in started else started)
-        labels.append((day_text, p))
-    return labels
+        if time and taken[(day_text, time)] > 1:
+            time = _start_time(p, seconds=True)
+        label = day_text + ("\n" + time if time else "")
+        seen[label] += 1
+        labels.append((label, p))
+    repeated = {label for label, n in seen.items() if n > 1}
+    numbered: Counter[str] = Counter()
+    out = []
+    for label, p in labels:
+        if label in repeated:
+            numbered[label] += 1
+            label += f" ({numbered[label]})"
+        out.append((label, p))
+    return out
+
+
+def _start_time(point: dict[str, Any], *, seconds: bool) -> str:
+    """'05:11' (or '05:11:09') of the audit's start, in the zone it was recorded in; '—' without one."""
+    try:
+        moment = datetime.fromisoformat(str(point.get("started")))
+    except ValueError:
+        return "—"
+    utc = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
+    return (f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}") + utc
 
 
 def location_label(group: str, targets: list[str]) -> str:

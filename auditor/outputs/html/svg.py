@@ -50,6 +50,12 @@ def _fmt(value: int) -> str:
     return f"{value:,}"
 
 
+def _value_room(peak: int) -> int:
+    """Room right of the longest bar for its number (bold, so wider than a label's characters):
+    '1,627,000' must not run past the chart's edge."""
+    return max(40, int(14 + 1.15 * CHAR_WIDTH * len(_fmt(peak))))
+
+
 def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
     head = (
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -64,7 +70,7 @@ def bar_chart(bars: Sequence[Bar], *, label: str, width: int = 460, label_width:
     if not bars:
         return _empty(label, width)
     peak = max((b.value for b in bars), default=0) or 1
-    room = width - label_width - 60
+    room = width - label_width - _value_room(peak)
     body = []
     for i, bar in enumerate(bars):
         y = 6 + i * ROW
@@ -104,7 +110,7 @@ def stacked_bar_chart(
         label_width = int(min(max(12 + CHAR_WIDTH * longest, 90), width / 2))
     fits = max(int((label_width - 12) / CHAR_WIDTH), 8)
     peak = max((sum(values) for _, values in rows), default=0) or 1
-    room = width - label_width - 60
+    room = width - label_width - _value_room(peak)
     legend_h = 26
     body = [_legend(segments, 8, 4)]
     for i, (row_label, values) in enumerate(rows):
