@@ -25,9 +25,11 @@ from auditor.suppress import apply_suppressions, load_suppressions
 from bench.bench_report import CHROMIUM_ARGS, synthetic_result
 from scripts.demo import build_practice, write_ignore, write_policy
 from tests.conftest import REPO, place, run_cli
+from tests.conftest_s3 import S3World, moto_url, s3world
 from tests.pdfpages import inked_margins, print_to_pdf, words_outside_the_printable_area
 
 pytestmark = pytest.mark.browser
+__all__ = ["moto_url", "s3world"]  # fixtures used by this module
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
@@ -653,3 +655,49 @@ def test_the_print_has_no_double_period(
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         words = " ".join(text.split())
         assert re.findall(r".{30}(?<!\.)\. ?\.(?!\.).{10}", words) == []
+
+
+def test_a_bucket_audit_report_is_accessible_and_fits_at_1400_px(
+    browser: Any, s3world: S3World, tmp_path: Path
+) -> None:
+    """An S3 audit against moto: bucket rules failing in the posture, public objects as breaches,
+    bucket locations in the charts. axe-core finds nothing; no table, cell or chart overflows."""
+    w = s3world
+    w.bucket("clinic-recordings")
+    w.s3.put_public_access_block(
+        Bucket="clinic-recordings",
+        PublicAccessBlockConfiguration={
+            k: False
+            for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        },
+    )
+    w.put("clinic-recordings", "intake/2026/C-1001_2026-11-10.wav", "session.wav", ACL="public-read")
+    w.put("clinic-recordings", "supervision/C-1002_2026-11-11.m4a", "session.m4a")
+    w.put("clinic-recordings", "intake/voice-memo.wav", "session.wav", ACL="public-read")
+    html = tmp_path / "s3.html"
+    res = run_cli(
+        "scan", "-q", "s3://clinic-recordings", "--endpoint-url", w.url, "--fail-on", "none", "-o", html,
+        "-o", tmp_path / "s3.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "s3.json").read_text(encoding="utf-8"))
+    assert any(f["category"] == "breach" for f in result["findings"])
+    assert any(f["rule"].startswith("s3-bucket") for f in result["findings"])
+    page, seen = _open(browser, html)
+    assert "s3://clinic-recordings" in page.inner_text("#scope")
+    assert page.locator("#breaches").count() == 1
+    assert _text_outside_charts(page) == []
+    spilled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('table.data')).filter(t => t.offsetParent)
+             .flatMap(t => [...t.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1)
+               .map(c => t.className + ': ' + c.textContent.slice(0, 50)))"""
+    )
+    assert spilled == []
+    _view(page, "findings")  # the default for a bucket audit
+    page.locator("#f-body button.disclose").first.click()
+    assert _axe(page) == []
+    _view(page, "recordings")
+    page.locator("#r-list button.disclose").first.click()
+    assert _axe(page) == []
+    assert seen["errors"] == []
+    page.close()
