@@ -168,6 +168,7 @@ def _writer(fmt: str, what: str) -> Writer:
 def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
     """Suppress, compare with the baseline, record breaches, assign owners, summarise, redact: in
     that order, in place."""
+    settings.on_phase("preparing results")
     # First, every text valid Unicode: a lone surrogate (a name that is not UTF-8 reaching a
     # result some way other than the sources' display_path) becomes auditor.textsafe's one
     # lossless form, which every format, the breach register's sqlite and browsers can carry.

@@ -79,6 +79,7 @@ def test_scan_on_a_terminal_names_each_step_after_the_walk_in_order(tmp_path: Pa
     assert code == 0, text
     steps = [
         "building results",
+        "preparing results",
         "summarising",
         "hashing the result",
         "writing r.html",
