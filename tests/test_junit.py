@@ -8,6 +8,8 @@
 - Counted as Jenkins counts: hudson.tasks.junit.CaseResult (jenkinsci/junit-plugin) marks a case
   skipped if it has a <skipped>; otherwise failed if it has an <error> or a <failure> (both are
   "failed"), else passed. Failed cases make the build unstable.
+- Read by junitparser, the library behind the publish-unit-test-result GitHub Action: its
+  per-case results and the suite's counts, as it reads them and as it recomputes them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import junitparser
 import pytest
 from lxml import etree
 
@@ -226,6 +229,44 @@ def test_new_only_fails_only_new_findings_and_suppressed_never_fail(audit: dict[
     xml, code = _render(audit, "--ignore", str(ignore), "--fail-on", "high")
     assert gitlab_statuses(xml)[(str(audit["root"]), "recording-unencrypted")] == "success"
     assert "suppressed: assessed RA-12" in xml.decode()
+
+
+def _junitparser_view(path: Path) -> tuple[dict[tuple[str, str], str], list[tuple[int, int, int, int]]]:
+    """(suite, case) -> junitparser's verdict, and each suite's (tests, failures, errors, skipped)
+    as written; the counts are compared with the ones junitparser recomputes from the cases."""
+    verdicts = {}
+    counts = []
+    for suite in junitparser.JUnitXml.fromfile(str(path)):
+        for case in suite:
+            kinds = {type(r).__name__ for r in case.result}
+            verdict = next((k.lower() for k in ("Failure", "Error", "Skipped") if k in kinds), "passed")
+            assert case.is_passed == (verdict == "passed")
+            verdicts[(suite.name, case.name)] = verdict
+        counts.append((suite.tests, suite.failures, suite.errors, suite.skipped))
+    return verdicts, counts
+
+
+def test_junitparser_reads_what_the_gate_decided(audit: dict[str, Any]) -> None:
+    """The real library (publish-unit-test-result-action reads JUnit through it): the failures are
+    exactly the rules failing the gate, the skipped ones are skipped, the coverage case is an error,
+    and the counts on each suite are the ones the library recomputes from its cases."""
+    result = json.loads(audit["json"].read_text())
+    high = {f["rule"] for f in result["findings"] if f["severity"] in ("critical", "high")}
+    verdicts, written = _junitparser_view(audit["xml"])
+    assert {case for (_, case), v in verdicts.items() if v == "failure"} == high
+    assert verdicts[(str(audit["root"]), "coverage")] == "error"
+    assert verdicts[(str(audit["root"]), "retention-exceeded")] == "passed"  # medium: below the gate
+    assert verdicts[(str(audit["root"]), "s3-object-public")] == "skipped"
+    assert verdicts == {
+        k: {"failed": "failure", "success": "passed"}.get(v, v)
+        for k, v in gitlab_statuses(audit["xml"].read_bytes()).items()
+    }
+    xml = junitparser.JUnitXml.fromfile(str(audit["xml"]))
+    for suite in xml:
+        suite.update_statistics()
+    recounted = audit["tmp"] / "recounted.xml"
+    xml.write(str(recounted))
+    assert _junitparser_view(recounted)[1] == written
 
 
 def test_control_characters_and_lone_surrogates_are_escaped(audit: dict[str, Any]) -> None:
