@@ -168,3 +168,54 @@ def test_the_editor_flags_a_typo_with_the_schemas_own_words(server: tuple[Langua
         root / "example.yaml", _document("config.schema.json", (REPO / "examples/auditor.yaml").read_text())
     )
     assert ls.wait_for_diagnostics(clean, lambda d: d is not None) == []  # the shipped example is clean
+
+
+@pytest.mark.parametrize(
+    ("example", "typo", "message"),
+    [
+        ("examples/auditor.yaml", "retension:\n  default_days: 30\n", "Property retension is not allowed."),
+        ("examples/consent.yaml", "client:\n  - id: C-1\n", "Property client is not allowed."),
+    ],
+)
+def test_the_shipped_examples_find_their_schema_by_their_own_modeline(
+    server: tuple[LanguageServer, Path], example: str, typo: str, message: str
+) -> None:
+    """Opened where they are, with the relative `$schema` modeline they ship with (as an editor opens
+    them): clean as shipped, and the same file with a misspelt key gets the schema's error on it."""
+    ls, _ = server
+    path = REPO / example
+    text = path.read_text()
+    assert text.startswith("# yaml-language-server: $schema=../auditor/schemas/")
+    clean = ls.open(path, text)
+    assert ls.wait_for_diagnostics(clean, lambda d: d is not None) == []
+    typo_line = text.count("\n")
+    broken = ls.open(path.with_name(f"typo-{path.name}"), text + typo)
+    diagnostics = ls.wait_for_diagnostics(broken, lambda d: d)
+    assert [(d["message"], d["range"]["start"]["line"], d["severity"]) for d in diagnostics] == [
+        (message, typo_line, 1)
+    ]
+
+
+def test_the_editor_settings_the_docs_give_map_the_files_to_their_schemas(tmp_path: Path) -> None:
+    """docs/config.md's `yaml.schemas` setting (schema paths as absolute paths, files by name), no
+    modeline in the files: auditor.yaml and .auditor-ignore.yaml each get their schema's errors."""
+    settings = {
+        "validate": True,
+        "schemaStore": {"enable": False},
+        "schemas": {
+            str(SCHEMAS / "config.schema.json"): ["auditor.yaml"],
+            str(SCHEMAS / "ignore.schema.json"): [".auditor-ignore.yaml"],
+        },
+    }
+    ls = LanguageServer(tmp_path, {"yaml": settings})
+    try:
+        config = ls.open(tmp_path / "auditor.yaml", "version: 1\nretension: {}\n")
+        ignore = ls.open(tmp_path / ".auditor-ignore.yaml", "version: 1\nsuppressions:\n  - rule: x\n")
+        other = ls.open(tmp_path / "notes.yaml", "retension: {}\n")
+        (typo,) = ls.wait_for_diagnostics(config, lambda d: d)
+        assert typo["message"] == "Property retension is not allowed."
+        missing = ls.wait_for_diagnostics(ignore, lambda d: d)
+        assert any('Missing property "reason"' in d["message"] for d in missing), missing
+        assert ls.wait_for_diagnostics(other, lambda d: d is not None) == []  # no schema for other files
+    finally:
+        ls.close()
