@@ -116,6 +116,15 @@ def test_installed_wheel_finds_its_rules_and_templates_from_elsewhere(
     core = next(p for p in packs if p["name"] == "core")
     assert core["path"].startswith(str(installed / "auditor" / "_data" / "rules")), core
     assert (installed / "auditor" / "_data" / "reports").is_dir()
+    # The schemas editors are pointed at, where docs/config.md ("Editor support") says they are.
+    where = subprocess.run(
+        [sys.executable, "-c", "import auditor, pathlib; print(pathlib.Path(auditor.__file__).parent / 'schemas')"],
+        cwd=elsewhere, env={**os.environ, "PYTHONPATH": str(installed)}, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert where == str(installed / "auditor" / "schemas")
+    assert {"config.schema.json", "ignore.schema.json", "consent.schema.json"} <= {
+        p.name for p in Path(where).glob("*.schema.json")
+    }
 
     practice = tmp_path / "practice"
     place(practice, "session.wav", "session.wav")
