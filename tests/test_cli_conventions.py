@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,6 +216,58 @@ def test_a_folder_that_vanishes_during_the_scan(tmp_path: Path, monkeypatch: pyt
         f"(written: {first}; not written: {out_dir / 'r.html'})"
     )
     assert first.exists()
+
+
+def _with_stdout(stdout: int | Path, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m auditor ARGS` with stdout on `stdout`: a pipe's write end whose reader is already
+    gone, or a file such as /dev/full (every write ENOSPC)."""
+    if isinstance(stdout, Path):
+        with stdout.open("w") as out:
+            return _with_stdout(out.fileno(), *args, cwd=cwd)
+    cmd = [sys.executable, "-m", "auditor", *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+@contextlib.contextmanager
+def _closed_pipe() -> Iterator[int]:
+    """A pipe whose reader closed it before the command printed anything (`auditor rules | true`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        yield write_end
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("command", [["rules"], ["rules", "--json"], ["plugins"]])
+def test_a_reader_that_goes_away_is_not_findings(tmp_path: Path, command: list[str]) -> None:
+    """click turns an EPIPE into exit 1, which CI reads as findings: it is 141 (128 + SIGPIPE), quietly."""
+    with _closed_pipe() as stdout:
+        res = _with_stdout(stdout, *command, cwd=tmp_path)
+    assert (res.returncode, res.stderr) == (141, "")
+
+
+def test_the_summary_to_a_closed_pipe_leaves_the_gate_its_say(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    for fail_on, expected in (("high", 1), ("none", 0)):
+        out = tmp_path / f"{fail_on}.json"
+        with _closed_pipe() as stdout:
+            res = _with_stdout(stdout, "scan", root, "-o", out, "--fail-on", fail_on, cwd=tmp_path)
+        assert res.returncode == expected, res.stderr
+        assert [line for line in res.stderr.splitlines() if not line.startswith("auditor: config: ")] == []
+        assert json.loads(out.read_text())["summary"]["recordings"] == 1
+
+
+def test_a_summary_that_cannot_be_written_is_an_output_error(tmp_path: Path) -> None:
+    root = _practice(tmp_path)
+    out_json, out_sarif = tmp_path / "r.json", tmp_path / "r.sarif"
+    res = _with_stdout(Path("/dev/full"), "scan", root, "-o", out_json, "-o", out_sarif, cwd=tmp_path)
+    assert res.returncode == 2
+    assert _only_line(res.stderr) == (
+        "auditor: error: stdout: could not write the summary: No space left on device "
+        f"(the reports were written: {out_json}, {out_sarif})"
+    )
+    assert json.loads(out_json.read_text())["summary"]["recordings"] == 1
 
 
 # --- reports on stdout, the summary, --quiet -----------------------------------------------

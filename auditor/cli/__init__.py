@@ -29,6 +29,28 @@ COMMANDS = {
 }
 
 
+# The reader of stdout went away before it had everything (`auditor rules | head`): 128 + SIGPIPE,
+# what a shell reports for a command a closed pipe ended. Never 1, which CI reads as "findings".
+EXIT_STDOUT_CLOSED = 141
+
+
+class StdoutClosed(Exception):
+    """stdout's reader closed it (EPIPE) while a command was printing its answer there."""
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reading end is closed (POLLERR on the writer):
+    an EPIPE from anywhere else, e.g. a webhook's socket, is not this."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no fd (captured in tests), or closed
+        return False
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (click's documented lazy-loading pattern)."""
 
@@ -47,6 +69,15 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # Caught here, before click's main turns an EPIPE into exit 1.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            if _stdout_reader_gone():
+                raise StdoutClosed from exc
+            raise
+
 
 @click.group(
     cls=LazyGroup,
@@ -58,7 +89,8 @@ def cli() -> None:
     """Find therapy-session recordings and flag the unencrypted, exposed, over-retained and unconsented ones.
 
     Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config,
-    input or output error; 70 internal error (a bug: the traceback is saved to a file); 130 interrupted.
+    input or output error; 70 internal error (a bug: the traceback is saved to a file); 130 interrupted;
+    141 stdout closed by its reader before the answer was all written (`| head`).
     `auditor status` has its own (see its --help).
     """
 
@@ -86,6 +118,9 @@ def _run() -> int:
     except click.ClickException as exc:
         show_click_error(exc)
         return exc.exit_code
+    except StdoutClosed:
+        process_exit.discard_stream(sys.stdout)
+        return EXIT_STDOUT_CLOSED
     except Exception as exc:  # a bug: one line and where the traceback is, never exit 1 ("findings")
         from auditor.cli import internal_error  # imported here: start-up stays light
         from auditor.cli.common import EXIT_INTERNAL

@@ -7,11 +7,16 @@
 - Which config and which ignore file were picked up is said on stderr before the scan: a
   suppression file found by itself should never act unseen.
 
+- A stream that cannot take the summary is an output error (exit 2, one line), never a crash:
+  a full disk (ENOSPC) says so; a reader that went away (`| head`, EPIPE) is let go quietly,
+  as Unix tools do, and the exit code still tells.
+
 Every line goes through textsafe.for_terminal: paths and messages quote what is on disk.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +25,8 @@ from typing import Any
 
 import click
 
+from auditor.cli import process_exit
+from auditor.errors import OutputError
 from auditor.models import INTENTIONAL_SKIPS, SEVERITIES
 from auditor.outputs.base import STDOUT
 from auditor.publish import PublishSettings
@@ -43,7 +50,7 @@ class Console:
     def info(self, line: str) -> None:
         """The summary and `wrote ...`: stdout, or stderr when a report takes stdout."""
         if not self.quiet:
-            click.echo(for_terminal(line), err=self.report_on_stdout)
+            _echo(for_terminal(line), err=self.report_on_stdout)
 
     def note(self, line: str) -> None:
         """Context on stderr (which files were picked up); not under --quiet."""
@@ -64,11 +71,26 @@ class Console:
         )
 
     def summary(self, result: dict[str, Any], written: Sequence[Path]) -> None:
-        for line in summary_lines(result):
-            self.info(line)
-        for path in written:
-            if path != STDOUT:
+        files = [path for path in written if path != STDOUT]
+        try:
+            for line in summary_lines(result):
+                self.info(line)
+            for path in files:
                 self.info(f"wrote {path}")
+        except OutputError as exc:  # the reports are whole: say so in the one line
+            done = ", ".join(map(str, files)) or "none"
+            raise OutputError(exc.path, f"{exc.message} (the reports were written: {done})") from exc
+
+
+def _echo(line: str, *, err: bool) -> None:
+    try:
+        click.echo(line, err=err)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to tell it
+        process_exit.discard_stream(sys.stderr if err else sys.stdout)
+    except OSError as exc:
+        raise OutputError(
+            "stderr" if err else "stdout", f"could not write the summary: {exc.strerror or exc}"
+        ) from exc
 
 
 def _picked(path: Path | None, given: bool, default_name: str) -> str:

@@ -46,3 +46,14 @@ def exit_process(code: int) -> NoReturn:
                 stream.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def discard_stream(stream: object) -> None:
+    """Point a standard stream whose reader is gone (EPIPE) at /dev/null: what it still buffers
+    would fail again when the process flushes it at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no descriptor (captured output), or closed
+        pass
