@@ -239,7 +239,9 @@ def _closed_pipe() -> Iterator[int]:
         os.close(write_end)
 
 
-@pytest.mark.parametrize("command", [["rules"], ["rules", "--json"], ["plugins"]])
+@pytest.mark.parametrize(
+    "command", [["rules"], ["rules", "--json"], ["plugins"], ["--help"], ["--version"], ["scan", "--help"]]
+)
 def test_a_reader_that_goes_away_is_not_findings(tmp_path: Path, command: list[str]) -> None:
     """click turns an EPIPE into exit 1, which CI reads as findings: it is 141 (128 + SIGPIPE), quietly."""
     with _closed_pipe() as stdout:

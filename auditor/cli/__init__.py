@@ -7,8 +7,11 @@ breach register's or the watch daemon's.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -69,14 +72,25 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    # Both caught here, before click's main turns an EPIPE into exit 1: make_context prints
+    # `auditor --help` and `--version`, invoke everything else.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _stdout_closed_as_such():
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> object:
-        # Caught here, before click's main turns an EPIPE into exit 1.
-        try:
+        with _stdout_closed_as_such():
             return super().invoke(ctx)
-        except BrokenPipeError as exc:
-            if _stdout_reader_gone():
-                raise StdoutClosed from exc
-            raise
+
+
+@contextlib.contextmanager
+def _stdout_closed_as_such() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError as exc:
+        if _stdout_reader_gone():
+            raise StdoutClosed from exc
+        raise
 
 
 @click.group(
