@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 from auditor.cli import main
@@ -61,6 +62,32 @@ def test_an_unexpected_exception_exits_70_with_one_line_and_a_saved_traceback(
     text = saved.read_text()
     assert "Traceback (most recent call last)" in text and "ZeroDivisionError: the bug" in text
     assert "auditor scan -q" in text and "recording-auditor" in text
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        SystemExit("a plugin: cannot reach the vault"),
+        click.ClickException("a plugin: cannot reach the vault"),
+    ],
+    ids=["sys.exit(message)", "click.ClickException"],
+)
+def test_a_message_exit_from_code_we_call_is_an_error_never_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stop: BaseException
+) -> None:
+    """sys.exit("...") is 1 for Python and a bare ClickException is 1 for click; a plugin (or our own
+    code) stopping that way must not read as "findings" in CI."""
+    scan_module = importlib.import_module("auditor.cli.scan")
+
+    def stops(*args: object, **kwargs: object) -> None:
+        raise stop
+
+    monkeypatch.setattr(scan_module, "run_scan", stops)
+    monkeypatch.setattr("sys.argv", ["auditor", "scan", "-q", str(_practice(tmp_path))])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "a plugin: cannot reach the vault" in capsys.readouterr().err
 
 
 def test_an_unknown_url_scheme_is_a_usage_error_before_the_scan(tmp_path: Path) -> None:

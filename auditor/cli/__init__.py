@@ -35,6 +35,7 @@ COMMANDS = {
 # The reader of stdout went away before it had everything (`auditor rules | head`): 128 + SIGPIPE,
 # what a shell reports for a command a closed pipe ended. Never 1, which CI reads as "findings".
 EXIT_STDOUT_CLOSED = 141
+EXIT_ERROR = 2  # usage, config, input or output error (auditor.cli.common.EXIT_INPUT)
 
 
 class StdoutClosed(Exception):
@@ -131,7 +132,8 @@ def _run() -> int:
         return 130
     except click.ClickException as exc:
         show_click_error(exc)
-        return exc.exit_code
+        # click's base ClickException (and FileError) says 1; here 1 means findings, nothing else.
+        return EXIT_ERROR if exc.exit_code == 1 else exc.exit_code
     except StdoutClosed:
         process_exit.discard_stream(sys.stdout)
         return EXIT_STDOUT_CLOSED
@@ -144,11 +146,12 @@ def _run() -> int:
 
 
 def _exit_code(exc: SystemExit) -> int:
-    """What the interpreter would have made of sys.exit(x): None is 0, a message is printed and 1."""
+    """What the interpreter would make of sys.exit(x): None is 0, an int itself. A message (e.g. a
+    plugin's sys.exit("cannot ...")) is printed and exits 2, never 1, which means findings."""
     if exc.code is None or isinstance(exc.code, int):
         return exc.code or 0
     print(terminal_lines(str(exc.code)), file=sys.stderr)
-    return 1
+    return EXIT_ERROR
 
 
 def show_click_error(exc: click.ClickException) -> None:
