@@ -107,7 +107,7 @@ def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict
         "as_of": result.as_of.isoformat(),
         "started": _iso(result.started),
         "finished": _iso(result.finished),
-        "run_by": _who(),
+        "run_by": who_runs(),
         "organisation": result.config.organisation.name,
         # Absolute: a report read elsewhere must still say which file set the policy.
         "config": os.path.abspath(result.config.source) if result.config.source else None,
@@ -129,7 +129,8 @@ def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict
     }
 
 
-def _who() -> str:
+def who_runs() -> str:
+    """user@host of whoever runs this audit (the result's run_by)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError, ImportError):  # no login name anywhere; no pwd module (Windows)

@@ -14,12 +14,8 @@ from auditor.cli.common import (
     config_option,
     input_errors_exit_2,
     output_options,
-    with_stdout,
 )
-from auditor.cli.console import Console
-from auditor.cli.report import publishing_options
-from auditor.config import load_config
-from auditor.errors import InputError
+from auditor.cli.report import publishing_options, rendering_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 
 
@@ -67,18 +63,12 @@ def merge(
     """
     from auditor.merge import load_expected, load_inputs
     from auditor.merge import merge as merge_results
-    from auditor.result import _who
+    from auditor.result import who_runs
 
-    outputs = with_stdout(outputs, stdout_format)
-    if not outputs:
-        raise click.UsageError("give at least one output: -o FILE, or --format FORMAT for stdout")
-    console = Console.for_outputs(outputs, quiet)
-    if config_path is not None and not config_path.is_file():
-        raise InputError(config_path, "config file not found")
-    config = load_config(config_path)
+    outputs, console, config = rendering_inputs(outputs, stdout_format, quiet, config_path)
     expected = load_expected(expect_path) if expect_path is not None else []
     inputs = load_inputs(result_paths)
-    data = merge_results(inputs, expected, run_by=_who())
+    data = merge_results(inputs, expected, run_by=who_runs())
     known = {r["id"] for r in data["rules"] if isinstance(r, dict) and "id" in r}
     settings = publish_settings(
         outputs,

@@ -21,7 +21,7 @@ from auditor.cli.common import (
 )
 from auditor.cli.console import Console
 from auditor.cli.progress import Progress
-from auditor.config import load_config
+from auditor.config import Config, load_config
 from auditor.contract import load_result
 from auditor.errors import InputError
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
@@ -71,6 +71,20 @@ def publishing_options(func: F) -> F:
     return func
 
 
+def rendering_inputs(
+    outputs: tuple[Path, ...], stdout_format: str | None, quiet: bool, config_path: Path | None
+) -> tuple[tuple[Path, ...], Console, Config]:
+    """What `report` and `merge` check before reading any result: at least one output (a file or
+    stdout), the console that matches them, and the config (a --config that is missing exits 2)."""
+    outputs = with_stdout(outputs, stdout_format)
+    if not outputs:
+        raise click.UsageError("give at least one output: -o FILE, or --format FORMAT for stdout")
+    console = Console.for_outputs(outputs, quiet)
+    if config_path is not None and not config_path.is_file():
+        raise InputError(config_path, "config file not found")
+    return outputs, console, load_config(config_path)
+
+
 @click.command()
 @click.argument("result_path", type=click.Path(path_type=Path, dir_okay=False))
 @output_options
@@ -102,13 +116,7 @@ def report(
     It only re-renders: the exit code is 0 unless --fail-on is given, which then gates as
     `auditor scan` does (after --ignore, --baseline and --new-only are applied).
     """
-    outputs = with_stdout(outputs, stdout_format)
-    if not outputs:
-        raise click.UsageError("give at least one output: -o FILE, or --format FORMAT for stdout")
-    console = Console.for_outputs(outputs, quiet)
-    if config_path is not None and not config_path.is_file():
-        raise InputError(config_path, "config file not found")
-    config = load_config(config_path)
+    outputs, console, config = rendering_inputs(outputs, stdout_format, quiet, config_path)
     progress = Progress.for_console(quiet, console.report_on_stdout)
     # As in scan: parsing a large result with the cyclic collector on takes 3-4 times as long.
     with no_cyclic_gc():
