@@ -38,10 +38,27 @@ class Found:
 def read() -> list[Found] | None:
     """Every entry point of every installed distribution; None when sys.path holds places this
     module cannot read (then use importlib.metadata)."""
-    if _other_finders():
+    folders = _dist_folders()
+    if folders is None:
         return None
     found: list[Found] = []
     seen: set[str] = set()
+    for key, info in folders:
+        if key in seen:
+            continue
+        seen.add(key)
+        distribution, version = _identity(info)
+        for group, ep_name, value in _entry_points(info):
+            found.append(Found(group, ep_name, value, distribution, version))
+    return found
+
+
+def _dist_folders() -> list[tuple[str, str]] | None:
+    """(normalised distribution name, its .dist-info/.egg-info folder) in sys.path order; None
+    when sys.path holds places this module cannot read."""
+    if _other_finders():
+        return None
+    folders = []
     for entry in sys.path:
         folder = entry or "."
         if folder.lower().endswith(".egg"):
@@ -53,17 +70,40 @@ def read() -> list[Found] | None:
         except OSError:
             continue  # absent, unreadable: importlib.metadata finds nothing there either
         for name in names:
-            if not name.lower().endswith(_DIST_FOLDER):
-                continue
-            info = os.path.join(folder, name)
-            key = _normalise(name.rpartition(".")[0].partition("-")[0])
-            if key in seen:
-                continue
-            seen.add(key)
-            distribution, version = _identity(info)
-            for group, ep_name, value in _entry_points(info):
-                found.append(Found(group, ep_name, value, distribution, version))
-    return found
+            if name.lower().endswith(_DIST_FOLDER):
+                key = _normalise(name.rpartition(".")[0].partition("-")[0])
+                folders.append((key, os.path.join(folder, name)))
+    return folders
+
+
+def metadata_values(distribution: str, header: str) -> list[str] | None:
+    """Every value of `header` (e.g. "Project-URL", which repeats) in the METADATA of the first
+    installed `distribution` on sys.path, as importlib.metadata's `metadata(d).get_all(header)`
+    gives them ([] when it has none, or the distribution is not installed). None when sys.path
+    holds places this module cannot read: then ask importlib.metadata."""
+    folders = _dist_folders()
+    if folders is None:
+        return None
+    wanted = _normalise(distribution)
+    info = next((path for key, path in folders if key == wanted), None)
+    return [] if info is None else _header_values(info, header.lower())
+
+
+def _header_values(info: str, header: str) -> list[str]:
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(info, filename), encoding="utf-8", errors="replace") as f:
+                values = []
+                for line in f:
+                    if not line.strip():
+                        break  # the headers end at the first empty line
+                    key, sep, value = line.partition(":")
+                    if sep and not line[0].isspace() and key.strip().lower() == header:
+                        values.append(value.strip())
+                return values
+        except OSError:
+            continue
+    return []
 
 
 def load(value: str) -> object:

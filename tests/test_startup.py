@@ -92,6 +92,31 @@ def test_reading_the_plugins_imports_no_importlib_metadata(tmp_path: Path) -> No
     assert not _top_level(modules, {"importlib.metadata", "email", "socket", "zipfile", "csv"})
 
 
+def test_a_sarif_report_reads_the_project_urls_without_importlib_metadata(tmp_path: Path) -> None:
+    """SARIF names the project's home page and documentation (auditor/project.py): read from the
+    .dist-info folder, not through importlib.metadata."""
+    place(tmp_path / "practice", "Clinic/session.m4a", "session.m4a")
+    code, modules = _imports("scan", "-q", "practice", "-o", "r.sarif", "--fail-on", "none", cwd=tmp_path)
+    assert code == 0
+    driver = json.loads((tmp_path / "r.sarif").read_text())["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"].startswith("https://")
+    assert not _top_level(modules, {"importlib.metadata", "email", "socket", "zipfile", "csv"})
+
+
+def test_the_project_urls_are_importlib_metadatas() -> None:
+    from importlib.metadata import metadata
+
+    from auditor import installed, project
+
+    theirs = metadata(project.DISTRIBUTION).get_all("Project-URL")
+    assert theirs  # pyproject.toml's [project.urls]
+    assert installed.metadata_values(project.DISTRIBUTION, "Project-URL") == theirs
+    assert installed.metadata_values("Recording_Auditor", "project-url") == theirs  # names normalised
+    assert installed.metadata_values("no-such-distribution", "Project-URL") == []
+    homepage = next(v.partition(",")[2].strip() for v in theirs if v.lower().startswith("homepage,"))
+    assert project.project_url() == homepage
+
+
 def test_an_invalid_config_still_names_file_line_and_key(tmp_path: Path) -> None:
     (tmp_path / "auditor.yaml").write_text("version: 1\nretention:\n  default_days: -4\n")
     (tmp_path / "practice").mkdir()
