@@ -295,3 +295,71 @@ def test_both_paths_agree_on_any_bucket_and_time_field(bucket: str, time: str) -
     text = line(bucket=bucket, time=time)
     by_regex = _outcome(via_regex, text) if LINE.match(text) else MalformedRecord
     assert _outcome(parse_line, text) == by_regex
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        (" ".join(line().split(" ")[:9]), "it ends after field 8, before field 9 (request uri)"),
+        (line(time="[20-11-2026 09:15:02]"), "field 3 (time) is not a bracketed time"),
+        (line(key=""), "field 8 (key) is not a run of characters without spaces"),
+        (line(error=""), "field 11 (error code) is not a run of characters without spaces"),
+        (" " + line(), "field 1 (bucket owner) is not"),
+        (line(uri='"GET /clinic/x.wav HTTP/1.1'), "field 9 (request uri) is not a double-quoted text"),
+        (line(agent='"curl/8.5.0"x'), "what follows the User-Agent is not space-separated fields"),
+    ],
+)
+def test_a_malformed_line_names_the_field_that_breaks_the_layout(broken: str, reason: str) -> None:
+    """The officer (and the breach pack) is told where a line leaves AWS's layout, by field number
+    and name, never by quoting the line (it holds IPs, keys and requesters)."""
+    with pytest.raises(MalformedRecord) as caught:
+        parse_line(broken)
+    assert str(caught.value).startswith("does not follow the S3 server access log layout: ")
+    assert reason in str(caught.value)
+    assert "198.51.100.7" not in str(caught.value) and "C-1001" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "[31/Nov/2026:09:15:02 +0000]",  # no such day
+        "[29/Feb/2026:09:15:02 +0000]",  # not a leap year
+        "[20/Nov/2026:24:15:02 +0000]",  # hour 24
+        "[20/Nov/2026:09:61:02 +0000]",  # minute 61
+        "[20/Nov/2026:09:15:60 +0000]",  # second 60: S3 does not log leap seconds, datetime refuses them
+        "[20/Nov/2026:09:15:02 +0099]",  # no such zone
+        "[20/Nov/2026:09:15:02 +2400]",
+        "[01/Jan/0001:00:15:02 +0100]",  # before year 1 in UTC: out of range, never an OverflowError
+        "[31/Dec/9999:23:15:02 -0100]",  # after 9999 in UTC
+    ],
+)
+def test_a_time_with_the_right_shape_but_no_such_moment_is_malformed(time: str) -> None:
+    """The values are checked on every line, not only on the lines about an exposed key: the
+    memo of good halves learns a half only once its values are known to exist."""
+    with pytest.raises(MalformedRecord, match=r"^no such time \["):
+        parse_line(line(time=time))
+    with pytest.raises(MalformedRecord, match=r"^no such time \["):
+        via_regex(line(time=time))
+
+
+def test_remembered_halves_never_combine_into_an_unreadable_time() -> None:
+    """Each half of a good time is remembered, so that most lines skip the check of their time's
+    values; year 1 at 00:15 and a zone of +0100 are two good halves, but no moment in UTC."""
+    parse_line(line(time="[01/Jan/0001:00:15:02 +0000]"))
+    parse_line(line(time="[20/Nov/2026:09:15:02 +0100]"))
+    with pytest.raises(MalformedRecord, match=r"^no such time"):
+        parse_line(line(time="[01/Jan/0001:00:15:02 +0100]"))
+
+
+_FIELD_NAMES = ("owner", "bucket", "ip", "requester", "request_id", "operation", "key", "status", "error",
+                "sent", "size", "total", "turn")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _FIELD_NAMES)
+def test_an_empty_plain_field_is_malformed_on_both_paths(name: str) -> None:
+    """Two spaces in a row leave a field empty: the regex refuses it, and so must the fast path,
+    which splits on single spaces (it used to read an empty key as a key)."""
+    text = line(**{name: ""})
+    assert LINE.match(text) is None
+    with pytest.raises(MalformedRecord):
+        parse_line(text)

@@ -481,6 +481,36 @@ def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines
     assert digest.malformed_at[2]["reason"] == "no such time [31/Nov/2026:09:05:00 +0000]"
 
 
+def test_impossible_times_on_any_key_are_counted_and_none_crashes_the_pass(tmp_path: Path) -> None:
+    """Every line is checked in full, whichever key it is about: a minute 61 on another key's line
+    is a malformed line too (it used to pass, its time never read), and a time that exists in its
+    zone but not in UTC (year 1 at +0130, truncated to its hour) is malformed, not an OverflowError."""
+    from auditor.breach.evidence import EvidenceRun, RecordingEvidence, S3Target, read_access_logs
+    from auditor.breach.logfiles import Window, local_files
+
+    at = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
+    good = record(at, "intake/other.wav")
+    lines = [
+        good,
+        good.replace("[20/Nov/2026:09:05:00", "[20/Nov/2026:09:61:00"),
+        good.replace("[20/Nov/2026:09:05:00 +0000]", "[01/Jan/0001:01:30:00 +0130]"),
+        good.replace("[20/Nov/2026:09:05:00 +0000]", "[01/Jan/0001:00:10:00 +0100]"),
+        good,
+    ]
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / simple_key("", at + timedelta(minutes=5), "TIMES")).write_text("\n".join(lines) + "\n")
+    window = Window(at - timedelta(hours=1), at + timedelta(hours=1))
+    evidence = RecordingEvidence(1, "s3://clinic/intake/C-1001.wav", "s3", window)
+    run = EvidenceRun([evidence])
+    target = S3Target("clinic", {"intake/C-1001.wav": evidence}, frozenset(), {"intake/C-1001.wav": SIZE})
+    read_access_logs(local_files(str(folder)), target, run, "folder")
+    (digest,) = run.files
+    assert [p["line"] for p in digest.malformed_at] == [2, 3, 4]
+    assert all(p["reason"].startswith("no such time [") for p in digest.malformed_at)
+    assert evidence.unreadable_mentions == 0  # none of them names the exposed recording
+
+
 def test_partitioned_keys_and_cloudtrail(tmp_path: Path, s3world: S3World) -> None:
     w = s3world
     ids = setup_public_bucket(tmp_path, w)

@@ -82,13 +82,28 @@ _REMEMBERED = 8192  # per half; then forgotten and learnt again: memory stays bo
 
 
 def _time_shape(when: str) -> bool:
-    """`when` has _TIME's shape and a known month (remembered); parse_line asks the memo first."""
-    if when[3:6] not in _MONTHS or _TIME_SHAPE(when) is None:
+    """`when` has _TIME's shape and names a moment that exists (remembered); parse_line asks the
+    memo first. The values are checked here, once per remembered half, so that a day 31 of
+    November, an hour 24 or a minute 61 makes a line malformed whichever key it is about. Each
+    half's values are valid on their own (date and hour; minutes, seconds and zone), so two
+    remembered halves make a valid time, except in years 1 and 9999, where a zone can move the
+    moment out of range: those are never remembered, always checked in full."""
+    if when[3:6] not in _MONTHS or _TIME_SHAPE(when) is None or not _exists(when):
         return False
+    if when[7:11] in ("0001", "9999"):
+        return True
     for memo, half in ((_GOOD_HOURS, when[:14]), (_GOOD_REST, when[14:])):
         if len(memo) >= _REMEMBERED:
             memo.clear()
         memo[half] = None
+    return True
+
+
+def _exists(when: str) -> bool:
+    try:
+        parse_log_time(when)
+    except MalformedRecord:
+        return False
     return True
 
 
@@ -175,6 +190,9 @@ def parse_line(line: str) -> AccessRecord:
             and len(n) == 8
             and between == " "
             and not (h[9] or n[0] or n[7])
+            and "  " not in head  # an empty field: the regex (the authority) refuses it
+            and "  " not in numbers
+            and h[0]
             and numbers.isascii()
             and head.isascii()
         ):
@@ -201,7 +219,7 @@ def parse_line(line: str) -> AccessRecord:
                     pass  # a number field that is not one: the regex path below says so
     match = LINE.match(line)
     if match is None:
-        raise MalformedRecord("does not follow the S3 server access log layout")
+        raise MalformedRecord(layout_problem(line))
     g = match.groups()
     return _record(
         g[0], g[1], g[2], g[3:8], _unescape(g[8]), g[9:15], _unescape(g[15]), _unescape(g[16]), g[17] or ""
@@ -231,6 +249,8 @@ def _record(
     # The shape of `06/Feb/2019:00:00:38 +0000`; its numbers are read when the time is needed.
     if len(when) != 26 or when[2] != "/" or when[6] != "/" or when[20] != " " or when[3:6] not in _MONTHS:
         raise MalformedRecord(f"the time [{when}] is not in the documented format")
+    if not _exists(when):
+        raise MalformedRecord(f"no such time [{when}]")
     ip, requester, request_id, operation, key = plain
     return _new(
         AccessRecord,
@@ -257,6 +277,39 @@ def _record(
     )
 
 
+_EXPECTED = {
+    "plain": "a run of characters without spaces, one space from the next field",
+    "time": "a bracketed time, [06/Feb/2019:00:00:38 +0000]",
+    "quoted": 'a double-quoted text, `"` inside it escaped as `\\"`',
+}
+# The first k fields of the layout, for k = 1..17: how far a malformed line follows it.
+_PREFIXES: Final = tuple(
+    re.compile(
+        " ".join(_PIECES[kind] for _, kind in FIELDS[:k]) + (r"(?= |\r?\n?\Z)" if k < len(FIELDS) else "")
+    )
+    for k in range(1, len(FIELDS) + 1)
+)
+
+
+def layout_problem(line: str) -> str:
+    """Why a line is not a record, by the first field that breaks the layout (names and positions
+    only: the reason goes into reports and logs, so it never quotes the line's values)."""
+    why = "does not follow the S3 server access log layout"
+    followed, end = 0, 0
+    for prefix in _PREFIXES:
+        match = prefix.match(line)
+        if match is None:
+            break
+        followed, end = followed + 1, match.end()
+    if followed == len(FIELDS):
+        return f"{why}: what follows the User-Agent is not space-separated fields"
+    name, kind = FIELDS[followed]
+    label = f"field {followed + 1} ({name.replace('_', ' ')})"
+    if followed and not line[end:].strip("\r\n"):
+        return f"{why}: it ends after field {followed}, before {label}"
+    return f"{why}: {label} is not {_EXPECTED[kind]}"
+
+
 def _unescape(text: str) -> str:
     return _UNESCAPE.sub(r"\1", text) if "\\" in text else text
 
@@ -274,10 +327,15 @@ def parse_log_time(text: str) -> datetime:
             tzinfo=UTC,
         )
         sign = -1 if text[21] == "-" else 1
-        offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
+        hours, minutes = int(text[22:24]), int(text[24:26])
+        if hours > 23 or minutes > 59:
+            raise ValueError("no such zone")
+        offset = timedelta(hours=hours, minutes=minutes)
+        return moment - sign * offset
     except (KeyError, ValueError, IndexError) as exc:
-        raise MalformedRecord(f"bad time [{text}]") from exc
-    return moment - sign * offset
+        raise MalformedRecord(f"no such time [{text}]") from exc
+    except OverflowError as exc:  # year 1 or 9999 moved out of range by its zone
+        raise MalformedRecord(f"no such time [{text}] (out of range in UTC)") from exc
 
 
 # -- what a record says about a read ---------------------------------------------------------------
