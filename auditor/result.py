@@ -95,8 +95,13 @@ def active_rule_to_dict(a: ActiveRule) -> dict[str, Any]:
     }
 
 
-def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict[str, Any]:
-    """`parts`, when given, must have been built by add() for every artifact of `result`."""
+def result_to_dict(
+    result: ScanResult, parts: ResultParts | None = None, *, summary: bool = True
+) -> dict[str, Any]:
+    """`parts`, when given, must have been built by add() for every artifact of `result`.
+    `summary=False` leaves the summary empty (in its place) for a caller that publishes the result:
+    publish summarises after suppressions and the breach register, so a summary made here would
+    only be thrown away (on 55,000 findings, ~0.1 s)."""
     if parts is None:
         parts = ResultParts.of(result)
     findings, recordings = parts.findings, parts.recordings
@@ -115,7 +120,7 @@ def result_to_dict(result: ScanResult, parts: ResultParts | None = None) -> dict
         "targets": list(result.targets),
         "rule_packs": [asdict(p) for p in result.ruleset.packs],
         "rules": rules,
-        "summary": summarise(findings, recordings),
+        "summary": summarise(findings, recordings) if summary else {},
         "findings": findings,
         "recordings": recordings,
         "buckets": parts.buckets,

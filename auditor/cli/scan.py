@@ -196,7 +196,7 @@ def scan(
         # The steps after the walk can take tens of seconds on a large scan: the line says which.
         settings.on_phase = progress.phase
         progress.phase("building results")
-        data = result_to_dict(result, parts)
+        data = result_to_dict(result, parts, summary=False)  # publish() summarises
         try:
             written, failed = publish(data, settings)
         finally:

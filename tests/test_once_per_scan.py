@@ -1,0 +1,64 @@
+"""Work a scan does once, not once per recording (issue 16): the summary, the breach clocks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor import contract, publish, result
+from auditor.rules import breach
+from tests.conftest import place, run_cli
+
+
+def test_a_scan_summarises_once_after_suppressions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def counted(findings: list[dict[str, Any]], *args: Any) -> dict[str, Any]:
+        calls.append(len(findings))
+        return contract.summarise(findings, *args)
+
+    monkeypatch.setattr(result, "summarise", counted)
+    monkeypatch.setattr(publish, "summarise", counted)
+    place(tmp_path / "practice", "Clinic/session.m4a", "session.m4a")
+    place(tmp_path / "practice", "Clinic/waiting-room/music.m4a", "session.m4a")
+    (tmp_path / "ignore.yaml").write_text(
+        "version: 1\nsuppressions:\n  - location: '**/waiting-room/*'\n    not_a_session_recording: true\n"
+        "    reason: the waiting room's music\n    expires: 2099-01-01\n"
+    )
+    res = run_cli("scan", tmp_path / "practice", "--ignore", tmp_path / "ignore.yaml", "-o",
+                  tmp_path / "r.json", "--fail-on", "none", "-q")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert len(calls) == 1
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert list(data).index("summary") == list(data).index("rules") + 1  # in its place
+    assert data["summary"] == contract.summarise(data["findings"], data["recordings"])
+    assert data["summary"]["recordings"] == 1 and data["summary"]["not_session_recordings"] == 1
+
+
+def test_the_breach_clock_is_formatted_once_per_discovery_time() -> None:
+    breach._clock.cache_clear()
+    now = datetime(2026, 11, 22, 5, 11, 7, tzinfo=UTC)
+    evidences = [breach.clock_evidence(now) for _ in range(1000)]
+    assert breach._clock.cache_info().misses == 1
+    evidences[0]["discovered_at"] = "changed"  # each caller gets its own dict
+    assert breach.clock_evidence(now) == {
+        "discovered_at": "2026-11-22T05:11:07+00:00",
+        "hipaa_notification_deadline": "2027-01-21T05:11:07+00:00",
+        "gdpr_notification_deadline": "2026-11-25T05:11:07+00:00",
+    }
+    assert breach.stamp(now) == "2026-11-22 05:11 UTC"
+
+
+def test_the_same_instant_in_another_zone_prints_as_itself() -> None:
+    """Equal datetimes in other zones compare (and hash) equal but print differently."""
+    utc = datetime(2026, 11, 22, 5, 11, tzinfo=UTC)
+    plus_one = utc.astimezone(timezone(timedelta(hours=1)))
+    assert utc == plus_one
+    assert breach.clock_evidence(utc)["discovered_at"] == "2026-11-22T05:11:00+00:00"
+    assert breach.clock_evidence(plus_one)["discovered_at"] == "2026-11-22T06:11:00+01:00"
+    assert breach.stamp(plus_one) == "2026-11-22 06:11 UTC"  # as before: the wall time, labelled UTC
+    assert breach.clock_evidence(utc.replace(tzinfo=None))["discovered_at"] == "2026-11-22T05:11:00"
