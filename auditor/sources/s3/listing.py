@@ -46,9 +46,15 @@ class ObjectEntry:
         return f"{base}?versionId={self.version_id}" if self.noncurrent else base
 
 
-def list_current(s3: Any, bucket: str, prefix: str) -> Iterator[list[ObjectEntry]]:
-    """Pages of current objects (ListObjectsV2)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+def _paging(bucket: str, prefix: str, delimiter: str | None) -> dict[str, str]:
+    return {"Bucket": bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
+
+
+def list_current(
+    s3: Any, bucket: str, prefix: str, delimiter: str | None = None
+) -> Iterator[list[ObjectEntry]]:
+    """Pages of current objects (ListObjectsV2); with `delimiter`, only the keys at this level."""
+    for page in s3.get_paginator("list_objects_v2").paginate(**_paging(bucket, prefix, delimiter)):
         _check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
         yield [ObjectEntry.from_listing(item) for item in page.get("Contents") or [] if "Key" in item]
 
@@ -80,11 +86,14 @@ class _KeyHistory:
         return not latest, since, self.deleted
 
 
-def list_versions(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[list[ObjectEntry], int]]:
+def list_versions(
+    s3: Any, bucket: str, prefix: str, delimiter: str | None = None
+) -> Iterator[tuple[list[ObjectEntry], int]]:
     """Pages of (object versions, number of delete markers). Delete markers hold no data; they
-    only mark the versions below them as belonging to a deleted object."""
+    only mark the versions below them as belonging to a deleted object. With `delimiter`, only
+    the keys at this level."""
     history = _KeyHistory()
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+    for page in s3.get_paginator("list_object_versions").paginate(**_paging(bucket, prefix, delimiter)):
         _check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
         versions = [(v, False) for v in page.get("Versions") or [] if "Key" in v]
         markers = [(m, True) for m in page.get("DeleteMarkers") or [] if "Key" in m]
@@ -117,3 +126,18 @@ def list_versions(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[list[Obje
 
 def _neg_time(value: datetime | None) -> float:
     return -value.timestamp() if value is not None else 0.0
+
+
+def top_prefixes(s3: Any, bucket: str, prefix: str, *, versioned: bool) -> list[str]:
+    """The "folders" right below `prefix` (CommonPrefixes of a listing with Delimiter="/"),
+    sorted. A versioned bucket is asked with ListObjectVersions, so that a prefix holding only
+    noncurrent versions (deleted recordings that still hold data) is a unit too."""
+    operation = "list_object_versions" if versioned else "list_objects_v2"
+    found: set[str] = set()
+    for page in s3.get_paginator(operation).paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        if versioned:
+            _check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
+        else:
+            _check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
+        found.update(p["Prefix"] for p in page.get("CommonPrefixes") or [] if p.get("Prefix"))
+    return sorted(found)

@@ -30,7 +30,7 @@ from auditor.sources.s3 import lifecycle
 from auditor.sources.s3.bucket_facts import AccountFacts, BucketFacts, BucketMissing, account_facts, gather
 from auditor.sources.s3.client import AccountAccess, CallCounter, S3Settings, base_session, open_accounts
 from auditor.sources.s3.errors import CALL_ERRORS, call_problem, run_message, run_problem
-from auditor.sources.s3.listing import ObjectEntry, list_current, list_versions
+from auditor.sources.s3.listing import ObjectEntry, list_current, list_versions, top_prefixes
 from auditor.sources.s3.objects import Examined, examine, get_head
 
 BUCKET_WORKERS = 8  # buckets whose facts are gathered at once
@@ -49,6 +49,11 @@ def parse_target(target: str) -> S3Target:
         raise InputError(target, "not an s3:// URL")
     bucket, _, prefix = rest.partition("/")
     return S3Target(bucket or None, prefix)
+
+
+def key_range_unit(bucket: str, prefix: str) -> str:
+    """A --shard unit of one bucket target: a top-level prefix, or the target's own level."""
+    return f"s3://{bucket}/{prefix}"
 
 
 def _folder(key: str) -> str:
@@ -133,7 +138,8 @@ class S3Source:
                 plan.extend((account, name, created) for name, created in sorted((owned or {}).items()))
         elif accounts:
             plan.append((self._owner(accounts, spec.bucket, coverage), spec.bucket, None))
-        plan = [step for step in plan if self._in_shard(step[1], coverage)]
+        if spec.bucket is None:  # `s3://`: each bucket is a unit; one bucket is split by key range
+            plan = [step for step in plan if self._in_shard(step[1], coverage)]
         with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="s3-buckets") as pool:
             futures = [
                 pool.submit(gather, account, name, self._facts_of_account(account, name, coverage), created)
@@ -147,7 +153,8 @@ class S3Source:
                         raise InputError(target, f"bucket {name!r} does not exist") from None
                     coverage.gaps.append(Gap(f"s3://{name}", "vanished", "bucket deleted while the scan ran"))
                     continue
-                yield from self._scan_bucket(account, facts, spec.prefix, target, coverage)
+                split = spec.bucket is not None and self.options.shard is not None
+                yield from self._scan_bucket(account, facts, spec.prefix, target, coverage, split=split)
                 self._flush_calls(coverage)
 
     def _in_shard(self, bucket: str, coverage: Coverage) -> bool:
@@ -159,6 +166,79 @@ class S3Source:
         coverage.shard_units += mine
         coverage.shard_other_units += not mine
         return mine
+
+    def units(self, target: str, coverage: Coverage) -> list[str]:
+        """The --shard units of `target`, named as scan() names them, for a planner that gives
+        each its own task (auditor.executors). Best effort: a unit missing here (a prefix created
+        since, one holding only noncurrent versions) is still scanned by the planner's task for
+        the units it did not plan, so this costs balance, never coverage."""
+        spec = parse_target(target)
+        try:
+            accounts = self._open(coverage)
+            if spec.bucket is None:
+                return [
+                    f"s3://{name}"
+                    for a in accounts
+                    for name in sorted(self._owned_buckets(a, coverage) or {})
+                ]
+            if not accounts:
+                return []
+            s3 = self._owner(accounts, spec.bucket, coverage).s3()
+            tops = top_prefixes(s3, spec.bucket, spec.prefix, versioned=False)
+        except CALL_ERRORS as exc:
+            if run_problem(exc) or isinstance(exc, BotoConnectionError):
+                raise InputError(target, run_message(exc)) from exc
+            return [key_range_unit(spec.bucket, spec.prefix)] if spec.bucket else []
+        finally:
+            self._flush_calls(coverage)
+        return [key_range_unit(spec.bucket, p) for p in [spec.prefix, *tops]]
+
+    def _key_ranges(self, scan: BucketScan, prefix: str, coverage: Coverage) -> list[tuple[str, str | None]]:
+        """--shard I/N of one `s3://bucket[/prefix]` target: the (listing prefix, delimiter) of
+        this shard's units. Each "folder" right below the prefix is a unit, and the keys at the
+        prefix's own level are one unit together (the rule of a local folder target)."""
+        shard = self.options.shard
+        assert shard is not None
+        facts = scan.facts
+        root = key_range_unit(facts.name, prefix)
+        units: list[tuple[str, str, str | None]] = [(root, prefix, "/")]
+        if facts.listable:
+            try:
+                tops = self._top_prefixes(scan, prefix)
+            except CALL_ERRORS as exc:
+                if run_problem(exc):
+                    raise
+                problem = call_problem(exc, "s3.ListObjectsV2")
+                owner = shard.owns(root)
+                coverage.gaps.append(
+                    Gap(
+                        root,
+                        problem.reason,
+                        f"{problem.detail}: its top-level prefixes (the --shard units) are unknown, so "
+                        + (
+                            "this shard, which has its own keys, lists all of it"
+                            if owner
+                            else f"shard {shard.spec} scanned none of it"
+                        ),
+                    )
+                )
+                units = [(root, prefix, None)]
+            else:
+                units += [(key_range_unit(facts.name, top), top, None) for top in tops]
+        owned = [(listed, delimiter) for name, listed, delimiter in units if shard.owns(name)]
+        coverage.shard_units += len(owned)
+        coverage.shard_other_units += len(units) - len(owned)
+        return owned
+
+    def _top_prefixes(self, scan: BucketScan, prefix: str) -> list[str]:
+        if scan.facts.versioned:
+            try:
+                return top_prefixes(scan.s3, scan.facts.name, prefix, versioned=True)
+            except CALL_ERRORS as exc:
+                if run_problem(exc) or call_problem(exc, "s3.ListObjectVersions").reason != "unsupported":
+                    raise
+            # A store that reports versioning but cannot list versions: the current objects' prefixes.
+        return top_prefixes(scan.s3, scan.facts.name, prefix, versioned=False)
 
     def _open(self, coverage: Coverage) -> list[AccountAccess]:
         if self._accounts is None:
@@ -230,20 +310,35 @@ class S3Source:
     # -- one bucket ----------------------------------------------------------------------------
 
     def _scan_bucket(
-        self, account: AccountAccess, facts: BucketFacts, prefix: str, target: str, coverage: Coverage
+        self,
+        account: AccountAccess,
+        facts: BucketFacts,
+        prefix: str,
+        target: str,
+        coverage: Coverage,
+        *,
+        split: bool = False,
     ) -> Iterator[Artifact]:
-        coverage.gaps.extend(facts.gaps)
         scan = BucketScan(facts, account.s3(facts.region), self.config, target)
         tally = _BucketTally()
+        ranges: list[tuple[str, str | None]] = [(prefix, None)]
+        if split:
+            ranges = self._key_ranges(scan, prefix, coverage)
+            if not ranges:
+                return  # every unit of this bucket is another shard's, and so are its facts
+        # Each shard with a part of the bucket judges it with the bucket's facts (and reports
+        # what of them could not be read); the merge keeps one bucket and one of each finding.
+        coverage.gaps.extend(facts.gaps)
         if facts.listable:
-            yield from self._objects(scan, prefix, tally, coverage)
+            for listed, delimiter in ranges:
+                yield from self._objects(scan, listed, delimiter, tally, coverage)
         yield from self._release_held(scan, tally, coverage)
         if facts.name not in self._reported:
             self._reported.add(facts.name)
             yield self._bucket_artifact(facts, prefix, target, tally)
 
     def _entries(
-        self, scan: BucketScan, prefix: str, tally: _BucketTally, coverage: Coverage
+        self, scan: BucketScan, prefix: str, delimiter: str | None, tally: _BucketTally, coverage: Coverage
     ) -> Iterator[ObjectEntry]:
         """The listing, page by page; a refused or failed page ends it with a gap."""
         facts = scan.facts
@@ -252,12 +347,12 @@ class S3Source:
         listed = 0
         try:
             if facts.versioned:
-                for entries, markers in list_versions(scan.s3, facts.name, prefix):
+                for entries, markers in list_versions(scan.s3, facts.name, prefix, delimiter):
                     tally.delete_markers += markers
                     listed += len(entries)
                     yield from entries
             else:
-                for entries in list_current(scan.s3, facts.name, prefix):
+                for entries in list_current(scan.s3, facts.name, prefix, delimiter):
                     yield from entries
             return
         except CALL_ERRORS as exc:
@@ -274,7 +369,7 @@ class S3Source:
                 Gap(where, problem.reason, f"{problem.detail}: noncurrent versions not listed")
             )
         try:
-            for entries in list_current(scan.s3, facts.name, prefix):
+            for entries in list_current(scan.s3, facts.name, prefix, delimiter):
                 yield from entries
         except CALL_ERRORS as exc:
             if run_problem(exc):
@@ -285,12 +380,12 @@ class S3Source:
             )
 
     def _objects(
-        self, scan: BucketScan, prefix: str, tally: _BucketTally, coverage: Coverage
+        self, scan: BucketScan, prefix: str, delimiter: str | None, tally: _BucketTally, coverage: Coverage
     ) -> Iterator[Artifact]:
         in_flight = self.settings.workers * 4
         with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="s3-objects") as pool:
             pending: deque[Future[Examined]] = deque()
-            for entry in self._entries(scan, prefix, tally, coverage):
+            for entry in self._entries(scan, prefix, delimiter, tally, coverage):
                 tally.objects_seen += 1
                 coverage.files_seen += 1
                 if self.options.progress and coverage.files_seen % PROGRESS_EVERY == 0:
