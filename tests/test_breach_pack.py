@@ -211,6 +211,7 @@ def test_the_pack_in_headless_chromium(tmp_path: Path, local_breach: Path) -> No
     from playwright.sync_api import sync_playwright
 
     from bench.bench_report import CHROMIUM_ARGS
+    from tests.test_report_browser import _axe
 
     pack, html = pack_of(tmp_path)
     with sync_playwright() as p:
@@ -230,8 +231,11 @@ def test_the_pack_in_headless_chromium(tmp_path: Path, local_breach: Path) -> No
         # The stylesheet applied (the CSP admits it by its hash): blanks are dashed boxes.
         assert page.evaluate("getComputedStyle(document.querySelector('.blank')).borderTopStyle") == "dashed"
         assert "Unknown: the evidence cannot show it either way." in body
+        # axe-core (WCAG 2.x A/AA and best practice): the pack goes to a regulator and an auditor
+        violations = _axe(page)
         page.pdf(path=str(tmp_path / "pack.pdf"))  # it prints
         browser.close()
+    assert violations == []
     assert seen == {"console": [], "requests": [html.as_uri()], "dialogs": []}
     assert (tmp_path / "pack.pdf").stat().st_size > 10_000
 
