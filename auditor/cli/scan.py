@@ -28,7 +28,8 @@ from auditor.cli.progress import Progress
 from auditor.cli.report import publishing_options
 from auditor.cli.source_options import WithSourceOptions, source_settings
 from auditor.cli.state import open_register, state_option
-from auditor.engine import run_scan
+from auditor.engine import ScanResult, run_scan
+from auditor.executors import ExecutorSpec
 from auditor.inputs import load_inputs
 from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
@@ -42,6 +43,13 @@ def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return None
     try:
         return Shard.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> ExecutorSpec:
+    try:
+        return ExecutorSpec.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -105,6 +113,17 @@ def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None)
     help="Scan only the I-th of N deterministic shares of the work (each top-level folder of a folder "
     "target, each bucket), e.g. on N machines; put the results together with `auditor merge`.",
 )
+@click.option(
+    "--executor",
+    callback=parse_executor,
+    default="local",
+    show_default=True,
+    metavar="local|dask[:ADDRESS]",
+    help="Where the scan runs: local (this process), or dask: one task per unit (each bucket, each "
+    "top-level prefix of a bucket target, each top-level entry of a folder target) on a Dask "
+    "LocalCluster of processes, or on the scheduler at ADDRESS (needs the [dask] extra); the "
+    "results are merged into one. See docs/scale.md.",
+)
 @state_option
 @publishing_options
 @input_errors_exit_2
@@ -124,6 +143,7 @@ def scan(
     one_file_system: bool,
     jobs: int | None,
     shard: Shard | None,
+    executor: ExecutorSpec,
     state_dir: Path | None,
     template_dir: Path | None,
     baseline: Path | None,
@@ -138,6 +158,10 @@ def scan(
     Exit codes: 0 no finding at or above --fail-on; 1 there are such findings; 2 usage, config,
     input or output error (nothing is scanned, or the reports could not be written); 70 internal error.
     """
+    if executor.name == "dask" and shard is not None:
+        raise click.UsageError(
+            "--shard and --executor dask: choose one (Dask runs every unit of the targets as its own task)"
+        )
     outputs = with_stdout(outputs, stdout_format)
     console = Console.for_outputs(outputs, quiet)
     progress = Progress.for_console(quiet, console.report_on_stdout)
@@ -178,25 +202,37 @@ def scan(
         shard=shard,
     )
     with no_cyclic_gc():
+        result: ScanResult | None = None
         parts = ResultParts()  # built as the artifacts are judged, not all after the walk
         try:
-            result = run_scan(
-                list(targets),
-                config=config,
-                ruleset=ruleset,
-                registry=registry,
-                as_of=as_of,
-                options=options,
-                on_judged=parts.add,
-                source_settings=source_settings(source_values),
-            )
+            if executor.name == "dask":
+                data = scan_on_dask(
+                    targets,
+                    (config, registry, ruleset),
+                    options,
+                    source_settings(source_values),
+                    executor,
+                    progress,
+                )
+            else:
+                result = run_scan(
+                    list(targets),
+                    config=config,
+                    ruleset=ruleset,
+                    registry=registry,
+                    as_of=as_of,
+                    options=options,
+                    on_judged=parts.add,
+                    source_settings=source_settings(source_values),
+                )
         except KeyboardInterrupt:
             progress.done()  # the line saying so starts on a clean line
             raise
         # The steps after the walk can take tens of seconds on a large scan: the line says which.
         settings.on_phase = progress.phase
-        progress.phase("building results")
-        data = result_to_dict(result, parts, summary=False)  # publish() summarises
+        if result is not None:
+            progress.phase("building results")
+            data = result_to_dict(result, parts, summary=False)  # publish() summarises
         try:
             written, failed = publish(data, settings)
         finally:
@@ -206,3 +242,30 @@ def scan(
     console.summary(data, written)
     process_exit.keep_until_exit(result, data)  # freeing them is the process's last act anyway
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def scan_on_dask(
+    targets: tuple[str, ...],
+    inputs: Any,
+    options: SourceOptions,
+    settings: dict[str, dict[str, Any]],
+    executor: ExecutorSpec,
+    progress: Progress,
+) -> dict[str, Any]:
+    """--executor dask: the targets planned as units, each a task, merged into one result."""
+    from auditor.executors import on_dask
+    from auditor.executors.plan import plan_units, shards_of
+    from auditor.executors.task import ScanJob
+
+    assert options.as_of is not None
+    progress.phase("planning the Dask tasks")
+    units = plan_units(targets, inputs[0], options, settings)
+    job = ScanJob.of(targets, options.as_of, options, settings)
+    progress.phase(f"starting {len(units) + 1} Dask tasks on {executor.address or 'a local cluster'}")
+    return on_dask.run(
+        job,
+        inputs,
+        shards_of(units),
+        address=executor.address,
+        on_done=lambda done, total: progress.phase(f"Dask tasks: {done:,} of {total:,} done"),
+    )

@@ -18,6 +18,7 @@ from auditor.config import Config
 from auditor.errors import SourceError
 from auditor.models import Artifact, Coverage, Gap
 from auditor.paths import display_path
+from auditor.shard import ROOT_FILES
 from auditor.sources.base import SourceOptions
 from auditor.sources.local.examiner import Examiner
 from auditor.sources.local.walker import Visited, Walker
@@ -62,6 +63,25 @@ class LocalSource:
         elif self._in_shard(root, coverage):
             yield from self.examine_file(root, coverage)
         self.examiner.report_probe_notes(coverage)
+
+    def units(self, target: str, coverage: Coverage) -> list[str]:
+        """The --shard units of `target` (auditor.shard), for a planner giving each its own task:
+        a folder's top-level entries by name (its own files one unit), or a file by its path.
+        A folder that cannot be listed now plans nothing: the task for unplanned units meets it."""
+        root = os.path.abspath(target)
+        if not os.path.isdir(root):
+            return [root]
+        units = {ROOT_FILES}
+        try:
+            with os.scandir(root) as entries:
+                for entry in entries:
+                    try:
+                        units.add(ROOT_FILES if entry.is_file(follow_symlinks=False) else entry.name)
+                    except OSError:
+                        units.add(entry.name)
+        except OSError:
+            return []
+        return sorted(units)
 
     def _in_shard(self, path: str, coverage: Coverage) -> bool:
         """A file given as a target is a unit of its own, by its absolute path."""

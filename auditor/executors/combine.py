@@ -1,0 +1,87 @@
+"""The tasks' results as one scan result: merged by `auditor merge`'s code (findings by
+fingerprint, artifacts by location, breach clocks kept earliest), then shaped as the result of
+one scan (no scopes: the tasks are parts of one audit, not machines), with the run's coverage.
+
+A task that failed after its retry is a coverage gap naming its shard and its units: the audit
+says it is incomplete and keeps everything the other tasks found."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.merge import MergeInput, merge
+from auditor.shard import ROOT_FILES, Shard
+
+TASK_FAILED = "task-failed"
+_MERGE_KEYS = ("scope", "host", "seen_in")  # what the merge adds to each entry about its scopes
+
+
+@dataclass(frozen=True)
+class Failure:
+    shard: Shard
+    error: str  # "KilledWorker: ..." or the task's own exception
+
+
+def unit_text(shard: Shard) -> str:
+    """The units of a planned shard, as a gap's location."""
+    if shard.rest or shard.units is None:
+        return "every unit not planned (created since the plan, or not listable before the scan)"
+    names = sorted(shard.units)
+    return ", ".join("the folder targets' own files" if u == ROOT_FILES else u for u in names)
+
+
+def combine(
+    results: Sequence[tuple[Shard, dict[str, Any]]],
+    failures: Sequence[Failure],
+    *,
+    run_by: str,
+    started: str,
+    finished: str,
+    executor: dict[str, Any],
+) -> dict[str, Any]:
+    """One result from the tasks' results; InputError when every task failed (nothing was scanned)."""
+    if not results:
+        first = failures[0].error if failures else "no task ran"
+        raise InputError(
+            "--executor",
+            f"every Dask task failed, nothing was scanned (is recording-auditor installed on the "
+            f"workers, and can they reach the targets?): {first}",
+        )
+    inputs = []
+    for shard, data in results:
+        data["run_by"] = run_by  # one run, whichever worker ran each part
+        encoded = json.dumps(data, sort_keys=True, default=str).encode()
+        inputs.append(MergeInput(f"dask task {shard.spec}", data, hashlib.sha256(encoded).hexdigest()))
+    merged = merge(inputs, run_by=run_by)
+    merged.pop("scopes", None)
+    for key in ("findings", "recordings", "buckets"):
+        for entry in merged[key]:
+            for extra in _MERGE_KEYS:
+                entry.pop(extra, None)
+    coverage = merged["coverage"]
+    gaps: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for gap in coverage["skipped"]:
+        if gap.get("reason") == "shard-missing":
+            continue  # a failed task: said below, with its units
+        gap = {k: v for k, v in gap.items() if k not in _MERGE_KEYS}
+        # Every task meets what concerns the whole run (no consent registry, an account's
+        # settings): said once, as one scan says it.
+        gaps.setdefault((gap.get("location"), gap.get("reason"), gap.get("detail")), gap)
+    for failure in failures:
+        gaps[(failure.shard.spec, TASK_FAILED)] = {
+            "location": unit_text(failure.shard),
+            "reason": TASK_FAILED,
+            "detail": f"Dask task {failure.shard.spec} failed, and again when retried, so these units were "
+            f"not scanned: {failure.error}",
+        }
+    coverage["skipped"] = list(gaps.values())
+    coverage["complete"] = coverage["complete"] and not failures
+    coverage.pop("merged", None)
+    coverage["executor"] = {**executor, "tasks": len(results) + len(failures), "failed": len(failures)}
+    merged["started"], merged["finished"] = started, finished
+    return merged

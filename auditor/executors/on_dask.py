@@ -1,0 +1,121 @@
+"""Run planned shards on dask.distributed: one task per unit, streamed back with as_completed.
+
+Failures are Dask's to handle: `retries=1` resubmits a task that raised, and the scheduler's
+`allowed-failures` (set to 1 on the LocalCluster made here; an existing scheduler keeps its
+own, 3 by default) reschedules a task whose worker died, and fails it with KilledWorker when
+its worker dies again. Either way a task still failing is a coverage gap (combine.py), and the
+run goes on with the others. Dask is imported here only, when `--executor dask` asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor.executors.combine import Failure, combine
+from auditor.executors.task import Inputs, ScanJob, scan_shard
+from auditor.result import who_runs
+from auditor.shard import Shard
+
+# The LocalCluster's scheduler lives in this process and reads these when it is created. A task
+# whose worker dies twice fails (KilledWorker). Every task a dead worker held counts a death, so
+# a worker is given one task at a time (saturation 1.0: tasks wait on the scheduler, not on a
+# worker beside the one that kills it); the tasks share one group (their keys' "auditor-scan"
+# prefix), which is what lets the scheduler queue them.
+LOCAL_SCHEDULER = {
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+
+
+@contextmanager
+def connected(address: str | None) -> Iterator[Any]:
+    """A Client: of the scheduler at `address`, or of a LocalCluster of worker processes (one
+    thread each: the scan's own threads do the waiting on S3), closed with every worker after."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if address is not None:
+        with Client(address, timeout="30s") as client:
+            yield client
+        return
+    with (
+        dask.config.set(LOCAL_SCHEDULER),
+        LocalCluster(
+            n_workers=min(os.cpu_count() or 1, 8),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def run(
+    job: ScanJob,
+    inputs: Inputs,
+    shards: Sequence[Shard],
+    *,
+    address: str | None,
+    on_done: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Every shard as a task; the merged result (combine.py)."""
+    from distributed import as_completed
+
+    started = datetime.now(UTC)
+    results: list[tuple[Shard, dict[str, Any]]] = []
+    failures: list[Failure] = []
+    with connected(address) as client:
+        run_id = uuid.uuid4().hex[:8]
+        # The inputs reach the workers once, as a task's result rather than scattered data: a
+        # result whose workers all died is computed again, scattered data would be lost with them.
+        shared = client.submit(_inputs, inputs, key=f"auditor-inputs-{run_id}", pure=False)
+        futures = {
+            client.submit(
+                scan_shard,
+                job,
+                shared,
+                shard,
+                key=f"auditor-scan-{shard.index}of{shard.count}-{run_id} {_label(shard)}",
+                retries=1,
+                pure=False,
+            ): shard
+            for shard in shards
+        }
+        workers = len(client.scheduler_info().get("workers") or {})
+        for done, future in enumerate(as_completed(futures), 1):
+            shard = futures[future]
+            try:
+                results.append((shard, future.result()))
+            except Exception as exc:  # the task's own error after its retry, KilledWorker, cancelled
+                failures.append(Failure(shard, f"{type(exc).__name__}: {exc}"))
+            future.release()
+            if on_done is not None:
+                on_done(done, len(futures))
+    executor = {"name": "dask", "scheduler": address or "LocalCluster", "workers": workers}
+    return combine(
+        results,
+        failures,
+        run_by=who_runs(),
+        started=started.isoformat(),
+        finished=datetime.now(UTC).isoformat(),
+        executor=executor,
+    )
+
+
+def _inputs(inputs: Inputs) -> Inputs:
+    return inputs
+
+
+def _label(shard: Shard) -> str:
+    """The task's unit in its key, as the dashboard shows it."""
+    if shard.rest or shard.units is None:
+        return "(units not planned)"
+    return next(iter(shard.units)) or "(own files)"

@@ -1,0 +1,145 @@
+"""`auditor scan --executor dask[:ADDRESS]`: one task per unit on a real dask.distributed cluster
+of worker processes, against a real S3 server (moto) and a real folder tree, merged into one result
+that must say exactly what a single-process scan says; a worker killed mid-task is retried, and
+a task that keeps killing its worker is a coverage gap naming its shard and unit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import dask
+import psutil
+import pytest
+from distributed import Client, LocalCluster, WorkerPlugin
+
+from auditor.executors.on_dask import LOCAL_SCHEDULER
+from tests.conftest import run_cli
+from tests.conftest_s3 import S3World, moto_url, s3world
+from tests.test_merge import essence, practice
+from tests.test_shard_s3_keys import PREFIXES, practice_bucket
+
+__all__ = ["moto_url", "s3world"]  # fixtures used by this module
+
+BUCKETS = ("clinic-a", "clinic-b", "clinic-c", "clinic-d")
+
+
+def clinics(w: S3World) -> None:
+    """Several buckets, each judged differently: public, encrypted, versioned, plain."""
+    w.bucket("clinic-a", acl="public-read")
+    w.bucket("clinic-b", encryption="AES256")
+    w.bucket("clinic-c", versioned=True)
+    w.bucket("clinic-d")
+    for i, name in enumerate(BUCKETS):
+        w.put(name, f"2023/client-{i}/session.wav", "session-dated.wav")
+        w.put(name, f"notes/client-{i}.mp4", "session-audio.mp4")
+        w.put(name, "agenda.txt", "agenda.txt")
+
+
+def scan(tmp_path: Path, w: S3World, name: str, *args: str | Path) -> tuple[int, dict[str, Any], str]:
+    out = tmp_path / f"{name}.json"
+    res = run_cli("scan", "-q", "--fail-on", "critical", "--endpoint-url", w.url, *args, "-o", out)
+    assert res.exit_code in (0, 1), res.output
+    return res.exit_code, json.loads(out.read_text()), res.output
+
+
+def children() -> set[int]:
+    """This process's children, but multiprocessing's resource tracker (one per process, for life)."""
+    return {
+        p.pid
+        for p in psutil.Process().children(recursive=True)
+        if "resource_tracker" not in " ".join(p.cmdline())
+    }
+
+
+def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World) -> None:
+    clinics(s3world)
+    tree = practice(tmp_path / "practice")
+    before = children()
+    code, whole, _ = scan(tmp_path, s3world, "whole", "s3://", tree)
+    dask_code, fanned, _ = scan(tmp_path, s3world, "dask", "s3://", tree, "--executor", "dask")
+    assert children() == before  # the LocalCluster's worker processes are gone with it
+    assert essence(fanned) == essence(whole)
+    assert sorted(f["fingerprint"] for f in fanned["findings"]) == sorted(
+        f["fingerprint"] for f in whole["findings"]
+    )
+    assert dask_code == code == 1  # the public bucket's recordings are critical: the same gate
+    assert {b["location"] for b in fanned["buckets"]} == {f"s3://{b}" for b in BUCKETS}
+    executor = fanned["coverage"]["executor"]
+    # one task per bucket, per top-level entry of the tree (10, its own files one), one for the rest
+    assert executor == {
+        "name": "dask",
+        "scheduler": "LocalCluster",
+        "workers": 2,
+        "tasks": 4 + 10 + 1,
+        "failed": 0,
+    }
+    assert "scopes" not in fanned and not any("scope" in f for f in fanned["findings"])
+
+
+class KillWorkerOn(WorkerPlugin):
+    """Kills the worker process (os._exit, as the OOM killer would) when it starts a task whose
+    key names `unit`: once (then the retry runs) when `marker` is given, else every time."""
+
+    def __init__(self, unit: str, marker: str | None) -> None:
+        self.unit, self.marker = unit, marker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish != "executing" or not str(key).endswith(" " + self.unit):
+            return
+        if self.marker is not None:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return  # killed once already: let the retry run
+        sys.stderr.flush()
+        os._exit(17)
+
+
+def test_a_killed_worker_is_retried_and_one_that_keeps_dying_is_a_gap(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    bucket = practice_bucket(s3world)
+    target = f"s3://{bucket}"
+    _, whole, _ = scan(tmp_path, s3world, "whole", target)
+    victim = f"{target}/bob/"
+    # An existing scheduler (here one started by the test, told to give up on a task after its
+    # second worker death): the address form connects to it and leaves it running.
+    with (
+        dask.config.set(LOCAL_SCHEDULER),
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        address = f"dask:{cluster.scheduler_address}"
+        client.register_plugin(KillWorkerOn(victim, str(tmp_path / "killed-once")), name="kill-once")
+        _, retried, _ = scan(tmp_path, s3world, "retried", target, "--executor", address)
+        assert (tmp_path / "killed-once").exists()  # the worker did die on its first attempt
+        assert essence(retried) == essence(whole)
+        assert retried["coverage"]["executor"]["failed"] == 0
+        assert retried["coverage"]["executor"]["scheduler"] == cluster.scheduler_address
+
+        client.unregister_worker_plugin("kill-once")
+        client.register_plugin(KillWorkerOn(victim, None), name="kill-always")
+        _, lost, _ = scan(tmp_path, s3world, "lost", target, "--executor", address)
+    failed = [g for g in lost["coverage"]["skipped"] if g["reason"] == "task-failed"]
+    assert [g["location"] for g in failed] == [victim]
+    assert "KilledWorker" in failed[0]["detail"] and "Dask task " in failed[0]["detail"]
+    assert lost["coverage"]["complete"] is False and lost["coverage"]["executor"]["failed"] == 1
+    # the run went on: every other prefix's recordings are there, none of the victim's
+    expected = {r["location"] for r in whole["recordings"] if not r["location"].startswith(victim)}
+    assert {r["location"] for r in lost["recordings"]} == expected
+    assert len(expected) == len(whole["recordings"]) - 3 and len(PREFIXES) == 6
+
+
+def test_executor_option_is_checked_before_scanning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = run_cli("scan", tmp_path, "--executor", "dask", "--shard", "1/2", "-o", tmp_path / "r.json")
+    assert res.exit_code == 2 and "--shard and --executor dask" in res.output
+    res = run_cli("scan", tmp_path, "--executor", "dask:", "-o", tmp_path / "r.json")
+    assert res.exit_code == 2 and "scheduler's address" in res.output
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as Python sees a package not installed
+    res = run_cli("scan", tmp_path, "--executor", "dask", "-o", tmp_path / "r.json")
+    assert res.exit_code == 2 and "pip install 'recording-auditor[dask]'" in res.output
+    assert not (tmp_path / "r.json").exists()
