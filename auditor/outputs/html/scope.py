@@ -36,6 +36,7 @@ GAP_MEANINGS: dict[str, str] = {
     "other-filesystem": "other file systems mounted below a target, left out by --one-file-system",
     "scope-missing": "machines or accounts the merge expected (--expect) sent no result, so nothing there is audited",
     "shard-missing": "shards of a sharded scan sent no result, so their part of the targets is not audited",
+    "task-failed": "Dask tasks failed, and again when retried, so their units were not scanned",
 }
 
 # The tool's standing limits: the same list as docs/compliance-officers.md ("What the tool cannot
