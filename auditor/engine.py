@@ -240,10 +240,13 @@ def run_scan(
     options: SourceOptions,
     on_judged: Callable[[Artifact, list[Finding]], None] | None = None,
     source_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    keep: bool = True,
 ) -> ScanResult:
     """Scan every target. `on_judged` sees each artifact with its findings as soon as the rules
     have judged it (e.g. to build the result's dicts while the walk goes on). `source_settings`:
-    each source's command-line options, by scheme (over its config section)."""
+    each source's command-line options, by scheme (over its config section). `keep=False` leaves
+    the result's findings, recordings and buckets empty, for a caller whose `on_judged` keeps what
+    it needs: a million-file scan then holds each artifact only while it is judged."""
     started = datetime.now(UTC)
     result = ScanResult(as_of, started, started, list(targets), config, ruleset)
     result.registry_source = str(registry.source) if registry else None
@@ -257,9 +260,10 @@ def run_scan(
         plugin, source = sources[source_plugin(target).name]
         for artifact in _scanned(plugin, source, target, coverage):
             enrich(artifact, registry, as_of)
-            (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
             findings = evaluate_bound(artifact, bound, coverage)
-            result.findings.extend(findings)
+            if keep:
+                (result.recordings if artifact.kind == "recording" else result.buckets).append(artifact)
+                result.findings.extend(findings)
             if on_judged is not None:
                 on_judged(artifact, findings)
     result.finished = datetime.now(UTC)

@@ -62,3 +62,40 @@ def test_the_same_instant_in_another_zone_prints_as_itself() -> None:
     assert breach.clock_evidence(plus_one)["discovered_at"] == "2026-11-22T06:11:00+01:00"
     assert breach.stamp(plus_one) == "2026-11-22 06:11 UTC"  # as before: the wall time, labelled UTC
     assert breach.clock_evidence(utc.replace(tzinfo=None))["discovered_at"] == "2026-11-22T05:11:00"
+
+
+def test_a_scan_holds_each_artifact_only_while_it_is_judged(tmp_path: Path) -> None:
+    """keep=False (what `auditor scan` asks, its ResultParts keeping the dicts): the result's own
+    lists stay empty and no artifact outlives its judgement, so a million-file scan does not hold
+    every recording twice."""
+    import gc
+    import weakref
+    from datetime import date
+
+    from auditor import engine
+    from auditor.inputs import load_inputs
+    from auditor.result import ResultParts
+    from auditor.sources.base import SourceOptions
+
+    for n in range(3):
+        place(tmp_path / "practice", f"Clinic/session-{n}.m4a", "session.m4a", mode=0o644)
+    config, registry, ruleset = load_inputs(None, None, ())
+    parts, seen = ResultParts(), []
+
+    def judged(artifact: Any, findings: list[Any]) -> None:
+        seen.append(weakref.ref(artifact))
+        parts.add(artifact, findings)
+
+    scanned = engine.run_scan(
+        [str(tmp_path / "practice")], config=config, ruleset=ruleset, registry=registry,
+        as_of=date(2026, 12, 1), options=SourceOptions(jobs=1), on_judged=judged, keep=False,
+    )  # fmt: skip
+    gc.collect()
+    assert len(seen) == 3 and all(ref() is None for ref in seen)
+    assert scanned.findings == [] and scanned.recordings == []
+    assert len(parts.recordings) == 3 and parts.findings
+    kept = engine.run_scan(
+        [str(tmp_path / "practice")], config=config, ruleset=ruleset, registry=registry,
+        as_of=date(2026, 12, 1), options=SourceOptions(jobs=1),
+    )  # fmt: skip
+    assert len(kept.recordings) == 3 and len(kept.findings) == len(parts.findings)

@@ -8,7 +8,14 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.textsafe import for_terminal, from_lossless, json_for_terminal, lossless, terminal_lines
+from auditor.textsafe import (
+    for_terminal,
+    from_lossless,
+    json_for_terminal,
+    lossless,
+    terminal_lines,
+    without_lone_surrogates,
+)
 
 # Any Python text, lone surrogates included, with the characters that matter made likely.
 texts = st.text(
@@ -75,3 +82,19 @@ def test_json_for_terminal_is_the_same_json_with_nothing_unsafe_raw(value: dict[
     assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in shown)
     assert not any(c in shown for c in "\u200b\u202e\u2066\ufeff")
     shown.encode("utf-8")  # lone surrogates are JSON escapes now, so it prints
+
+
+def test_a_lone_surrogate_deep_in_a_long_list_is_still_found_and_fixed() -> None:
+    """The quick check encodes a result's long lists a slice at a time (a million-file result is
+    never one 70 MB string): a lone surrogate in any slice, and a key, still sends it to the walk."""
+    findings = [{"location": f"/p/{i}.m4a", "evidence": {"n": i}} for i in range(5000)]
+    findings[4321]["location"] = "/p/\udcff.m4a"
+    result = {"summary": {}, "findings": findings, "recordings": []}
+    fixed = without_lone_surrogates(result)
+    assert fixed["findings"][4321]["location"] == lossless("/p/\udcff.m4a")
+    assert fixed["findings"][4320]["location"] == "/p/4320.m4a"
+    json.dumps(fixed, ensure_ascii=False).encode("utf-8")  # strict UTF-8 now
+    clean = {"findings": [{"location": f"/p/{i}"} for i in range(5000)], "summary": {"\udcffkey": 1}}
+    assert "\udcffkey" not in without_lone_surrogates(clean)["summary"]
+    untouched = {"findings": [{"location": f"/p/{i}"} for i in range(5000)]}
+    assert without_lone_surrogates(untouched) is untouched

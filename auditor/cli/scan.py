@@ -223,6 +223,7 @@ def scan(
                     as_of=as_of,
                     options=options,
                     on_judged=parts.add,
+                    keep=False,  # parts holds the result's lists: the objects are freed once judged
                     source_settings=source_settings(source_values),
                 )
         except KeyboardInterrupt:
