@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from auditor.classify.reading import TRANSCRIPT_HINT, transcript_hint
+from auditor.classify.reading import TRANSCRIPT_HINT, ReadingPolicy, transcript_hint
 from auditor.fastschema import Unsupported, compile_schema
 from auditor.yamlsource import FORMATS, load_schema, load_yaml_checked
 
@@ -312,3 +313,18 @@ def test_transcript_hint_keeps_unicode_case_folding() -> None:
     assert re.search("s", "ſ", re.IGNORECASE)  # the reason non-ASCII text goes to the regex
     assert transcript_hint("tranſcript.txt")
     assert transcript_hint("Meeting_CC.txt") and not transcript_hint("accent.txt")
+
+
+_SEGMENT = st.lists(st.sampled_from(HINT_PIECES) | st.text(max_size=3), max_size=4).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(target=_SEGMENT, folders=st.lists(_SEGMENT, max_size=3), name=_SEGMENT)
+def test_the_folder_hint_asked_once_gives_by_names_answer(target: str, folders: list[str], name: str) -> None:
+    """examine_folder asks rule 2 once per folder (folder_hint), then by_name_in per file: the
+    answer by_name gives for the whole relative path, with and without a client/date pattern."""
+    prefix = "".join(f + os.sep for f in folders if f and os.sep not in f)
+    for patterns in ([], [re.compile(r"C-\d{4}|cc/x")]):
+        policy = ReadingPolicy(patterns)
+        hinted = policy.folder_hint(target, prefix)
+        assert policy.by_name_in(hinted, prefix, name) is policy.by_name(target, prefix + name)

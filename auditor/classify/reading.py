@@ -79,12 +79,31 @@ class ReadingPolicy:
         name included: scanning `Transcripts/` reads what is in it) looks like a transcript's, or
         `relpath` (what attribution patterns are written against) matches a client/date pattern.
         Folders above the target are not looked at: they say where the scan runs, not what it finds."""
-        target_hint = self._targets.get(target_name)
-        if target_hint is None:
-            target_hint = self._targets[target_name] = transcript_hint(target_name)
-        if target_hint or transcript_hint(relpath):
+        if self._target_hint(target_name) or transcript_hint(relpath):
             return True
         return any(p.search(relpath) for p in self.patterns)
+
+    def folder_hint(self, target_name: str, rel_prefix: str) -> bool:
+        """Rule 2 for every file of one folder at once: the target's name or `rel_prefix` ("" or
+        folders ending in os.sep) says transcript. No hint word holds a separator, and one is a word
+        boundary, so a hint in `rel_prefix + name` lies in one or the other: asked once per folder
+        instead of once per text-like file. (Patterns are not split so: one may span both.)"""
+        return self._target_hint(target_name) or (bool(rel_prefix) and transcript_hint(rel_prefix))
+
+    def by_name_in(self, folder_hint: bool, rel_prefix: str, name: str) -> bool:
+        """by_name(target, rel_prefix + name), given folder_hint(target, rel_prefix) for its folder."""
+        if folder_hint or transcript_hint(name):
+            return True
+        if not self.patterns:
+            return False
+        relpath = rel_prefix + name
+        return any(p.search(relpath) for p in self.patterns)
+
+    def _target_hint(self, target_name: str) -> bool:
+        hint = self._targets.get(target_name)
+        if hint is None:
+            hint = self._targets[target_name] = transcript_hint(target_name)
+        return hint
 
     @staticmethod
     def named_recordings(names: Iterable[str]) -> list[str]:

@@ -109,16 +109,17 @@ class Examiner:
                 elif verdict == _TEXT:
                     beside.append(name)
             if beside:
-                target = os.path.basename(root)
                 named = ReadingPolicy.named_recordings(candidates)
+                prefix = folder.rel_prefix
+                hinted = self.reading.folder_hint(os.path.basename(root), prefix)
+                by_name_in = self.reading.by_name_in
                 reasons = [
-                    n
-                    for n in beside
-                    if named_after(n, named) or self.reading.by_name(target, folder.rel_prefix + n)
+                    n for n in beside if (named and named_after(n, named)) or by_name_in(hinted, prefix, n)
                 ]
                 if reasons:
                     candidates += reasons
-                    beside = [n for n in beside if n not in set(reasons)]
+                    taken = set(reasons)
+                    beside = [n for n in beside if n not in taken]
             candidates = _without_typescript(candidates, folder.path)
         if candidates:
             yield from self._examine_dir_files(
