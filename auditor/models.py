@@ -187,6 +187,8 @@ class Coverage:
     shard: Shard | None = None
     shard_units: int = 0
     shard_other_units: int = 0
+    # S3 Inventory: one entry per bucket scanned with --inventory (its snapshot date, or why none was used)
+    inventories: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -205,6 +207,7 @@ class Coverage:
         for operation, count in other.api_calls.items():
             self.api_calls[operation] = self.api_calls.get(operation, 0) + count
         self.gaps.extend(other.gaps)
+        self.inventories.extend(other.inventories)
 
     def to_dict(self) -> dict[str, Any]:
         shard = (
@@ -212,6 +215,7 @@ class Coverage:
             if self.shard is None
             else {"shard": self.shard.to_dict(self.shard_units, self.shard_other_units)}
         )
+        inventories = {"inventories": list(self.inventories)} if self.inventories else {}
         return {
             "complete": self.complete,
             "files_seen": self.files_seen,
@@ -223,4 +227,5 @@ class Coverage:
             "api_calls": dict(sorted(self.api_calls.items())),
             "skipped": [{"location": g.location, "reason": g.reason, "detail": g.detail} for g in self.gaps],
             **shard,
+            **inventories,
         }

@@ -17,6 +17,7 @@ at once instead of after every retry (errors.refuse_unreadable_answer).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter
@@ -57,6 +58,8 @@ class S3Settings:
     endpoint_url: str | None = None
     role_arns: tuple[str, ...] = ()
     workers: int = DEFAULT_WORKERS
+    inventory: str | None = None  # s3://dest/prefix/ or "auto": read S3 Inventory instead of listing
+    inventory_list_pages: int = 0  # ListObjectsV2 pages for objects newer than the inventory
 
     @classmethod
     def from_options(cls, raw: Mapping[str, Any]) -> S3Settings:
@@ -66,7 +69,32 @@ class S3Settings:
             endpoint_url=raw.get("endpoint_url") or None,
             role_arns=tuple(raw.get("role_arns") or ()),
             workers=int(raw.get("workers") or DEFAULT_WORKERS),
+            inventory=_inventory_setting(raw.get("inventory")),
+            inventory_list_pages=_pages_setting(raw.get("inventory_list_pages")),
         )
+
+
+def _inventory_setting(value: Any) -> str | None:
+    """--inventory / sources.s3.inventory: auto, or an s3:// URL with a bucket."""
+    if not value:
+        return None
+    text = str(value)
+    if text != "auto" and not (text.startswith("s3://") and text[5:].split("/", 1)[0]):
+        raise InputError("--inventory", f"{text!r} is neither auto nor s3://BUCKET/PREFIX/")
+    return text
+
+
+def _pages_setting(value: Any) -> int:
+    """--inventory-list-pages / sources.s3.inventory_list_pages: a whole number, 0 or more."""
+    if value is None or value == "":
+        return 0
+    try:
+        pages = int(str(value))
+    except ValueError:
+        pages = -1
+    if pages < 0:
+        raise InputError("--inventory-list-pages", f"{value!r} is not a whole number of pages (0 or more)")
+    return pages
 
 
 class CallCounter:
@@ -76,11 +104,14 @@ class CallCounter:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def attach(self, client: Any) -> None:
-        client.meta.events.register("before-call", self._count)
+    def attach(self, client: Any, prefix: str = "") -> None:
+        """Count `client`'s calls; under `prefix` ("inventory:s3.GetObject") when they read
+        something other than the scanned buckets, so that the two are never added up."""
+        handler = functools.partial(self._count, prefix)
+        client.meta.events.register("before-call", handler)
 
-    def _count(self, model: Any, **_: Any) -> None:
-        name = f"{model.service_model.service_name}.{model.name}"
+    def _count(self, prefix: str, model: Any, **_: Any) -> None:
+        name = f"{prefix}{model.service_model.service_name}.{model.name}"
         with self._lock:
             self._counts[name] += 1
 
@@ -165,13 +196,19 @@ class AccountAccess:
         return BotoConfig(**kwargs)
 
     def _client(
-        self, service: str, region: str, *, endpoint_url: str | None, path_style: bool = False
+        self,
+        service: str,
+        region: str,
+        *,
+        endpoint_url: str | None,
+        path_style: bool = False,
+        count_as: str = "",
     ) -> Any:
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config(path_style=path_style)}
         if endpoint_url:
             kwargs["endpoint_url"] = endpoint_url
         client = self.session.client(service, **kwargs)
-        self.counter.attach(client)
+        self.counter.attach(client, count_as)
         client.meta.events.register(
             f"before-parse.{client.meta.service_model.service_id.hyphenize()}", check_answer
         )
@@ -199,6 +236,25 @@ class AccountAccess:
                     self.custom_endpoint = True
                     client = self._client("s3", region, endpoint_url=endpoint, path_style=True)
                 self._s3[region] = client
+            return client
+
+    def inventory_s3(self, region: str | None = None) -> Any:
+        """An S3 client for reading S3 Inventory files: its calls are counted apart, as
+        "inventory:s3.GetObject", since they read the inventory, not the scanned bucket."""
+        self.s3(region)  # settles custom_endpoint first
+        region = self.region if self.custom_endpoint else (region or self.region)
+        key = f"inventory:{region}"
+        with self._lock:
+            client = self._s3.get(key)
+            if client is None:
+                client = self._client(
+                    "s3",
+                    region,
+                    endpoint_url=self.settings.endpoint_url,
+                    path_style=self.custom_endpoint,
+                    count_as="inventory:",
+                )
+                self._s3[key] = client
             return client
 
     def _other(self, service: str) -> Any | None:

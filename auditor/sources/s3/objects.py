@@ -30,6 +30,7 @@ from auditor.sources.s3.errors import (
     is_access_denied,
     run_problem,
 )
+from auditor.sources.s3.inventory_rows import SSE_BY_STATUS, InventoryEntry, InventoryFacts
 from auditor.sources.s3.listing import ObjectEntry
 from auditor.sources.s3.permissions import denied
 
@@ -73,6 +74,11 @@ def examine(scan: BucketScan, entry: ObjectEntry) -> Examined:
             head = _head_object(scan, entry, result, location)
             reason = f"archived ({entry.storage_class})"
             result.artifact = _by_name(scan, entry, result, reason=reason, response=head)
+        return result
+    known = _inventory(entry)
+    if known is not None and known.encryption == "SSE-C":
+        # A GET without the customer's key is refused (400): the inventory already says why.
+        _sse_c(scan, entry, result, location)
         return result
     try:
         response, first_bytes = get_head(scan, entry)
@@ -138,16 +144,35 @@ def _get_failed(
             )
             result.artifact = _by_name(scan, entry, result, reason="s3:GetObject denied", response=head)
     elif code in ("InvalidRequest", "400") and "customer" in error_message(exc).lower():
-        result.gaps.append(
-            Gap(location, "sse-c", "encrypted with a customer-provided key (SSE-C): content not read")
-        )
-        artifact = _by_name(scan, entry, result, reason="SSE-C")
-        if artifact is not None:
-            artifact.encryption, artifact.encrypted = "sse:customer", True
-        result.artifact = artifact
+        _sse_c(scan, entry, result, location)
     else:
         problem = call_problem(exc, "s3.GetObject", {"VersionId": entry.version_id})
         result.gaps.append(Gap(location, problem.reason, f"{problem.detail}: content not read"))
+
+
+def _sse_c(scan: BucketScan, entry: ObjectEntry, result: Examined, location: str) -> None:
+    result.gaps.append(
+        Gap(location, "sse-c", "encrypted with a customer-provided key (SSE-C): content not read")
+    )
+    artifact = _by_name(scan, entry, result, reason="SSE-C")
+    if artifact is not None:
+        artifact.encryption, artifact.encrypted = "sse:customer", True
+    result.artifact = artifact
+
+
+def _inventory(entry: ObjectEntry) -> InventoryFacts | None:
+    return entry.inventory if isinstance(entry, InventoryEntry) else None
+
+
+def _with_inventory(entry: ObjectEntry, response: dict[str, Any]) -> dict[str, Any]:
+    """A GET or HEAD answer, with what the inventory row says where the answer is silent (the
+    Object Lock headers come only with s3:GetObjectRetention and s3:GetObjectLegalHold)."""
+    known = _inventory(entry)
+    if known is None:
+        return response
+    merged = known.response()
+    merged.update({k: v for k, v in response.items() if v is not None})
+    return merged
 
 
 def _head_object(
@@ -187,6 +212,10 @@ def _by_name(
         artifact.attribution = attribute(entry.key, scan.config.attribution.patterns)
         artifact.attribution.tried = ["patterns"]  # the object's metadata could not be read
         artifact.encrypted, artifact.encryption = None, "unknown"
+        known = _inventory(entry)
+        if known is not None and known.encryption in SSE_BY_STATUS and known.encryption != "SSE-C":
+            sse = SSE_BY_STATUS[known.encryption]
+            artifact.encrypted, artifact.encryption = bool(sse), sse_encryption(sse)
     _add_exposures(scan, entry, artifact, result)
     return artifact
 
@@ -277,7 +306,8 @@ def _apply_response(
     response: dict[str, Any],
     cls: Classification | None,
 ) -> None:
-    """Encryption, Object Lock and attribution from a GET or HEAD response."""
+    """Encryption, Object Lock and attribution from a GET or HEAD response (and the inventory row)."""
+    response = _with_inventory(entry, response)
     sse = response.get("ServerSideEncryption")
     artifact.facts["sse"] = {
         "algorithm": sse,
@@ -307,7 +337,11 @@ def _add_exposures(scan: BucketScan, entry: ObjectEntry, artifact: Artifact, res
     """The bucket's ACL and policy exposures, plus the object's own ACL where ACLs can matter."""
     exposures = scan.bucket_exposures(entry)
     if scan.facts.object_acls_matter:
-        exposure = _object_acl(scan, entry, artifact.location, result)
+        known = _inventory(entry)
+        if known is not None and known.acl_grants is not None:
+            exposure = _acl_exposure(known.acl_grants, artifact.location, result)
+        else:
+            exposure = _object_acl(scan, entry, artifact.location, result)
         if exposure is not None:
             exposures.append(exposure)
     artifact.exposures = exposures
@@ -356,15 +390,27 @@ def _tags(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined)
 def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Examined) -> Exposure | None:
     params = object_params(entry, scan)
     try:
-        grants = public_grants(scan.s3.get_object_acl(**params).get("Grants") or [])
-    except AclUnreadable as exc:
-        result.gaps.append(Gap(location, "unparseable", f"s3.GetObjectAcl: {exc}: object ACL not checked"))
-        return None
+        answer = scan.s3.get_object_acl(**params).get("Grants") or []
     except CALL_ERRORS as exc:
         if run_problem(exc):
             raise
         problem = call_problem(exc, "s3.GetObjectAcl", params)
         result.gaps.append(Gap(location, problem.reason, f"{problem.detail}: object ACL not checked"))
+        return None
+    return _acl_exposure(answer, location, result, source="s3.GetObjectAcl")
+
+
+def _acl_exposure(
+    answer: list[dict[str, Any]],
+    location: str,
+    result: Examined,
+    source: str = "inventory ObjectAccessControlList",
+) -> Exposure | None:
+    """The exposure an object ACL's grants make (from GetObjectAcl, or the inventory's copy of it)."""
+    try:
+        grants = public_grants(answer)
+    except AclUnreadable as exc:
+        result.gaps.append(Gap(location, "unparseable", f"{source}: {exc}: object ACL not checked"))
         return None
     reading = [g for g in grants if g.permission in _OBJECT_ACL_READING]
     if not reading:

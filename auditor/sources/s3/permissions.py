@@ -32,6 +32,10 @@ OPERATION_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "s3.HeadObject": ("s3:GetObject", "s3:GetObjectVersion"),
     "s3.GetObjectAcl": ("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
     "s3.GetObjectTagging": ("s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    # --inventory: the bucket's inventory configuration, and reading the inventory's destination
+    "s3.ListBucketInventoryConfigurations": ("s3:GetInventoryConfiguration",),
+    "inventory:s3.ListObjectsV2": ("s3:ListBucket",),
+    "inventory:s3.GetObject": ("s3:GetObject",),
 }
 
 # Not called by the scanner but needed by S3 itself to serve a GET of an SSE-KMS object.

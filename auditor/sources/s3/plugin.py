@@ -32,6 +32,20 @@ SOURCE = SourceSpec(
             metavar="ARN",
             multiple=True,
         ),
+        SourceOption(
+            "inventory",
+            "--inventory",
+            "Read the bucket's latest S3 Inventory instead of listing it: s3://DEST-BUCKET/PREFIX/ "
+            "(the inventory's destination), or 'auto' for the bucket's own inventory configuration (docs/scale.md).",
+            metavar="S3URL|auto",
+        ),
+        SourceOption(
+            "inventory_list_pages",
+            "--inventory-list-pages",
+            "With --inventory: list up to N pages (N x 1,000 keys) for objects newer than the inventory "
+            "(default 0: none; the coverage then says they were not seen).",
+            metavar="N",
+        ),
     ),
     config_schema=json.loads(schema_path("source-s3").read_text(encoding="utf-8")),
 )

@@ -26,7 +26,7 @@ from auditor.errors import InputError, SourceError
 from auditor.models import Artifact, Coverage, Exposure, Gap
 from auditor.paths import compile_excludes
 from auditor.sources.base import SourceOptions
-from auditor.sources.s3 import lifecycle
+from auditor.sources.s3 import inventory, lifecycle
 from auditor.sources.s3.bucket_facts import AccountFacts, BucketFacts, BucketMissing, account_facts, gather
 from auditor.sources.s3.client import AccountAccess, CallCounter, S3Settings, base_session, open_accounts
 from auditor.sources.s3.errors import CALL_ERRORS, call_problem, run_message, run_problem
@@ -183,7 +183,12 @@ class S3Source:
                 ]
             if not accounts:
                 return []
-            s3 = self._owner(accounts, spec.bucket, coverage).s3()
+            account = self._owner(accounts, spec.bucket, coverage)
+            if self.settings.inventory:
+                planned = inventory.units(account, spec.bucket, spec.prefix, self.settings.inventory)
+                if planned:
+                    return planned
+            s3 = account.s3()
             tops = top_prefixes(s3, spec.bucket, spec.prefix, versioned=False)
         except CALL_ERRORS as exc:
             if run_problem(exc) or isinstance(exc, BotoConnectionError):
@@ -321,15 +326,34 @@ class S3Source:
     ) -> Iterator[Artifact]:
         scan = BucketScan(facts, account.s3(facts.region), self.config, target)
         tally = _BucketTally()
+        run = None
+        if self.settings.inventory:
+            # With an inventory, --shard splits one bucket by data file instead of by key range.
+            run = inventory.open_run(
+                account,
+                facts,
+                prefix,
+                self.settings.inventory,
+                self.settings.inventory_list_pages,
+                self.options.shard if split else None,
+                coverage,
+            )
+            if run is not None and not run.files and not run.owns_newer:
+                return  # every data file is another shard's, and so are its facts
         ranges: list[tuple[str, str | None]] = [(prefix, None)]
-        if split:
+        if split and run is None:
             ranges = self._key_ranges(scan, prefix, coverage)
             if not ranges:
                 return  # every unit of this bucket is another shard's, and so are its facts
         # Each shard with a part of the bucket judges it with the bucket's facts (and reports
         # what of them could not be read); the merge keeps one bucket and one of each finding.
         coverage.gaps.extend(facts.gaps)
-        if facts.listable:
+        if run is not None:
+            rows = inventory.entries(run, scan.s3, account.inventory_s3(facts.region), prefix, coverage)
+            yield from self._objects(scan, prefix, None, tally, coverage, rows)
+            tally.delete_markers += run.delete_markers
+            coverage.inventories.append(run.to_dict())
+        elif facts.listable:
             for listed, delimiter in ranges:
                 yield from self._objects(scan, listed, delimiter, tally, coverage)
         yield from self._release_held(scan, tally, coverage)
@@ -380,12 +404,21 @@ class S3Source:
             )
 
     def _objects(
-        self, scan: BucketScan, prefix: str, delimiter: str | None, tally: _BucketTally, coverage: Coverage
+        self,
+        scan: BucketScan,
+        prefix: str,
+        delimiter: str | None,
+        tally: _BucketTally,
+        coverage: Coverage,
+        entries: Iterator[ObjectEntry] | None = None,
     ) -> Iterator[Artifact]:
+        """Examine the listing's entries (or those an inventory gave) as they come."""
         in_flight = self.settings.workers * 4
+        if entries is None:
+            entries = self._entries(scan, prefix, delimiter, tally, coverage)
         with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="s3-objects") as pool:
             pending: deque[Future[Examined]] = deque()
-            for entry in self._entries(scan, prefix, delimiter, tally, coverage):
+            for entry in entries:
                 tally.objects_seen += 1
                 coverage.files_seen += 1
                 if self.options.progress and coverage.files_seen % PROGRESS_EVERY == 0:
