@@ -44,6 +44,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # after a line break: each such piece is defused by its first character too (after spaces and
 # quotes), so no separator turns a name into a live formula.
 _PIECE_START = re.compile('([;\t|\r\n][" ]*)(?=[=+\\-@\t\r])')
+_PIECE_SEARCH = _PIECE_START.search
 
 
 def safe_cell(value: Any) -> str:
@@ -51,7 +52,8 @@ def safe_cell(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    text = _PIECE_START.sub("\\1'", text)
+    if _PIECE_SEARCH(text) is not None:  # most cells hold no separator: search is C only, sub is not
+        text = _PIECE_START.sub("\\1'", text)
     if text.lstrip(" ").startswith(_FORMULA_START) or text.startswith(_FORMULA_START):
         return "'" + text
     return text
