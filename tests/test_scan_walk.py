@@ -478,3 +478,54 @@ def test_the_scans_default_jobs_fork_only_past_the_threshold(
     assert sorted(r["location"] for r in auto["recordings"]) == sorted(
         r["location"] for r in forced["recordings"]
     )
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through /proc")
+def test_heads_asked_for_ahead_give_the_same_scan_and_leave_no_fd_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder's candidates are opened in batches with their heads requested at once
+    (POSIX_FADV_WILLNEED), which a cold disk serves in parallel: the same recordings and gaps, in
+    the same order, as one file at a time; every descriptor closed, a bug mid-batch included."""
+    fixtures = ["session.wav", "session.m4a", "session.ogg", "noise.bin", "session.flac"]
+    files = 2 * local_examiner.PREFETCH_BATCH + 5
+    for n in range(files):  # three batches, extension-less: all sniffed
+        place(tmp_path, f"clinic/file-{n:03d}", fixtures[n % len(fixtures)])
+    doomed = str(tmp_path / "clinic" / "file-040")
+    real_open = local_examiner.open_readonly
+
+    def vanishing(path: str, **kw: bool):  # type: ignore[no-untyped-def]
+        if path == doomed:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_open(path, **kw)
+
+    monkeypatch.setattr(local_examiner, "open_readonly", vanishing)
+    before = _open_fds()
+    ahead, ahead_cov = _scan(tmp_path, jobs=1)
+    assert _open_fds() == before
+    monkeypatch.setattr(local_examiner, "_WILLNEED", None)  # one at a time, as before
+    one_by_one, one_cov = _scan(tmp_path, jobs=1)
+    recordings = [n for n in range(files) if fixtures[n % len(fixtures)] != "noise.bin" and n != 40]
+    assert ahead == one_by_one == [str(tmp_path / "clinic" / f"file-{n:03d}") for n in recordings]
+    assert [(g.location, g.reason) for g in ahead_cov.gaps] == [(g.location, g.reason) for g in one_cov.gaps]
+    assert [Path(g.location).name for g in ahead_cov.gaps] == ["file-040"]
+    assert ahead_cov.bytes_read == one_cov.bytes_read and ahead_cov.candidates == one_cov.candidates
+
+    monkeypatch.setattr(local_examiner, "_WILLNEED", os.POSIX_FADV_WILLNEED)
+    calls = []
+    real_classify = local_examiner.classify
+
+    def failing(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("a bug in a classifier")
+        return real_classify(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(local_examiner, "classify", failing)
+    with pytest.raises(RuntimeError):
+        _scan(tmp_path, jobs=1)
+    assert _open_fds() == before  # the rest of the batch closed too

@@ -13,6 +13,7 @@ its reason, and so does an archive whose listing could not be read in full.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Container, Iterator
@@ -59,6 +60,34 @@ def _triage(name: str) -> int:
     if ext in TEXT_LIKE_EXTENSIONS and not name.endswith(SIDECAR_SUFFIXES):
         return _TEXT
     return _SKIP
+
+
+# A cold disk answers one read at a time unless asked for more: a folder's candidates are opened
+# this many at a time and their heads requested at once (POSIX_FADV_WILLNEED, asynchronous), so the
+# reads that follow find them arriving instead of each waiting its turn. Warm, it costs one
+# syscall per sniffed file.
+PREFETCH_BATCH = 32
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
+
+
+def _opened_ahead(
+    paths: list[str], follow_symlinks: bool
+) -> list[tuple[int, os.stat_result] | OSError | None] | None:
+    """Each path opened (or the error opening it gave, for its turn to report) with its head asked
+    for; None where there is nothing to overlap (one file, or no posix_fadvise)."""
+    if len(paths) < 2 or _WILLNEED is None:
+        return None
+    opened: list[tuple[int, os.stat_result] | OSError | None] = []
+    for path in paths:
+        try:
+            fd, st = open_readonly(path, follow_symlinks=follow_symlinks)
+        except OSError as exc:
+            opened.append(exc)
+            continue
+        opened.append((fd, st))
+        with contextlib.suppress(OSError):  # advice only: the read itself reports a real problem
+            os.posix_fadvise(fd, 0, HEAD_BYTES, _WILLNEED)
+    return opened
 
 
 @dataclass
@@ -188,10 +217,21 @@ class Examiner:
         those of the text-like files `beside` them that carry the name of a recording found."""
         base = as_folder(directory)
         sniffed: list[_Sniffed] = []
-        for name in candidates:
-            item = self._examine(base + name, name, rel_prefix + name, root, names, coverage)
-            if item is not None:
-                sniffed.append(item)
+        for start in range(0, len(candidates), PREFETCH_BATCH):
+            batch = candidates[start : start + PREFETCH_BATCH]
+            opened = _opened_ahead([base + name for name in batch], self.follow_symlinks)
+            try:
+                for i, name in enumerate(batch):
+                    ahead = None
+                    if opened is not None:
+                        ahead, opened[i] = opened[i], None  # handed over: _examine closes it
+                    item = self._examine(base + name, name, rel_prefix + name, root, names, coverage, ahead)
+                    if item is not None:
+                        sniffed.append(item)
+            finally:
+                for left in opened or ():
+                    if isinstance(left, tuple):  # not reached: a bug stopped the batch
+                        os.close(left[0])
         found = [stem(s.name) for s in sniffed if s.artifact is not None]
         named = [n for n in beside or () if found and named_after(n, found)]
         for name in named:  # text carrying the name of a recording found by content
@@ -208,12 +248,25 @@ class Examiner:
             yield s.artifact
 
     def _examine(
-        self, path: str, name: str, relpath: str, root: str, names: Container[str], coverage: Coverage
+        self,
+        path: str,
+        name: str,
+        relpath: str,
+        root: str,
+        names: Container[str],
+        coverage: Coverage,
+        opened: tuple[int, os.stat_result] | OSError | None = None,
     ) -> _Sniffed | None:
-        """Sniff one file: a _Sniffed for a recording or key material, None for anything else
+        """Sniff one file (`opened`: what open_readonly gave for it ahead, if it was opened ahead;
+        the fd is closed here): a _Sniffed for a recording or key material, None for anything else
         (and for a file that cannot be read, which becomes a gap)."""
         try:
-            fd, st = open_readonly(path, follow_symlinks=self.follow_symlinks)
+            if opened is None:
+                fd, st = open_readonly(path, follow_symlinks=self.follow_symlinks)
+            elif isinstance(opened, OSError):
+                raise opened
+            else:
+                fd, st = opened
         except OSError as exc:
             coverage.gaps.append(Gap(display_path(path), gap_for(exc), exc.strerror or str(exc)))
             return None
