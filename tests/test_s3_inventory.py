@@ -10,6 +10,7 @@ moto server, into a destination bucket on the same server.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,40 @@ def test_a_planner_gets_the_inventorys_data_files_as_units(
     )
     units = source.units("s3://box", Coverage())
     assert units == [f"s3://box#inventory/{key}" for key in written.data_keys] + ["s3://box#inventory-newer"]
+
+
+def test_orc_and_parquet_without_pyarrow_stop_with_the_extra_to_install(
+    tmp_path: Path, s3world: S3World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    w.put("box", "s.wav", "session.wav")
+    fields = tuple(f for f in CSV_FIELDS if f not in ("VersionId", "IsLatest", "IsDeleteMarker"))
+    rows = list(bucket_rows(w.s3, "box", versions=False))
+    write_inventory(w.s3, "box", "inv", rows, fmt="Parquet", fields=fields)
+    monkeypatch.setitem(
+        sys.modules, "pyarrow", None
+    )  # `import pyarrow` now fails as when it is not installed
+    res = run_cli("scan", "s3://box", "--endpoint-url", w.url, "--inventory", "s3://inv/inventories/")
+    assert res.exit_code == 2, res.output
+    assert "pip install 'recording-auditor[inventory]'" in res.output and "Traceback" not in res.output
+
+
+def test_a_current_only_inventory_of_a_versioned_bucket_says_noncurrent_versions_were_not_seen(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    """IncludedObjectVersions Current: no VersionId/IsLatest columns ("Amazon S3 Inventory list")."""
+    w = s3world
+    w.bucket("box", versioned=True)
+    w.bucket("inv")
+    w.put("box", "s.wav", "session.wav")
+    w.put("box", "s.wav", "session.m4a")
+    fields = tuple(f for f in CSV_FIELDS if f not in ("VersionId", "IsLatest", "IsDeleteMarker"))
+    rows = [r for r in bucket_rows(w.s3, "box", versions=True) if r["IsLatest"]]
+    write_inventory(w.s3, "box", "inv", rows, fields=fields)
+    result = scan(tmp_path, w, "s3://box", "--inventory", "s3://inv/inventories/")
+    assert [r["location"] for r in result["recordings"]] == ["s3://box/s.wav"]
+    (gap,) = [g for g in result["coverage"]["skipped"] if g["reason"] == "inventory-current-only"]
+    assert "noncurrent versions" in gap["detail"]
+    assert result["coverage"]["inventories"][0]["versions"] == "current"
