@@ -47,7 +47,6 @@ TRANSCRIPT_HINT = re.compile(
 )
 # The same test for ASCII text, about ten times faster (this runs for every text-like file walked):
 # lower-cased, the words are plain substrings; for ASCII, IGNORECASE means exactly that.
-_HINT_WORDS = ("transcri", "caption", "subtitle", "otter", "whisper", "dictat", "scribe")
 _CC_WORD = re.compile(r"(?<![a-z0-9])cc(?![a-z0-9])")
 
 
@@ -56,7 +55,17 @@ def transcript_hint(text: str) -> bool:
     if not text.isascii():  # Unicode case folding ("ſ" is an "s"): the regular expression decides
         return TRANSCRIPT_HINT.search(text) is not None
     low = text.lower()
-    return any(word in low for word in _HINT_WORDS) or ("cc" in low and _CC_WORD.search(low) is not None)
+    # TRANSCRIPT_HINT's words, one test each: any() over a generator of them cost more than the tests.
+    return (
+        "transcri" in low
+        or "caption" in low
+        or "subtitle" in low
+        or "otter" in low
+        or "whisper" in low
+        or "dictat" in low
+        or "scribe" in low
+        or ("cc" in low and _CC_WORD.search(low) is not None)
+    )
 
 
 def is_text_like(name: str) -> bool:
@@ -140,10 +149,10 @@ def named_after(name: str, recording_stems: Sequence[str]) -> bool:
     own = stem(name)
     if len(own) < _MIN_STEM:
         return False
-    return any(
-        len(other) >= _MIN_STEM and (own.startswith(other) or other.startswith(own))
-        for other in recording_stems
-    )
+    for other in recording_stems:  # a loop, not any(): this runs per text file beside recordings
+        if len(other) >= _MIN_STEM and (own.startswith(other) or other.startswith(own)):
+            return True
+    return False
 
 
 _AMBIGUOUS_SUFFIXES = tuple(f".{ext}" for ext in sorted(AMBIGUOUS_MEDIA_EXTENSIONS))
