@@ -119,6 +119,13 @@ def test_a_killed_worker_is_retried_and_one_that_keeps_dying_is_a_gap(
         assert (tmp_path / "killed-once").exists()  # the worker did die on its first attempt
         assert essence(retried) == essence(whole)
         assert retried["coverage"]["executor"]["failed"] == 0
+        # the bucket, yielded by each task with a part of it, counts all of its objects once
+        assert [b["facts"]["objects_seen"] for b in retried["buckets"]] == [
+            b["facts"]["objects_seen"] for b in whole["buckets"]
+        ]
+        assert (
+            retried["buckets"][0]["facts"]["recordings"] == whole["buckets"][0]["facts"]["recordings"] == 19
+        )
         assert retried["coverage"]["executor"]["scheduler"] == cluster.scheduler_address
 
         client.unregister_worker_plugin("kill-once")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ from auditor.merge import MergeInput, merge
 from auditor.shard import ROOT_FILES, Shard
 
 TASK_FAILED = "task-failed"
+# A bucket split by key range is yielded by each task with a part of it, counting that part.
+_BUCKET_COUNTS = ("objects_seen", "recordings", "delete_markers")
 _MERGE_KEYS = ("scope", "host", "seen_in")  # what the merge adds to each entry about its scopes
 
 
@@ -57,7 +59,10 @@ def combine(
         data["run_by"] = run_by  # one run, whichever worker ran each part
         encoded = json.dumps(data, sort_keys=True, default=str).encode()
         inputs.append(MergeInput(f"dask task {shard.spec}", data, hashlib.sha256(encoded).hexdigest()))
+    counts = _bucket_counts(data for _, data in results)
     merged = merge(inputs, run_by=run_by)
+    for bucket in merged["buckets"]:
+        bucket["facts"] = {**(bucket.get("facts") or {}), **counts.get(bucket["location"], {})}
     merged.pop("scopes", None)
     for key in ("findings", "recordings", "buckets"):
         for entry in merged[key]:
@@ -85,3 +90,17 @@ def combine(
     coverage["executor"] = {**executor, "tasks": len(results) + len(failures), "failed": len(failures)}
     merged["started"], merged["finished"] = started, finished
     return merged
+
+
+def _bucket_counts(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
+    """Each bucket's counts over the tasks: their units are disjoint, so the sums are the bucket's.
+    A count one task could not make (an unlistable bucket: None) leaves the total unknown."""
+    totals: dict[str, dict[str, int | None]] = {}
+    for data in results:
+        for bucket in data.get("buckets") or []:
+            facts = bucket.get("facts") or {}
+            total = totals.setdefault(bucket["location"], dict.fromkeys(_BUCKET_COUNTS, 0))
+            for key in _BUCKET_COUNTS:
+                mine, sofar = facts.get(key), total[key]
+                total[key] = None if mine is None or sofar is None else sofar + int(mine)
+    return totals
