@@ -8,6 +8,11 @@
  *   recordings   one row per recording, read through columns.recordings
  * Only one page of rows is ever in the DOM, so 100,000 findings stay smooth. All text goes in
  * through textContent: nothing from the data is parsed as HTML.
+ *
+ * A merged report (auditor merge) keeps each scope's rows in its own script element,
+ * id="report-part-K", listed in D.parts: {strings, findings, recordings}, the rows as columns,
+ * whose string indexes count on from the shared D.strings; a fingerprint of 0 is computed here. In a large merge (D.lazy) a part is gzip in base64 and is
+ * read when its scope is first shown, so the report opens on one scope of 1,000,000 findings.
  */
 (function () {
   "use strict";
@@ -103,6 +108,62 @@
     return rank;
   }
 
+  // ---------------------------------------------------------------- fingerprints
+  // SHA-256 (FIPS 180-4) of bytes, as hex: a merged part leaves out each fingerprint that is
+  // models.make_fingerprint(rule, location), the first 32 hex digits of SHA-256 of
+  // "rule\0location\0" in UTF-8, and the script computes it when it is shown or searched.
+  const K256 = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ]);
+  const W256 = new Uint32Array(64);
+  function sha256hex(bytes) {
+    const n = bytes.length;
+    const blocks = Math.ceil((n + 9) / 64);
+    const m = new Uint8Array(blocks * 64);
+    m.set(bytes);
+    m[n] = 0x80;
+    const bits = n * 8;
+    const view = new DataView(m.buffer);
+    view.setUint32(m.length - 8, Math.floor(bits / 0x100000000));
+    view.setUint32(m.length - 4, bits >>> 0);
+    let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a;
+    let h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
+    const w = W256;
+    for (let off = 0; off < m.length; off += 64) {
+      for (let t = 0; t < 16; t++) w[t] = view.getUint32(off + t * 4);
+      for (let t = 16; t < 64; t++) {
+        const a = w[t - 15], b = w[t - 2];
+        const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+        const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
+      }
+      let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+      for (let t = 0; t < 64; t++) {
+        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K256[t] + w[t]) | 0;
+        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
+      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + h) | 0;
+    }
+    return [h0, h1, h2, h3, h4, h5, h6, h7].map((x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
+  }
+  const utf8 = new TextEncoder();
+  // A row's fingerprint, computed once when the part left it out (0).
+  function fpOf(r) {
+    if (r[F.FP] === 0) r[F.FP] = sha256hex(utf8.encode(D.rules[r[F.RULE]].id + "\0" + str(r[F.LOC]) + "\0")).slice(0, 32);
+    return r[F.FP];
+  }
+
   // ---------------------------------------------------------------- pager
   function Pager(container, onChange, noun) {
     this.page = 0;
@@ -146,7 +207,81 @@
   // ---------------------------------------------------------------- findings: filters
   const findings = D.findings;
   const recordings = D.recordings;
+  const TOTAL = D.total || { findings: findings.length, recordings: recordings.length };
+
+  // ---------------------------------------------------------------- a merged report's parts
+  const PARTS = D.parts || [];
+  const partState = PARTS.map(() => null); // null: not read; a Promise while it is unpacked; true: read
+  const SHARED = S.length;
+  const STRING_COLUMNS = D.columns.strings || { findings: [], recordings: [] };
+  const FS = STRING_COLUMNS.findings.map((c) => F[c]);
+  const RS = STRING_COLUMNS.recordings.map((c) => R[c]);
+  // A part's strings go after those read so far; its rows' string and recording indexes move with them.
+  function rowsOf(columns) {
+    const n = columns.length ? columns[0].length : 0;
+    const rows = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = new Array(columns.length);
+      for (let c = 0; c < columns.length; c++) r[c] = columns[c][i];
+      rows[i] = r;
+    }
+    return rows;
+  }
+  function addPart(p) {
+    const shift = S.length - SHARED;
+    const recShift = recordings.length;
+    for (let i = 0; i < p.strings.length; i++) S.push(p.strings[i]);
+    for (const r of rowsOf(p.findings)) {
+      if (shift) for (const c of FS) if (r[c] >= SHARED) r[c] += shift;
+      if (r[F.RECORDING] >= 0) r[F.RECORDING] += recShift;
+      findings.push(r);
+    }
+    for (const r of rowsOf(p.recordings)) {
+      if (shift) for (const c of RS) if (r[c] >= SHARED) r[c] += shift;
+      recordings.push(r);
+    }
+    lower = null;
+    Object.keys(rankCache).forEach((k) => delete rankCache[k]);
+  }
+  // gzip in base64, unpacked by the browser itself (no fetch: the CSP forbids every one).
+  async function unpack(node) {
+    const bin = atob(node.textContent);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return JSON.parse(await new Response(stream).text());
+  }
+  function readPart(k) {
+    if (partState[k]) return partState[k];
+    const node = $("report-part-" + k);
+    if (node.dataset.encoding === "json") {
+      addPart(JSON.parse(node.textContent));
+      return (partState[k] = true);
+    }
+    return (partState[k] = unpack(node).then((p) => {
+      addPart(p);
+      partState[k] = true;
+    }));
+  }
+  // Reads the parts a scope needs ("" = every scope): a Promise while one is still unpacked, else null.
+  function need(scope) {
+    const waits = [];
+    PARTS.forEach((p, k) => {
+      if (scope && p.scope !== scope) return;
+      const state = readPart(k);
+      if (state !== true) waits.push(state);
+    });
+    return waits.length ? Promise.all(waits) : null;
+  }
+  function unreadable(error) {
+    $("f-count").textContent = "This browser could not read the findings (" + error + "); every finding is in the JSON result.";
+    delete document.documentElement.dataset.loading;
+    document.documentElement.dataset.ready = "1";
+  }
   const fState = { q: "", state: "open", severity: "", category: "", rule: "", group: "", client: "", status: "", owner: "", due: "", sortKey: "sev", sortDir: 1 };
+  const groupSelect = $("f-group");
+  fState.group = groupSelect ? groupSelect.value : ""; // a large merge opens on its first scope
+  const DEFAULT_GROUP = fState.group;
   let fView = new Int32Array(0);
   let view = document.querySelector('.view-switch [aria-pressed="true"]');
   view = view ? view.dataset.view : "findings";
@@ -168,6 +303,7 @@
     const status = fState.status ? D.statuses.indexOf(fState.status) : -1;
     const q = fState.q.trim().toLowerCase();
     const hit = q ? matchingStrings(q) : null;
+    const hexQ = /^[0-9a-f]+$/.test(q); // only such a query can be the start of a fingerprint
     const ruleHit = q ? D.rules.map((r) => (r.id + " " + r.title).toLowerCase().indexOf(q) !== -1) : null;
     const client = fState.client.trim().toLowerCase();
     const clientHit = client ? (lower || (lower = S.map((s) => s.toLowerCase()))) : null;
@@ -188,8 +324,7 @@
       if (fState.due === "overdue" && !overdue(r)) continue;
       if (fState.due === "none" && r[F.DUE] >= 0) continue;
       if (hit) {
-        const fp = r[F.FP];
-        if (!(hit[r[F.LOC]] || (r[F.MSG] >= 0 && hit[r[F.MSG]]) || (r[F.CLIENT] >= 0 && hit[r[F.CLIENT]]) || (r[F.OWNER] >= 0 && hit[r[F.OWNER]]) || ruleHit[r[F.RULE]] || (fp && fp.indexOf(q) === 0))) continue;
+        if (!(hit[r[F.LOC]] || (r[F.MSG] >= 0 && hit[r[F.MSG]]) || (r[F.CLIENT] >= 0 && hit[r[F.CLIENT]]) || (r[F.OWNER] >= 0 && hit[r[F.OWNER]]) || ruleHit[r[F.RULE]] || (hexQ && fpOf(r).indexOf(q) === 0))) continue;
       }
       out[n++] = i;
     }
@@ -315,12 +450,12 @@
     add("Rule", rule.title + " (" + rule.id + ")");
     add("Owner", ownerText(r));
     if (r[F.FIRST] >= 0) add("First seen", when(str(r[F.FIRST])));
-    add("Fingerprint", el("code", "hash", r[F.FP] || "—"));
+    add("Fingerprint", el("code", "hash", fpOf(r) || "—"));
     if (r[F.SUP] >= 0) {
       const s = D.suppressions[r[F.SUP]];
       add("Suppressed", vis(s[SUP.REASON]) + (s[SUP.EXPIRES] ? " (until " + s[SUP.EXPIRES] + ")" : "") + (s[SUP.LINE] ? ", " + vis(s[SUP.FILE] || "") + " line " + s[SUP.LINE] : ""));
-    } else if (r[F.FP] && D.statuses[r[F.STATUS]] !== "resolved") {
-      add("To accept it", el("pre", "snippet", acceptSnippet(r[F.FP])));
+    } else if (fpOf(r) && D.statuses[r[F.STATUS]] !== "resolved") {
+      add("To accept it", el("pre", "snippet", acceptSnippet(fpOf(r))));
     }
     return dl;
   }
@@ -512,7 +647,7 @@
         item.appendChild(box);
         if (openRows.has(i)) pending.push(button);
       } else {
-        text.appendChild(el("span", "rule-id", "fingerprint " + (r[F.FP] || "—")));
+        text.appendChild(el("span", "rule-id", "fingerprint " + (fpOf(r) || "—")));
       }
       list.appendChild(item);
       if (r[F.REM] >= 0 && !seen.has(r[F.REM]) && findingState(r) === 0) {
@@ -573,7 +708,7 @@
 
   // ---------------------------------------------------------------- both views
   function render(limit) {
-    const total = findings.length;
+    const total = TOTAL.findings;
     fillers.clear(); // the rows they would fill are about to be replaced
     if (view === "recordings") {
       const [start, end] = renderRecordings(limit);
@@ -600,8 +735,22 @@
   function refresh() {
     fPager.page = 0;
     rPager.page = 0;
+    const wait = PARTS.length ? need(fState.group) : null;
+    if (!wait) return show();
+    document.documentElement.dataset.loading = "1";
+    $("f-count").textContent = "Reading the findings of " + (fState.group ? vis(fState.group) : "every scope") + "…";
+    wait.then(show, unreadable);
+  }
+  function show() {
     filterFindings();
     render();
+    if (PARTS.length) {
+      // A merged report's inventory shows the scope chosen above.
+      iPager.page = 0;
+      filterInventory();
+      renderInventory();
+    }
+    delete document.documentElement.dataset.loading;
   }
   function bindFilter(id, key, event) {
     const node = $(id);
@@ -639,7 +788,7 @@
   $("f-reset").addEventListener("click", () => {
     Object.keys(FILTER_IDS).forEach((k) => {
       const node = $(FILTER_IDS[k]);
-      const value = k === "state" ? "open" : "";
+      const value = k === "state" ? "open" : k === "group" ? DEFAULT_GROUP : "";
       if (node) node.value = value;
       fState[k] = value;
     });
@@ -676,11 +825,13 @@
     const q = iState.q.trim().toLowerCase();
     const hit = q ? matchingStrings(q) : null;
     const enc = iState.enc === "" ? -1 : Number(iState.enc);
+    const scope = PARTS.length && fState.group ? S.indexOf(fState.group) : -1;
     const out = new Int32Array(recordings.length);
     let n = 0;
     for (let i = 0; i < recordings.length; i++) {
       const r = recordings[i];
       if (enc >= 0 && r[R.ENC] !== enc) continue;
+      if (scope >= 0 && r[R.GROUP] !== scope) continue;
       if (iState.open === "1" && !r[R.OPEN]) continue;
       if (iState.open === "0" && r[R.OPEN]) continue;
       if (iState.hold === "1" && r[R.HOLD] < 0) continue;
@@ -743,7 +894,7 @@
     iBody.replaceChildren(frag);
     $("i-count").textContent = iView.length
       ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + plural(iView.length, "recording") + "."
-      : "No matching recordings (" + fmt(recordings.length) + " in this audit).";
+      : "No matching recordings (" + fmt(TOTAL.recordings) + " in this audit).";
     iPager.update();
   }
   [["i-q", "q", "input"], ["i-enc", "enc"], ["i-open", "open"], ["i-hold", "hold"]].forEach(([id, key, event]) => {
@@ -781,9 +932,14 @@
   const printQuery = window.matchMedia("print");
   if (printQuery.addEventListener) printQuery.addEventListener("change", (e) => (e.matches ? beforePrint() : afterPrint()));
 
-  filterFindings();
-  render();
-  filterInventory();
-  renderInventory();
-  document.documentElement.dataset.ready = "1";
+  function start() {
+    filterFindings();
+    render();
+    filterInventory();
+    renderInventory();
+    document.documentElement.dataset.ready = "1";
+  }
+  const first = PARTS.length ? need(fState.group) : null;
+  if (first) first.then(start, unreadable);
+  else start();
 })();

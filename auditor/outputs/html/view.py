@@ -17,7 +17,7 @@ from auditor.outputs.base import OutputOptions
 from auditor.outputs.html.breaches import breach_panel
 from auditor.outputs.html.charts import report_charts
 from auditor.outputs.html.environment import asset, content_security_policy, logo, optional_asset
-from auditor.outputs.html.rows import F, embedded_data
+from auditor.outputs.html.rows import embedded_data, group_of
 from auditor.outputs.html.scope import scope
 from auditor.outputs.html.scopes import scope_rows
 from auditor.outputs.html.text import script_json
@@ -35,7 +35,7 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
     active = [f for f in findings if is_active(f)]
     css = asset(env, "report.css") + optional_asset(env, "brand.css")
     js = asset(env, "report.js")
-    data = embedded_data(result, places)
+    data, parts = embedded_data(result, places)
     sha256 = options.result_sha256 or json_sha256(result)
     coverage_view = _coverage(result.get("coverage") or {})
     posture = framework_posture(result)
@@ -65,8 +65,9 @@ def build_context(result: dict[str, Any], options: OutputOptions, env: Environme
         "retention": result.get("retention"),
         "trend": result.get("trend") or [],
         "redaction": result.get("redaction"),
-        "filters": _filters(data),
+        "filters": _filters(result, data, places),
         "data_json": script_json(data),
+        "data_parts": parts,
         "css": Markup(css),
         "js": Markup(js),
         "csp": content_security_policy(css, js),
@@ -252,17 +253,21 @@ def _watch(status: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _filters(data: dict[str, Any]) -> dict[str, Any]:
-    strings = data["strings"]
-    group, client = F["GROUP"], F["CLIENT"]
-    groups = sorted({strings[row[group]] for row in data["findings"] if row[group] >= 0})
-    clients = sorted({strings[row[client]] for row in data["findings"] if row[client] >= 0})
-    owners = sorted({strings[row[F["OWNER"]]] for row in data["findings"] if row[F["OWNER"]] >= 0})
+def _filters(result: dict[str, Any], data: dict[str, Any], places: Places) -> dict[str, Any]:
+    findings = result.get("findings", [])
+    groups = sorted({g for f in findings if (g := group_of(f, places))})
+    clients = sorted({str(f["client"]) for f in findings if f.get("client")})
+    owners = sorted({str(f["owner"]) for f in findings if f.get("owner")})
+    parts = data["parts"]
     return {
         "rules": [(r["id"], r["title"]) for r in data["rules"]],
         "categories": sorted(data["categories"]),
-        "groups": groups[:500],
+        # a merged report's groups are its scopes (rows.group_of), in the order merged
+        "groups": [p["scope"] for p in parts][:500] if parts else groups[:500],
+        "scoped": bool(result.get("scopes")),
+        # a large merge opens on its first scope: one scope's rows are parsed, not every scope's
+        "default_group": parts[0]["scope"] if data["lazy"] else "",
         "clients": clients[:2000],
         "owners": owners[:500],
-        "has_status": any(row[F["STATUS"]] for row in data["findings"]),
+        "has_status": any(f.get("status") in ("new", "unchanged", "resolved") for f in findings),
     }
