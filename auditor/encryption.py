@@ -13,6 +13,7 @@ Code that needs to know which it is parses it here instead of testing prefixes o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 SCHEMES = ("content", "volume", "sse", "none", "unknown")
@@ -26,6 +27,12 @@ class Encryption:
     @classmethod
     def parse(cls, text: object) -> Encryption:
         """Any value a result may hold; anything not in the vocabulary is `unknown`."""
+        if cls is Encryption and isinstance(text, str):
+            return _parsed(text)  # rules ask several times per recording, of a handful of strings
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: object) -> Encryption:
         scheme, _, method = str(text or "").partition(":")
         if scheme in ("content", "volume", "sse") and method:
             return cls(scheme, method)
@@ -58,3 +65,8 @@ class Encryption:
     def with_kms(self) -> bool:
         """Server-side encryption under KMS-managed keys (aws:kms, and aws:kms:dsse)."""
         return self.scheme == "sse" and self.method.split(":")[:2] == ["aws", "kms"]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> Encryption:
+    return Encryption._parse(text)  # frozen: one instance can serve every caller

@@ -130,6 +130,27 @@ class BoundRule:
     ctx: RuleContext
 
 
+class BoundRules(list[BoundRule]):
+    """The bound rules of one scan, with those that apply to each kind of artifact from each
+    source worked out once: judge() asks per artifact, and the answer depends on those two alone."""
+
+    def __init__(self, rules: Iterable[BoundRule] = ()) -> None:
+        super().__init__(rules)
+        self._applicable: dict[tuple[str, str], list[BoundRule]] = {}
+
+    def applicable(self, kind: str, source: str) -> list[BoundRule]:
+        found = self._applicable.get((kind, source))
+        if found is None:
+            found = self._applicable[(kind, source)] = [
+                b for b in self if _applies(b.active.rule, kind, source)
+            ]
+        return found
+
+
+def _applies(rule: Any, kind: str, source: str) -> bool:
+    return kind in rule.applies_to and not (rule.sources and source not in rule.sources)
+
+
 def bind_rules(
     rules: Iterable[ActiveRule],
     *,
@@ -137,14 +158,14 @@ def bind_rules(
     now: datetime,
     config: Config,
     registry: ConsentRegistry | None,
-) -> list[BoundRule]:
+) -> BoundRules:
     """Rules ready to run. Those that need a consent registry are left out when there is none:
     they could not judge anything, and run_scan reports that as a coverage gap instead."""
-    return [
+    return BoundRules(
         BoundRule(a, RuleContext(as_of, now, config, registry, a.params, a.severity))
         for a in rules
         if registry is not None or not a.rule.requires_registry
-    ]
+    )
 
 
 @dataclass(frozen=True)
@@ -180,11 +201,13 @@ class Judgement:
 def judge(artifact: Artifact, bound: Iterable[BoundRule]) -> Judgement:
     """Run every bound rule that applies to `artifact`; a rule that raises is a failure, and the rest go on."""
     judgement = Judgement(artifact.location)
-    for item in bound:
+    if isinstance(bound, BoundRules):
+        applicable: Iterable[BoundRule] = bound.applicable(artifact.kind, artifact.source)
+    else:
+        applicable = [b for b in bound if _applies(b.active.rule, artifact.kind, artifact.source)]
+    for item in applicable:
         active = item.active
         rule = active.rule
-        if artifact.kind not in rule.applies_to or (rule.sources and artifact.source not in rule.sources):
-            continue
         try:
             for hit in rule.evaluate(artifact, item.ctx):
                 judgement.findings.append(

@@ -99,3 +99,43 @@ def test_a_scan_holds_each_artifact_only_while_it_is_judged(tmp_path: Path) -> N
         as_of=date(2026, 12, 1), options=SourceOptions(jobs=1),
     )  # fmt: skip
     assert len(kept.recordings) == 3 and len(kept.findings) == len(parts.findings)
+
+
+def test_the_rules_that_apply_are_worked_out_once_per_kind_and_source() -> None:
+    from datetime import date
+
+    from auditor import engine
+    from auditor.inputs import load_inputs
+
+    config, registry, ruleset = load_inputs(None, None, ())
+    bound = engine.bind_rules(ruleset.active, as_of=date(2026, 12, 1), now=datetime.now(UTC),
+                              config=config, registry=registry)  # fmt: skip
+    assert isinstance(bound, engine.BoundRules) and len(bound) > 5
+    for kind in ("recording", "bucket", "other"):
+        for source in ("local", "s3", "vault"):
+            naive = [b for b in bound if kind in b.active.rule.applies_to
+                     and not (b.active.rule.sources and source not in b.active.rule.sources)]  # fmt: skip
+            assert bound.applicable(kind, source) == naive
+            assert bound.applicable(kind, source) is bound.applicable(kind, source)  # once
+    assert bound.applicable("recording", "local") and bound.applicable("bucket", "s3")
+    assert bound.applicable("recording", "s3") != bound.applicable("recording", "local")
+
+
+def test_a_parsed_encryption_is_shared_and_the_same_as_parsing_it() -> None:
+    from auditor.encryption import Encryption
+
+    for text in (
+        "none",
+        "unknown",
+        "content:openpgp",
+        "volume:luks",
+        "sse:aws:kms",
+        "sse:",
+        "none:x",
+        "",
+        "x",
+    ):
+        assert Encryption.parse(text) == Encryption._parse(text)
+        assert Encryption.parse(text) is Encryption.parse(text)
+    assert Encryption.parse(None) == Encryption("unknown")
+    assert Encryption.parse("sse:aws:kms").with_kms and str(Encryption.parse("volume:luks")) == "volume:luks"

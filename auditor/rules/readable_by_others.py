@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -26,7 +27,14 @@ def evaluate(artifact: Artifact, ctx: RuleContext) -> Iterator[Hit]:
 
 def _who_else(hit: Hit) -> str:
     """Who besides the owner the world-readable bit reaches: it decides whether this is a breach."""
-    count = hit.evidence.get("other_accounts_count")
+    return _who_else_text(
+        hit.evidence.get("other_accounts_count"), tuple(hit.evidence.get("other_accounts") or ())
+    )
+
+
+# The machine's accounts are the same for every recording of a scan: the sentence is made once.
+@functools.lru_cache(maxsize=64)
+def _who_else_text(count: int | None, named: tuple[str, ...]) -> str:
     if count is None:
         return "The accounts on this machine could not be listed, so other people are presumed to reach it."
     if count == 0:
@@ -34,7 +42,6 @@ def _who_else(hit: Hit) -> str:
             "No other human account exists on this machine, so nobody else can open it today: not a breach, "
             "but it becomes one as soon as another account is added."
         )
-    named = list(hit.evidence.get("other_accounts") or [])
     more = f" and {count - len(named)} more" if count > len(named) else ""
     return f"{count} other account{'s' if count != 1 else ''} can open it: {', '.join(named)}{more}."
 
