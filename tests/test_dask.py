@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,23 @@ __all__ = ["moto_url", "s3world"]  # fixtures used by this module
 BUCKETS = ("clinic-a", "clinic-b", "clinic-c", "clinic-d")
 
 
-def clinics(w: S3World) -> None:
-    """Several buckets, each judged differently: public, encrypted, versioned, plain."""
-    w.bucket("clinic-a", acl="public-read")
-    w.bucket("clinic-b", encryption="AES256")
-    w.bucket("clinic-c", versioned=True)
-    w.bucket("clinic-d")
-    for i, name in enumerate(BUCKETS):
-        w.put(name, f"2023/client-{i}/session.wav", "session-dated.wav")
-        w.put(name, f"notes/client-{i}.mp4", "session-audio.mp4")
-        w.put(name, "agenda.txt", "agenda.txt")
+ROLES = ("arn:aws:iam::111111111111:role/audit", "arn:aws:iam::222222222222:role/audit")
+
+
+def clinics(w: S3World) -> list[str]:
+    """Several buckets in two accounts (reached with --role-arn), each judged differently: public,
+    encrypted, versioned, plain; and one in the default account, which those roles do not scan."""
+    a, b = (w.as_role(role) for role in ROLES)
+    a.bucket("clinic-a", acl="public-read")
+    a.bucket("clinic-b", encryption="AES256")
+    b.bucket("clinic-c", versioned=True)
+    b.bucket("clinic-d")
+    for i, (account, name) in enumerate(zip((a, a, b, b), BUCKETS, strict=True)):
+        account.put(name, f"2023/client-{i}/session.wav", "session-dated.wav")
+        account.put(name, f"notes/client-{i}.mp4", "session-audio.mp4")
+        account.put(name, "agenda.txt", "agenda.txt")
+    w.bucket("not-in-those-accounts")
+    return [arg for role in ROLES for arg in ("--role-arn", role)]
 
 
 def scan(tmp_path: Path, w: S3World, name: str, *args: str | Path) -> tuple[int, dict[str, Any], str]:
@@ -56,18 +64,21 @@ def children() -> set[int]:
 
 
 def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World) -> None:
-    clinics(s3world)
+    roles = clinics(s3world)
     tree = practice(tmp_path / "practice")
     before = children()
-    code, whole, _ = scan(tmp_path, s3world, "whole", "s3://", tree)
-    dask_code, fanned, _ = scan(tmp_path, s3world, "dask", "s3://", tree, "--executor", "dask")
+    code, whole, _ = scan(tmp_path, s3world, "whole", "s3://", tree, *roles)
+    dask_code, fanned, _ = scan(tmp_path, s3world, "dask", "s3://", tree, *roles, "--executor", "dask")
     assert children() == before  # the LocalCluster's worker processes are gone with it
     assert essence(fanned) == essence(whole)
     assert sorted(f["fingerprint"] for f in fanned["findings"]) == sorted(
         f["fingerprint"] for f in whole["findings"]
     )
     assert dask_code == code == 1  # the public bucket's recordings are critical: the same gate
-    assert {b["location"] for b in fanned["buckets"]} == {f"s3://{b}" for b in BUCKETS}
+    # each --role-arn account's buckets, each bucket judged with the account that owns it
+    accounts = {b["location"]: b["facts"]["account"] for b in fanned["buckets"]}
+    assert accounts == {b["location"]: b["facts"]["account"] for b in whole["buckets"]}
+    assert sorted(set(accounts.values())) == ["111111111111", "222222222222"] and len(accounts) == 4
     executor = fanned["coverage"]["executor"]
     # one task per bucket, per top-level entry of the tree (10, its own files one), one for the rest
     assert executor == {
@@ -99,9 +110,35 @@ class KillWorkerOn(WorkerPlugin):
         os._exit(17)
 
 
-def test_a_killed_worker_is_retried_and_one_that_keeps_dying_is_a_gap(
-    tmp_path: Path, s3world: S3World
-) -> None:
+class RaiseOn(WorkerPlugin):
+    """Makes the scan of `unit` raise on the workers, every attempt, each leaving a file in
+    `attempts` (the task's code is the real one; its scan is what fails)."""
+
+    def __init__(self, unit: str, attempts: str) -> None:
+        self.unit, self.attempts = unit, attempts
+
+    def setup(self, worker: Any) -> None:
+        import auditor.executors.task as task
+
+        self.original = original = task.run_scan
+        unit, attempts = self.unit, Path(self.attempts)
+
+        def failing(targets: list[str], **kwargs: Any) -> Any:
+            shard = kwargs["options"].shard
+            if shard.units == {unit} and not shard.rest:
+                (attempts / f"{os.getpid()}-{len(list(attempts.iterdir()))}").touch()
+                raise RuntimeError("injected: this unit cannot be scanned")
+            return original(targets, **kwargs)
+
+        task.run_scan = failing
+
+    def teardown(self, worker: Any) -> None:
+        import auditor.executors.task as task
+
+        task.run_scan = self.original
+
+
+def test_a_failed_task_is_retried_once_then_a_gap_naming_its_unit(tmp_path: Path, s3world: S3World) -> None:
     bucket = practice_bucket(s3world)
     target = f"s3://{bucket}"
     _, whole, _ = scan(tmp_path, s3world, "whole", target)
@@ -131,6 +168,20 @@ def test_a_killed_worker_is_retried_and_one_that_keeps_dying_is_a_gap(
         client.unregister_worker_plugin("kill-once")
         client.register_plugin(KillWorkerOn(victim, None), name="kill-always")
         _, lost, _ = scan(tmp_path, s3world, "lost", target, "--executor", address)
+
+        client.unregister_worker_plugin("kill-always")
+        (tmp_path / "attempts").mkdir()
+        raising = f"{target}/carol/"
+        client.register_plugin(RaiseOn(raising, str(tmp_path / "attempts")), name="raise")
+        _, raised, _ = scan(tmp_path, s3world, "raised", target, "--executor", address)
+        client.unregister_worker_plugin("raise")
+    assert len(list((tmp_path / "attempts").iterdir())) == 2  # its first attempt, and one retry
+    failed = [g for g in raised["coverage"]["skipped"] if g["reason"] == "task-failed"]
+    assert [g["location"] for g in failed] == [raising]
+    assert "RuntimeError: injected: this unit cannot be scanned" in failed[0]["detail"]
+    assert {r["location"] for r in raised["recordings"]} == {
+        r["location"] for r in whole["recordings"] if not r["location"].startswith(raising)
+    }
     failed = [g for g in lost["coverage"]["skipped"] if g["reason"] == "task-failed"]
     assert [g["location"] for g in failed] == [victim]
     assert "KilledWorker" in failed[0]["detail"] and "Dask task " in failed[0]["detail"]
@@ -146,6 +197,11 @@ def test_executor_option_is_checked_before_scanning(tmp_path: Path, monkeypatch:
     assert res.exit_code == 2 and "--shard and --executor dask" in res.output
     res = run_cli("scan", tmp_path, "--executor", "dask:", "-o", tmp_path / "r.json")
     assert res.exit_code == 2 and "scheduler's address" in res.output
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    res = run_cli("scan", tmp_path, "--executor", f"dask:tcp://127.0.0.1:{port}", "-o", tmp_path / "r.json")
+    assert res.exit_code == 2 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in res.output
     monkeypatch.setitem(sys.modules, "distributed", None)  # as Python sees a package not installed
     res = run_cli("scan", tmp_path, "--executor", "dask", "-o", tmp_path / "r.json")
     assert res.exit_code == 2 and "pip install 'recording-auditor[dask]'" in res.output

@@ -17,11 +17,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from auditor.errors import InputError
 from auditor.executors.combine import Failure, combine
 from auditor.executors.task import Inputs, ScanJob, scan_shard
 from auditor.result import who_runs
 from auditor.shard import Shard
 
+CONNECT_TIMEOUT = "10s"
 # The LocalCluster's scheduler lives in this process and reads these when it is created. A task
 # whose worker dies twice fails (KilledWorker). Every task a dead worker held counts a death, so
 # a worker is given one task at a time (saturation 1.0: tasks wait on the scheduler, not on a
@@ -41,21 +43,30 @@ def connected(address: str | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if address is not None:
-        with Client(address, timeout="30s") as client:
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, a malformed address
+            raise InputError(
+                "--executor", f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}"
+            ) from exc
+        with client:
             yield client
         return
-    with (
-        dask.config.set(LOCAL_SCHEDULER),
-        LocalCluster(
-            n_workers=min(os.cpu_count() or 1, 8),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+    with dask.config.set(LOCAL_SCHEDULER):
+        try:
+            cluster = LocalCluster(
+                n_workers=min(os.cpu_count() or 1, 8),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
+            )
+        except Exception as exc:  # the machine refuses processes or ports: not a bug of ours
+            raise InputError(
+                "--executor", f"could not start a local Dask cluster: {type(exc).__name__}: {exc}"
+            ) from exc
+        with cluster, Client(cluster) as client:
+            yield client
 
 
 def run(
