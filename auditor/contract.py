@@ -101,16 +101,30 @@ def json_sha256(data: dict[str, Any]) -> str:
 
 def load_result(path: Path) -> dict[str, Any]:
     """Read a saved JSON result for `auditor report`; a file that is not one is an input error."""
+    return parse_result(read_result_bytes(path), path)
+
+
+def read_result_bytes(path: Path) -> bytes:
+    """A saved result's bytes, refused past the result size limit (only that much is read)."""
     try:
-        data = load_json(read_bounded(path, RESULT_JSON), RESULT_JSON, lone_surrogates=True)
+        return read_bounded(path, RESULT_JSON)
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from exc
     except LimitError as exc:
         raise InputError(path, f"{exc.message} (see docs/limits.md)", line=exc.line) from exc
+
+
+def parse_result(raw: bytes, where: str | Path) -> dict[str, Any]:
+    """A result read from a file or an S3 object (`where` names it in errors): JSON within the
+    limits, from this tool, of this schema version."""
+    try:
+        data = load_json(raw, RESULT_JSON, lone_surrogates=True)
+    except LimitError as exc:
+        raise InputError(where, f"{exc.message} (see docs/limits.md)", line=exc.line) from exc
     except ParseError as exc:
-        raise InputError(path, exc.message, line=exc.line) from exc
+        raise InputError(where, exc.message, line=exc.line) from exc
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "recording-auditor":
-        raise InputError(path, "not a recording-auditor JSON result")
+        raise InputError(where, "not a recording-auditor JSON result")
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(path, f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+        raise InputError(where, f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION}")
     return data

@@ -1,7 +1,11 @@
 """`auditor merge`: many saved results (shards, machines, accounts) as one audit (docs/scale.md).
 
 Each input becomes a *scope*: who ran it where (host, accounts), on what (targets, shard), when,
-and how complete its coverage was. Findings and artifacts are deduplicated by fingerprint and
+and how complete its coverage was. A machine is its `run_by` (user@host): two laptops that share
+a host name but not a user are two machines, named `user@host`; inputs with the same user@host
+are one machine (its shards, or a rescan), since nothing else in a result tells them apart.
+Inputs are read one at a time and let go once merged (merge_inputs.Inputs): a parsed input is
+several times its findings' size, and forty of them need not be alive at once. Findings and artifacts are deduplicated by fingerprint and
 location: an S3 location names one object wherever it was scanned from, a local path names a
 file on one machine only (two laptops may both hold /Users/x/session.m4a), so local ones are
 deduplicated within a host. A breach seen by several inputs keeps its earliest discovery clock.
@@ -17,30 +21,43 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from auditor.contract import SCHEMA_VERSION, load_result
+from auditor.contract import SCHEMA_VERSION
 from auditor.errors import InputError
 from auditor.rules.breach import restamp
 
 MERGE_GAPS = ("scope-missing", "shard-missing")
 
 
-@dataclass
-class MergeInput:
-    path: str
+class Input(Protocol):
+    """One read input: `name` is its path or s3:// URL, as errors and the scope's `file` say."""
+
+    name: str
     data: dict[str, Any]
     sha256: str
 
 
-def load_inputs(paths: Sequence[Path]) -> list[MergeInput]:
-    """Read and check every input before merging any: one bad file exits 2 naming it and the key."""
-    inputs = []
-    for path in paths:
-        data = load_result(path)  # not a result, or another schema_version: InputError naming it
-        check_input(data, str(path))
-        inputs.append(MergeInput(str(path), data, hashlib.sha256(path.read_bytes()).hexdigest()))
-    return inputs
+@dataclass
+class MergeInput:
+    name: str
+    data: dict[str, Any]
+    sha256: str
+
+
+def load_inputs(args: Sequence[str | Path], s3_settings: Any = None) -> Iterable[Input]:
+    """The inputs, files or `s3://bucket/prefix/` (every *.json under it), read one at a time as
+    the merge consumes them; a bad one exits 2 naming it (and the key) before anything is written."""
+    from auditor.merge_inputs import Inputs
+
+    return Inputs([str(a) for a in args], s3_settings)
+
+
+def input_from(path: Path) -> MergeInput:
+    """One file as an input, read now (tests and tools that hold a few)."""
+    from auditor.contract import load_result
+
+    return MergeInput(str(path), load_result(path), hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def check_input(data: dict[str, Any], path: str) -> None:
@@ -83,7 +100,7 @@ def host_of(run_by: str) -> str:
     return run_by.rpartition("@")[2] or run_by
 
 
-def scope_of(item: MergeInput) -> dict[str, Any]:
+def scope_of(item: Input) -> dict[str, Any]:
     """One input as a scope: enough to say what it covered, and to find the file it came from."""
     data = item.data
     coverage = {k: v for k, v in data["coverage"].items() if k != "skipped"}
@@ -112,7 +129,7 @@ def scope_of(item: MergeInput) -> dict[str, Any]:
         "coverage": coverage,
         "findings": summary.get("findings", len(data["findings"])),
         "recordings": summary.get("recordings", len(data["recordings"])),
-        "file": item.path,
+        "file": item.name,
         "sha256": item.sha256,
     }
 
@@ -147,14 +164,61 @@ class _Merger:
         self.register_files: list[str] = []
         self.duplicates = 0
         self.expected: list[str] = []  # scopes an earlier merge was told to expect
+        self.inputs = 0
+        self.head: dict[str, Any] = {}  # what the merged result takes from its inputs' top level
+        self.rules: dict[str, Any] = {}
+        self.packs: list[Any] = []
+        self.plugins: dict[tuple[Any, ...], Any] = {}
+        self.register_meta: list[tuple[Any, str]] = []  # (schema_version, as_of) of each register
+        self.run_bys: dict[str, set[str]] = {}  # host -> the user@host of each machine with that name
 
-    def add(self, item: MergeInput) -> None:
+    def _head(self, data: dict[str, Any]) -> None:
+        """The top-level facts of one input, kept so that the input itself can be let go."""
+        head = self.head
+        if not head:
+            head.update(
+                tool=data["tool"], config=data.get("config"), retention=data.get("retention"),
+                organisation=data.get("organisation"), as_of=data["as_of"], started=None, finished=None,
+                organisations=set(), targets={}, consent_registry=None,
+            )  # fmt: skip
+        head["as_of"] = max(head["as_of"], data["as_of"])
+        if data.get("started"):
+            head["started"] = min(filter(None, (head["started"], str(data["started"]))))
+        if data.get("finished"):
+            head["finished"] = max(filter(None, (head["finished"], str(data["finished"]))))
+        if data.get("organisation"):
+            head["organisations"].add(str(data["organisation"]))
+        if head["consent_registry"] is None and data.get("consent_registry"):
+            head["consent_registry"] = data["consent_registry"]
+        head["targets"].update(dict.fromkeys(str(t) for t in data["targets"]))
+        for rule in data.get("rules") or []:
+            if isinstance(rule, dict):
+                self.rules.setdefault(str(rule.get("id")), rule)
+        self.packs.extend(p for p in data.get("rule_packs") or [] if p not in self.packs)
+        for plugin in (data.get("tool") or {}).get("plugins") or []:
+            if isinstance(plugin, dict):
+                self.plugins.setdefault(
+                    (plugin.get("kind"), plugin.get("name"), plugin.get("version")), plugin
+                )
+        register = data.get("breach_register")
+        if isinstance(register, dict):
+            self.register_meta.append((register.get("schema_version"), str(register.get("as_of"))))
+
+    def add(self, item: Input) -> None:
         data = item.data
+        check_input(data, item.name)
+        self.inputs += 1
+        self._head(data)
         nested = data.get("scopes")
         scope = scope_of(item)
         if nested:  # an earlier merge: its scopes stand as they were, with what each entry says
             self.scopes.extend(s for s in nested if isinstance(s, dict))
         else:
+            self.run_bys.setdefault(scope["host"], set()).add(scope["run_by"])
+            # Named by its user@host until every input is in: merge() names it by the host alone
+            # when no other machine has that host name.
+            scope["name"] = scope["run_by"] + scope["name"][len(scope["host"]) :]
+            scope["host"] = scope["run_by"]
             self.scopes.append(scope)
         default_scope, host = scope["name"], scope["host"]
         for finding in data["findings"]:
@@ -204,6 +268,36 @@ class _Merger:
                 if known is None or str(breach.get("first_discovered")) < str(known.get("first_discovered")):
                     self.breaches[key] = {**breach, "host": breach.get("host") or host}
 
+    def name_machines(self) -> None:
+        """Each machine merged here by its host name, or by user@host where two machines share a
+        host name: in its scope's name, and as the `host` of its findings, recordings, buckets,
+        gaps and breaches (the `host` a later merge keeps local paths apart by)."""
+        names: dict[str, str] = {}
+        for host, run_bys in self.run_bys.items():
+            for who in run_bys:
+                names[who] = host if len(run_bys) == 1 else who
+        renamed: dict[str, str] = {}
+        for scope in self.scopes:
+            who = str(scope.get("run_by"))
+            if scope.get("host") != who or who not in names:
+                continue  # a scope of an earlier merge, named as it was
+            machine = names[who]
+            old = scope["name"]
+            scope["name"] = renamed[old] = machine + old[len(who) :]
+            scope["host"], scope["machine"] = host_of(who), machine
+        if not renamed:
+            return
+        for store in (self.findings, self.recordings, self.buckets, self.breaches):
+            for entry in store.values():
+                if entry.get("host") in names:
+                    entry["host"] = names[entry["host"]]
+                if entry.get("scope") in renamed:
+                    entry["scope"] = renamed[entry["scope"]]
+                if "seen_in" in entry:
+                    entry["seen_in"] = [renamed.get(s, s) for s in entry["seen_in"]]
+        for gap in self.gaps.values():
+            gap["scope"] = renamed.get(gap["scope"], gap["scope"])
+
     def missing(self, expected: Iterable[str]) -> list[dict[str, Any]]:
         """Gaps for what should be here and is not: expected scopes, and shards of a sharded scan."""
         gaps = []
@@ -224,7 +318,8 @@ class _Merger:
         for scope in self.scopes:
             shard = (scope.get("coverage") or {}).get("shard")
             if isinstance(shard, dict) and isinstance(shard.get("count"), int):
-                group = (str(scope.get("host")), tuple(scope.get("targets") or ()), shard["count"])
+                machine = scope.get("machine") or scope.get("host")
+                group = (str(machine), tuple(scope.get("targets") or ()), shard["count"])
                 groups.setdefault(group, set()).add(int(shard.get("index") or 0))
         for (host, targets, count), seen in sorted(groups.items()):
             for index in range(1, count + 1):
@@ -240,12 +335,17 @@ class _Merger:
         return gaps
 
 
-def merge(inputs: Sequence[MergeInput], expected: Sequence[str] = (), *, run_by: str) -> dict[str, Any]:
-    """One result dict (the JSON contract, plus `scopes`) from checked inputs; publish() finishes it."""
+def merge(inputs: Iterable[Input], expected: Sequence[str] = (), *, run_by: str) -> dict[str, Any]:
+    """One result dict (the JSON contract, plus `scopes`) from the inputs, each checked and merged
+    as it comes (InputError naming a bad one); publish() finishes it."""
     merger = _Merger()
     for item in inputs:
         merger.add(item)
-    first = inputs[0].data
+        del item  # the parsed input goes as soon as it is merged
+    if not merger.inputs:
+        raise InputError("auditor merge", "no input to merge")
+    merger.name_machines()
+    head = merger.head
     gaps = [*merger.gaps.values(), *merger.missing(expected)]
     complete = all(bool(s.get("coverage", {}).get("complete")) for s in merger.scopes) and not any(
         g["reason"] in MERGE_GAPS for g in gaps
@@ -257,45 +357,31 @@ def merge(inputs: Sequence[MergeInput], expected: Sequence[str] = (), *, run_by:
         "api_calls": _sum_calls(s.get("coverage", {}).get("api_calls") for s in merger.scopes),
         "skipped": gaps,
         "merged": {
-            "inputs": len(inputs),
+            "inputs": merger.inputs,
             "scopes": len(merger.scopes),
             "duplicate_findings": merger.duplicates,
         },
     }
-    rules: dict[str, Any] = {}
-    packs: list[Any] = []
-    plugins: dict[tuple[Any, ...], Any] = {}
-    for item in inputs:
-        for rule in item.data.get("rules") or []:
-            if isinstance(rule, dict):
-                rules.setdefault(str(rule.get("id")), rule)
-        packs.extend(p for p in item.data.get("rule_packs") or [] if p not in packs)
-        for plugin in (item.data.get("tool") or {}).get("plugins") or []:
-            if isinstance(plugin, dict):
-                plugins.setdefault((plugin.get("kind"), plugin.get("name"), plugin.get("version")), plugin)
-    datas = [i.data for i in inputs]
-    organisations = sorted({str(d.get("organisation")) for d in datas if d.get("organisation")})
+    organisations = sorted(head["organisations"])
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {**first["tool"], "plugins": list(plugins.values())},
-        "as_of": max(d["as_of"] for d in datas),
-        "started": min((str(d["started"]) for d in datas if d.get("started")), default=None),
-        "finished": max((str(d["finished"]) for d in datas if d.get("finished")), default=None),
+        "tool": {**head["tool"], "plugins": list(merger.plugins.values())},
+        "as_of": head["as_of"],
+        "started": head["started"],
+        "finished": head["finished"],
         "run_by": run_by,
-        "organisation": ", ".join(organisations) or first.get("organisation"),
-        "config": first.get("config"),
-        "consent_registry": next(
-            (d.get("consent_registry") for d in datas if d.get("consent_registry")), None
-        ),
-        "targets": list(dict.fromkeys(str(t) for d in datas for t in d["targets"])),
-        "rule_packs": packs,
-        "rules": list(rules.values()),
+        "organisation": ", ".join(organisations) or head["organisation"],
+        "config": head["config"],
+        "consent_registry": head["consent_registry"],
+        "targets": list(head["targets"]),
+        "rule_packs": merger.packs,
+        "rules": list(merger.rules.values()),
         "summary": {},
         "findings": list(merger.findings.values()),
         "recordings": list(merger.recordings.values()),
         "buckets": list(merger.buckets.values()),
         "coverage": coverage,
-        "retention": first.get("retention"),
+        "retention": head["retention"],
         "scopes": merger.scopes,
     }
     if merger.breaches or merger.register_files:
@@ -304,19 +390,8 @@ def merge(inputs: Sequence[MergeInput], expected: Sequence[str] = (), *, run_by:
         )
         result["breach_register"] = {
             "file": ", ".join(merger.register_files),
-            "schema_version": next(
-                (
-                    d["breach_register"].get("schema_version")
-                    for d in datas
-                    if isinstance(d.get("breach_register"), dict)
-                ),
-                None,
-            ),
-            "as_of": max(
-                str(d["breach_register"].get("as_of"))
-                for d in datas
-                if isinstance(d.get("breach_register"), dict)
-            ),
+            "schema_version": next((v for v, _ in merger.register_meta), None),
+            "as_of": max((a for _, a in merger.register_meta), default=None),
             "count": len(breaches),
             "breaches": breaches,
         }

@@ -302,3 +302,34 @@ def test_a_machine_missing_from_an_earlier_merge_is_still_missing_until_merged(t
     ]
     found = merge_json(tmp_path, first, as_machine(here, "laptop-07", tmp_path))
     assert not [g for g in found["coverage"]["skipped"] if g["reason"] == "scope-missing"]
+
+
+def test_two_laptops_with_one_host_name_are_two_scopes_by_their_user(tmp_path: Path) -> None:
+    """`MacBook-Pro` twice (the default name): told apart by user@host, each keeping its findings;
+    the same user@host twice is one machine (a rescan, or its shards), deduplicated."""
+    root = tmp_path / "Recordings"
+    place(root, "2023-01-02 client-1.wav", "session-dated.wav", 0o644)
+    scan = scan_to(tmp_path, "scan", root)
+    single = json.loads(scan.read_text())
+    alice, bob = (tmp_path / "alice.json", tmp_path / "bob.json")
+    for who, path in (("alice", alice), ("bob", bob)):
+        data = json.loads(scan.read_text())
+        data["run_by"] = f"{who}@MacBook-Pro"
+        path.write_text(json.dumps(data))
+    laptop = as_machine(scan, "laptop-c", tmp_path)
+    expect = tmp_path / "hosts.txt"
+    expect.write_text("MacBook-Pro\nbob@MacBook-Pro\nlaptop-c\n")
+    merged = merge_json(tmp_path, alice, bob, laptop, "--expect", expect)
+    assert [s["name"] for s in merged["scopes"]] == ["alice@MacBook-Pro", "bob@MacBook-Pro", "laptop-c"]
+    assert [s["host"] for s in merged["scopes"]] == ["MacBook-Pro", "MacBook-Pro", "laptop-c"]
+    assert len(merged["findings"]) == 3 * len(single["findings"])  # the same path on two machines
+    assert {f["scope"] for f in merged["findings"]} == {"alice@MacBook-Pro", "bob@MacBook-Pro", "laptop-c"}
+    assert {f["host"] for f in merged["findings"]} == {"alice@MacBook-Pro", "bob@MacBook-Pro", "laptop-c"}
+    assert not [g for g in merged["coverage"]["skipped"] if g["reason"] == "scope-missing"]  # all there
+    # Merged again with a third laptop, the two stay apart: their findings keep their own host.
+    again = merge_json(tmp_path, tmp_path / "merged.json", as_machine(scan, "laptop-d", tmp_path))
+    assert len(again["findings"]) == 4 * len(single["findings"])
+    # The same user@host twice is one machine: nothing is counted twice.
+    twice = merge_json(tmp_path, alice, alice)
+    assert len(twice["findings"]) == len(single["findings"])
+    assert {s["name"] for s in twice["scopes"]} == {"MacBook-Pro"}
