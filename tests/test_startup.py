@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import place
+from tests.conftest import REPO, place
 
 # Run a command in-process in a fresh interpreter (not main(): it ends the process with os._exit),
 # then print the modules it imported.
@@ -104,17 +105,29 @@ def test_a_sarif_report_reads_the_project_urls_without_importlib_metadata(tmp_pa
 
 
 def test_the_project_urls_are_importlib_metadatas() -> None:
-    from importlib.metadata import metadata
+    """In a fresh interpreter, as the command runs: inside pytest's session another test may have
+    left a finder on sys.meta_path (a plugin's editable install), and then installed.py rightly
+    says None ("ask importlib.metadata") instead of reading the folders itself."""
+    check = textwrap.dedent(
+        """
+        from importlib.metadata import metadata
 
-    from auditor import installed, project
+        from auditor import installed, project
 
-    theirs = metadata(project.DISTRIBUTION).get_all("Project-URL")
-    assert theirs  # pyproject.toml's [project.urls]
-    assert installed.metadata_values(project.DISTRIBUTION, "Project-URL") == theirs
-    assert installed.metadata_values("Recording_Auditor", "project-url") == theirs  # names normalised
-    assert installed.metadata_values("no-such-distribution", "Project-URL") == []
-    homepage = next(v.partition(",")[2].strip() for v in theirs if v.lower().startswith("homepage,"))
-    assert project.project_url() == homepage
+        theirs = metadata(project.DISTRIBUTION).get_all("Project-URL")
+        assert theirs  # pyproject.toml's [project.urls]
+        assert installed.metadata_values(project.DISTRIBUTION, "Project-URL") == theirs
+        assert installed.metadata_values("Recording_Auditor", "project-url") == theirs  # names normalised
+        assert installed.metadata_values("no-such-distribution", "Project-URL") == []
+        homepage = next(v.partition(",")[2].strip() for v in theirs if v.lower().startswith("homepage,"))
+        assert project.project_url() == homepage
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr
 
 
 def test_an_invalid_config_still_names_file_line_and_key(tmp_path: Path) -> None:
