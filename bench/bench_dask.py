@@ -157,7 +157,10 @@ def main() -> int:
                 with (
                     dask.config.set(LOCAL_SCHEDULER),
                     LocalCluster(
-                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address="127.0.0.1:0",
                     ) as cluster,
                 ):
                     starts[workers] = min(time.perf_counter() - started, starts.get(workers, float("inf")))

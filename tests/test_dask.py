@@ -147,7 +147,9 @@ def test_a_failed_task_is_retried_once_then_a_gap_naming_its_unit(tmp_path: Path
     # second worker death): the address form connects to it and leaves it running.
     with (
         dask.config.set(LOCAL_SCHEDULER),
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        ) as cluster,
         Client(cluster) as client,
     ):
         address = f"dask:{cluster.scheduler_address}"

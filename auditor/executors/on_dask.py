@@ -55,10 +55,11 @@ def connected(address: str | None) -> Iterator[Any]:
     with dask.config.set(LOCAL_SCHEDULER):
         try:
             cluster = LocalCluster(
+                host="127.0.0.1",  # the scheduler and workers answer this machine only
                 n_workers=min(os.cpu_count() or 1, 8),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # its HTTP server always starts: loopback, any free port
                 silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
             )
         except Exception as exc:  # the machine refuses processes or ports: not a bug of ours

@@ -55,5 +55,6 @@ def scan_shard(job: ScanJob, inputs: Inputs, shard: Shard) -> dict[str, Any]:
         options=replace(job.options, shard=shard),
         on_judged=parts.add,
         source_settings=job.source_settings,
+        keep=False,  # parts holds the result's lists: each artifact is freed once judged
     )
     return result_to_dict(result, parts, summary=False)  # the merge and publish() summarise
