@@ -429,3 +429,26 @@ def test_a_current_only_inventory_of_a_versioned_bucket_says_noncurrent_versions
     (gap,) = [g for g in result["coverage"]["skipped"] if g["reason"] == "inventory-current-only"]
     assert "noncurrent versions" in gap["detail"]
     assert result["coverage"]["inventories"][0]["versions"] == "current"
+
+
+def test_dask_runs_one_task_per_inventory_data_file_and_equals_one_scan(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    """`--executor dask` (a real LocalCluster, 2 worker processes) with --inventory: the planner's
+    units are the data files (and the listing of newer objects), one task each."""
+    w = s3world
+    w.bucket("box", acl="public-read")
+    w.bucket("inv")
+    for i in range(6):
+        w.put("box", f"c{i}/s.wav", "session.wav", ACL="public-read" if i % 2 else "private")
+    rows = list(bucket_rows(w.s3, "box", versions=False))
+    write_inventory(w.s3, "box", "inv", rows, files=3, created=datetime.now(UTC) + timedelta(minutes=1))
+    args = ("s3://box", "--inventory", "s3://inv/inventories/", "--fail-on", "critical")
+    whole = scan(tmp_path / "whole", w, *args)
+    fanned = scan(tmp_path / "dask", w, *args, "--executor", "dask")
+    assert {f["fingerprint"] for f in fanned["findings"]} == {f["fingerprint"] for f in whole["findings"]}
+    assert sorted(r["location"] for r in fanned["recordings"]) == sorted(
+        r["location"] for r in whole["recordings"]
+    )
+    assert fanned["coverage"]["executor"]["tasks"] == 3 + 1 + 1  # data files, newer objects, the rest
+    assert not LIST_CALLS & set(fanned["coverage"]["api_calls"])
