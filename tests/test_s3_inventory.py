@@ -452,3 +452,29 @@ def test_dask_runs_one_task_per_inventory_data_file_and_equals_one_scan(
     )
     assert fanned["coverage"]["executor"]["tasks"] == 3 + 1 + 1  # data files, newer objects, the rest
     assert not LIST_CALLS & set(fanned["coverage"]["api_calls"])
+
+
+def test_a_data_file_that_fails_its_md5_is_not_used_and_a_named_manifest_needs_no_listing(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    """Each files[] entry's MD5checksum ("Inventory manifest") is checked before any row is used:
+    a file replaced since is a gap and none of its rows is read; one that is not gzip at all too."""
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    for i in range(3):
+        w.put("box", f"s{i}.wav", "session.wav")
+    rows = list(bucket_rows(w.s3, "box", versions=False))
+    written = write_inventory(
+        w.s3, "box", "inv", rows, files=3, created=datetime.now(UTC) + timedelta(minutes=1)
+    )
+    tampered = csv_gz([dict(rows[0], Key="planted.wav")], CSV_FIELDS)
+    w.s3.put_object(Bucket="inv", Key=written.data_keys[0], Body=tampered)
+    result = scan(tmp_path, w, "s3://box", "--inventory", f"s3://inv/{written.manifest_key}")
+    gaps = {g["location"]: g for g in result["coverage"]["skipped"]}
+    gap = gaps[f"s3://inv/{written.data_keys[0]}"]
+    assert gap["reason"] == "inventory-checksum" and "the manifest says" in gap["detail"]
+    assert sorted(r["facts"]["key"] for r in result["recordings"]) == ["s1.wav", "s2.wav"]
+    calls = result["coverage"]["api_calls"]
+    assert "inventory:s3.ListObjectsV2" not in calls and not LIST_CALLS & set(calls)
+    assert result["coverage"]["inventories"][0]["files_read"] == 2
