@@ -10,6 +10,7 @@ metadata nor the key patterns attribute and that the GET says has tags, its tags
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -401,7 +402,7 @@ def _object_acl(scan: BucketScan, entry: ObjectEntry, location: str, result: Exa
 
 
 def _acl_exposure(
-    answer: list[dict[str, Any]],
+    answer: Sequence[dict[str, Any]],
     location: str,
     result: Examined,
     source: str = "inventory ObjectAccessControlList",
