@@ -478,3 +478,18 @@ def test_a_data_file_that_fails_its_md5_is_not_used_and_a_named_manifest_needs_n
     calls = result["coverage"]["api_calls"]
     assert "inventory:s3.ListObjectsV2" not in calls and not LIST_CALLS & set(calls)
     assert result["coverage"]["inventories"][0]["files_read"] == 2
+
+
+def test_the_terminal_summary_says_which_inventory_was_read_or_why_none(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    w.put("box", "s.wav", "session.wav")
+    write_inventory(w.s3, "box", "inv", list(bucket_rows(w.s3, "box", versions=False)))
+    base = ("scan", "s3://box", "--endpoint-url", w.url, "-o", tmp_path / "r.json", "--inventory")
+    used = run_cli(*base, "s3://inv/inventories/")
+    assert "S3 Inventory: s3://box read from the inventory of 20" in used.output and "(1 rows)" in used.output
+    unused = run_cli(*base, "s3://inv/elsewhere/")
+    assert "S3 Inventory NOT used for s3://box (listed instead): no inventory of box under" in unused.output

@@ -117,11 +117,29 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     lines += [f"  {cat:<{width}}  {count(n)}" for cat, n in categories.items()]
     lines += _baseline_lines(result.get("baseline"))
     lines += _suppression_lines(result.get("suppressions"))
+    lines += _inventory_lines(cov.get("inventories"))
     gaps = [g for g in cov["skipped"] if g["reason"] not in INTENTIONAL_SKIPS]
     if gaps:
         reasons = Counter(g["reason"] for g in gaps)
         why = ", ".join(f"{reason} {count(n)}" for reason, n in reasons.most_common())
         lines.append(f"INCOMPLETE: {count(len(gaps))} gap(s) in the audit ({why}); see the coverage section.")
+    return lines
+
+
+def _inventory_lines(inventories: list[dict[str, Any]] | None) -> list[str]:
+    """--inventory: which snapshot each bucket was read from, or why it was listed instead (a
+    scan that was asked for an inventory and did not use one must say so where it is read)."""
+    lines = []
+    for entry in inventories or []:
+        if entry.get("used"):
+            lines.append(
+                f"S3 Inventory: s3://{entry['bucket']} read from the inventory of {entry['snapshot']} "
+                f"({count(entry.get('rows') or 0)} rows); objects written since: see the coverage section."
+            )
+        else:
+            lines.append(
+                f"S3 Inventory NOT used for s3://{entry['bucket']} (listed instead): {entry.get('reason')}"
+            )
     return lines
 
 
