@@ -670,27 +670,30 @@ def markdown(fig: Figures, sizes: list[Figures] | None = None) -> str:
 NOTES = """\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
 twice the CPUs, at most 8, once the walk has listed 100,000 files; the parent walks breadth-first
-until then and until the frontier is wide enough to share out, see Parallelism). The phase table is one single-process run, so its rows add up to more than the wall
-time of the parallel scan. On a quiet host the scan is CPU-bound on this 2-core machine, and
-find is not: the scan's floor is its CPU time over two cores, plus a serial tail (building and
-encoding the result). When the host is busy and its page cache trimmed, every file opened waits
-for the disk, and wall time grows well past CPU time (cpu/wall above; CPU medians are the steadier
-figure then). The policy's extra cost is partly the point of it: the transcripts it finds are
-judged like any recording (facts, rules, four findings each). What is left: listing every folder (about find's own time), opening the
-files whose name leaves them open (~6% here: extension-less, .zip, .tmp, .dat, .part, .db) for a
-4 KiB head, per-recording facts and rules (this tree spreads ~10,000 recordings over thousands of
-folders, so per-folder caches rarely hit), and encoding ~40,000 findings (about 1.2 KB each, since
-each carries its controls and remediation). History on this tree: 10.3x find (first version),
-9.0x (walker without per-entry path functions), 3.4x (parallel walk, compact JSON encoded per
-item by the C encoder, shared real-path cache, no cyclic GC during a scan), 2.4-2.9x (the scan's
-objects frozen before the collector comes back on, which had spent ~0.2 s walking them once more
-at exit; fscrypt asked once per filesystem that lacks it instead of an open and two ioctls per
-folder). The spread is this shared 2-core host: in its busy spells every command needs ~30% more
-CPU, and the scan, using both cores, loses more wall time than find, using one. Its page cache is
-also trimmed within seconds (DAMON). Compare best-of figures from one run, and re-run before
-reading anything into a 0.1x change. Tried and left out: no readahead on sniffed files
-(POSIX_FADV_RANDOM) made a cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date
-reads then each wait for the disk."""
+until then and until the frontier is wide enough to share out, see Parallelism). The phase table
+is one single-process run, so its rows add up to more than the wall time of the parallel scan.
+Three floors, in the same alternation: `find -type f` (C, reads folders only: d_type, no stat),
+the bare `os.scandir` loop (what any Python walker pays before doing anything with a file), and
+the scan. What the scan adds over the Python floor: its start-up (~0.13 s, see Start-up), reading
+the policy's candidates (the extension-less, .zip, .tmp, .dat, .db files and the text beside
+recordings: ~7% of the files, a 4 KiB head each), classifying them, and per recording its facts
+(volume, exposure, sidecar, dates), the rules and its findings (four or five each, ~1.2 KB of JSON
+apiece with controls and remediation). Cold caches (`--cold`): find reads only folders; the scan
+also opens each candidate and reads its head, which on a cold disk waits for the device; the heads
+of a folder's candidates are requested together (POSIX_FADV_WILLNEED, up to 32 at a time) so the
+disk serves them in parallel. The spread is this shared 2-core host: in its busy spells every
+command needs ~30% more CPU, and the scan, using both cores, loses more wall time than find, using
+one. Its page cache is also trimmed within seconds (DAMON). Compare best-of figures from one run,
+and re-run before reading anything into a 0.1x change. History on the 1M tree: 10.3x find (first
+version), 9.0x (walker without per-entry path functions), 3.4x (parallel walk, compact JSON
+encoded per item by the C encoder, shared real-path cache, no cyclic GC during a scan), 2.4-2.9x
+(objects frozen before exit; fscrypt asked once per filesystem), then the reading policy for
+text-like files (+3.5x: it reads the transcripts beside recordings) and .ts by content (+2x).
+Peak memory (issue 16): each artifact is freed once judged (only the result's dicts are kept),
+and the check for lone surrogates encodes a result's long lists 2,048 items at a time, not the
+whole result at once. Tried and left out: no readahead on sniffed files (POSIX_FADV_RANDOM) made a
+cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date reads then each wait for
+the disk."""
 
 
 def main(argv: list[str] | None = None) -> int:
