@@ -93,6 +93,17 @@ def test_reading_the_plugins_imports_no_importlib_metadata(tmp_path: Path) -> No
     assert not _top_level(modules, {"importlib.metadata", "email", "socket", "zipfile", "csv"})
 
 
+def test_a_scan_writes_its_report_without_tempfile_or_shutil(tmp_path: Path) -> None:
+    """The report's private temporary file is made with os.open (O_EXCL, 0600): tempfile, random
+    and shutil (with zlib, bz2, lzma) stay out of a scan's start-up; shutil only draws progress."""
+    place(tmp_path / "practice", "Clinic/session.m4a", "session.m4a")
+    code, modules = _imports("scan", "-q", "practice", "-o", "r.json", "--fail-on", "none", cwd=tmp_path)
+    assert code == 0
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert not _top_level(modules, {"tempfile", "shutil", "random", "bz2", "lzma"})
+
+
 def test_a_sarif_report_reads_the_project_urls_without_importlib_metadata(tmp_path: Path) -> None:
     """SARIF names the project's home page and documentation (auditor/project.py): read from the
     .dist-info folder, not through importlib.metadata."""

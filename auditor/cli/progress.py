@@ -10,7 +10,6 @@ and before any warning printed meanwhile (interject), then drawn again.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
@@ -111,6 +110,8 @@ class Progress:
 
     def _write(self, text: str) -> None:
         # Never wider than the terminal: a wrapped line cannot be taken back with a carriage return.
+        import shutil  # only when a progress line is drawn: not on every scan's start-up
+
         text = text[: max(shutil.get_terminal_size().columns - 1, 20)]
         self._width = max(self._width, len(text))
         self.stream.write("\r" + text.ljust(self._width))

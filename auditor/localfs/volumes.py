@@ -9,7 +9,6 @@ through (network and overlay filesystems, a device it cannot read) is "unknown",
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +53,7 @@ class VolumeProbe:
             sysfs=sysfs,
             mountinfo=mountinfo,
             run=self._run,
-            zfs_available=run is not None or shutil.which("zfs") is not None,
+            zfs_available=run is not None or on_path("zfs"),
             backing_file_volume=self._backing_file_volume,
         )
 
@@ -105,3 +104,22 @@ class VolumeProbe:
         if drive not in self._bitlocker:
             self._bitlocker[drive] = volumes_windows.bitlocker_status(drive, self._run)
         return self._bitlocker[drive]
+
+
+def on_path(command: str) -> bool:
+    """`shutil.which(command) is not None` for a bare command name on POSIX, without importing
+    shutil (and the compression modules it brings) into every scan's start-up."""
+    path = os.environ.get("PATH")
+    if path is None:
+        path = os.confstr("CS_PATH") if hasattr(os, "confstr") else os.defpath
+    if not path:
+        return False
+    for folder in dict.fromkeys(path.split(os.pathsep)):
+        candidate = os.path.join(folder, command)
+        if (
+            os.path.exists(candidate)
+            and os.access(candidate, os.F_OK | os.X_OK)
+            and not os.path.isdir(candidate)
+        ):
+            return True
+    return False

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +95,7 @@ def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
         _write_stdout(chunks)
         return
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: mode 0600
+    fd, tmp = _new_private_file(directory, f".{path.name}.", ".tmp")
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
             for chunk in chunks:
@@ -108,6 +108,28 @@ def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_NEW_FILE_FLAGS = (
+    os.O_RDWR
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _new_private_file(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """tempfile.mkstemp's promise (a file nobody else created, mode 0600, not through a link, a
+    random name) without importing tempfile, random and shutil into every scan's start-up."""
+    for _ in range(100):
+        name = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(name, _NEW_FILE_FLAGS, 0o600), name
+        except FileExistsError:
+            continue  # another name
+    raise FileExistsError(errno.EEXIST, "no unused name for a temporary file", str(directory))
 
 
 def _write_stdout(chunks: Iterable[bytes]) -> None:
