@@ -493,3 +493,28 @@ def test_the_terminal_summary_says_which_inventory_was_read_or_why_none(
     assert "S3 Inventory: s3://box read from the inventory of 20" in used.output and "(1 rows)" in used.output
     unused = run_cli(*base, "s3://inv/elsewhere/")
     assert "S3 Inventory NOT used for s3://box (listed instead): no inventory of box under" in unused.output
+
+
+def test_several_configurations_under_a_prefix_must_be_named_and_auto_without_one_lists(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    w.put("box", "s.wav", "session.wav")
+    rows = list(bucket_rows(w.s3, "box", versions=False))
+    write_inventory(w.s3, "box", "inv", rows, config_id="daily")
+    write_inventory(w.s3, "box", "inv", rows, config_id="weekly")
+    res = run_cli("scan", "s3://box", "--endpoint-url", w.url, "--inventory", "s3://inv/inventories/")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert (
+        "2 configurations (daily, weekly): name one, e.g. --inventory s3://inv/inventories/box/daily/"
+        in res.output
+    )
+    named = scan(tmp_path / "named", w, "s3://box", "--inventory", "s3://inv/inventories/box/weekly/")
+    assert "/box/weekly/" in named["coverage"]["inventories"][0]["manifest"]
+    auto = scan(tmp_path / "auto", w, "s3://box", "--inventory", "auto")  # no configuration on the bucket
+    (entry,) = auto["coverage"]["inventories"]
+    assert entry == {"bucket": "box", "used": False, "reason": entry["reason"]}
+    assert "no enabled inventory configuration" in entry["reason"]
+    assert auto["coverage"]["api_calls"]["s3.ListObjectsV2"] == 1
