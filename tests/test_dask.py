@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,8 @@ from distributed import Client, LocalCluster, WorkerPlugin
 
 from auditor.executors.on_dask import LOCAL_SCHEDULER
 from tests.conftest import run_cli
-from tests.conftest_s3 import S3World, moto_url, s3world
+from tests.conftest_s3 import S3World, fake_aws_env, moto_url, s3world
+from tests.inventory_files import bucket_rows, write_inventory
 from tests.test_merge import essence, practice
 from tests.test_shard_s3_keys import PREFIXES, practice_bucket
 
@@ -54,6 +58,15 @@ def scan(tmp_path: Path, w: S3World, name: str, *args: str | Path) -> tuple[int,
     return res.exit_code, json.loads(out.read_text()), res.output
 
 
+DISCOVERED = re.compile(r"\(\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)")
+
+
+def same(result: dict[str, Any]) -> dict[str, Any]:
+    """What an audit says (test_merge.essence), but the minute a breach was discovered: the scans
+    compared run one after the other, and may straddle a minute."""
+    return json.loads(DISCOVERED.sub("(discovered)", json.dumps(essence(result))))
+
+
 def children() -> set[int]:
     """This process's children, but multiprocessing's resource tracker (one per process, for life)."""
     return {
@@ -70,7 +83,7 @@ def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World
     code, whole, _ = scan(tmp_path, s3world, "whole", "s3://", tree, *roles)
     dask_code, fanned, _ = scan(tmp_path, s3world, "dask", "s3://", tree, *roles, "--executor", "dask")
     assert children() == before  # the LocalCluster's worker processes are gone with it
-    assert essence(fanned) == essence(whole)
+    assert same(fanned) == same(whole)
     assert sorted(f["fingerprint"] for f in fanned["findings"]) == sorted(
         f["fingerprint"] for f in whole["findings"]
     )
@@ -138,25 +151,44 @@ class RaiseOn(WorkerPlugin):
         task.run_scan = self.original
 
 
-def test_a_failed_task_is_retried_once_then_a_gap_naming_its_unit(tmp_path: Path, s3world: S3World) -> None:
+@pytest.fixture(scope="module")
+def scheduler(
+    moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LocalCluster, Client]]:
+    """An existing scheduler for the address form: a LocalCluster of 2 worker processes started
+    by the test (told, as the tool tells its own, to give up on a task after its second worker
+    death), whose workers see the same fake AWS environment as s3world gives each test."""
+    env = pytest.MonkeyPatch()
+    fake_aws_env(env, tmp_path_factory.mktemp("aws"))
+    env.setenv("AWS_ENDPOINT_URL_STS", moto_url)
+    env.setenv("AWS_ENDPOINT_URL_S3_CONTROL", moto_url)
+    try:
+        with (
+            dask.config.set(LOCAL_SCHEDULER),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield cluster, client
+    finally:
+        env.undo()
+
+
+def test_a_failed_task_is_retried_once_then_a_gap_naming_its_unit(
+    tmp_path: Path, s3world: S3World, scheduler: tuple[LocalCluster, Client]
+) -> None:
     bucket = practice_bucket(s3world)
     target = f"s3://{bucket}"
     _, whole, _ = scan(tmp_path, s3world, "whole", target)
     victim = f"{target}/bob/"
-    # An existing scheduler (here one started by the test, told to give up on a task after its
-    # second worker death): the address form connects to it and leaves it running.
-    with (
-        dask.config.set(LOCAL_SCHEDULER),
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    cluster, client = scheduler
+    if True:  # the address form: connects to the existing scheduler, and leaves it running
         address = f"dask:{cluster.scheduler_address}"
         client.register_plugin(KillWorkerOn(victim, str(tmp_path / "killed-once")), name="kill-once")
         _, retried, _ = scan(tmp_path, s3world, "retried", target, "--executor", address)
         assert (tmp_path / "killed-once").exists()  # the worker did die on its first attempt
-        assert essence(retried) == essence(whole)
+        assert same(retried) == same(whole)
         assert retried["coverage"]["executor"]["failed"] == 0
         # the bucket, yielded by each task with a part of it, counts all of its objects once
         assert [b["facts"]["objects_seen"] for b in retried["buckets"]] == [
@@ -208,3 +240,23 @@ def test_executor_option_is_checked_before_scanning(tmp_path: Path, monkeypatch:
     res = run_cli("scan", tmp_path, "--executor", "dask", "-o", tmp_path / "r.json")
     assert res.exit_code == 2 and "pip install 'recording-auditor[dask]'" in res.output
     assert not (tmp_path / "r.json").exists()
+
+
+def test_one_task_per_inventory_data_file(
+    tmp_path: Path, s3world: S3World, scheduler: tuple[LocalCluster, Client]
+) -> None:
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    for i in range(8):
+        w.put("box", f"s{i}.wav", "session.wav")
+    rows = list(bucket_rows(w.s3, "box", versions=False))
+    write_inventory(w.s3, "box", "inv", rows, files=4, created=datetime.now(UTC) + timedelta(minutes=1))
+    inventory = ("--inventory", "s3://inv/inventories/")
+    _, whole, _ = scan(tmp_path, w, "whole", "s3://box", *inventory)
+    address = f"dask:{scheduler[0].scheduler_address}"
+    _, fanned, _ = scan(tmp_path, w, "fanned", "s3://box", *inventory, "--executor", address)
+    assert same(fanned) == same(whole)
+    # four data files and the listing of what is newer than the snapshot, and the rest: no listing
+    assert fanned["coverage"]["executor"]["tasks"] == 6
+    assert not {"s3.ListObjectsV2", "s3.ListObjectVersions"} & set(fanned["coverage"]["api_calls"])
