@@ -183,32 +183,31 @@ def test_a_failed_task_is_retried_once_then_a_gap_naming_its_unit(
     _, whole, _ = scan(tmp_path, s3world, "whole", target)
     victim = f"{target}/bob/"
     cluster, client = scheduler
-    if True:  # the address form: connects to the existing scheduler, and leaves it running
-        address = f"dask:{cluster.scheduler_address}"
-        client.register_plugin(KillWorkerOn(victim, str(tmp_path / "killed-once")), name="kill-once")
-        _, retried, _ = scan(tmp_path, s3world, "retried", target, "--executor", address)
-        assert (tmp_path / "killed-once").exists()  # the worker did die on its first attempt
-        assert same(retried) == same(whole)
-        assert retried["coverage"]["executor"]["failed"] == 0
-        # the bucket, yielded by each task with a part of it, counts all of its objects once
-        assert [b["facts"]["objects_seen"] for b in retried["buckets"]] == [
-            b["facts"]["objects_seen"] for b in whole["buckets"]
-        ]
-        assert (
-            retried["buckets"][0]["facts"]["recordings"] == whole["buckets"][0]["facts"]["recordings"] == 19
-        )
-        assert retried["coverage"]["executor"]["scheduler"] == cluster.scheduler_address
+    # the address form: connects to the existing scheduler, and leaves it running
+    address = f"dask:{cluster.scheduler_address}"
+    client.register_plugin(KillWorkerOn(victim, str(tmp_path / "killed-once")), name="kill-once")
+    _, retried, _ = scan(tmp_path, s3world, "retried", target, "--executor", address)
+    assert (tmp_path / "killed-once").exists()  # the worker did die on its first attempt
+    assert same(retried) == same(whole)
+    assert retried["coverage"]["executor"]["failed"] == 0
+    # the bucket, yielded by each task with a part of it, counts all of its objects once
+    assert [b["facts"]["objects_seen"] for b in retried["buckets"]] == [
+        b["facts"]["objects_seen"] for b in whole["buckets"]
+    ]
+    assert retried["buckets"][0]["facts"]["recordings"] == whole["buckets"][0]["facts"]["recordings"] == 19
+    assert retried["coverage"]["executor"]["scheduler"] == cluster.scheduler_address
+    assert cluster.status.name == "running" and client.status == "running"  # left as it was found
 
-        client.unregister_worker_plugin("kill-once")
-        client.register_plugin(KillWorkerOn(victim, None), name="kill-always")
-        _, lost, _ = scan(tmp_path, s3world, "lost", target, "--executor", address)
+    client.unregister_worker_plugin("kill-once")
+    client.register_plugin(KillWorkerOn(victim, None), name="kill-always")
+    _, lost, _ = scan(tmp_path, s3world, "lost", target, "--executor", address)
 
-        client.unregister_worker_plugin("kill-always")
-        (tmp_path / "attempts").mkdir()
-        raising = f"{target}/carol/"
-        client.register_plugin(RaiseOn(raising, str(tmp_path / "attempts")), name="raise")
-        _, raised, _ = scan(tmp_path, s3world, "raised", target, "--executor", address)
-        client.unregister_worker_plugin("raise")
+    client.unregister_worker_plugin("kill-always")
+    (tmp_path / "attempts").mkdir()
+    raising = f"{target}/carol/"
+    client.register_plugin(RaiseOn(raising, str(tmp_path / "attempts")), name="raise")
+    _, raised, _ = scan(tmp_path, s3world, "raised", target, "--executor", address)
+    client.unregister_worker_plugin("raise")
     assert len(list((tmp_path / "attempts").iterdir())) == 2  # its first attempt, and one retry
     failed = [g for g in raised["coverage"]["skipped"] if g["reason"] == "task-failed"]
     assert [g["location"] for g in failed] == [raising]
