@@ -87,6 +87,9 @@ def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World
     assert sorted(f["fingerprint"] for f in fanned["findings"]) == sorted(
         f["fingerprint"] for f in whole["findings"]
     )
+    # every breach clock starts when the run started, as one scan's do (not when its task did)
+    clocks = {f["evidence"]["discovered_at"] for f in fanned["findings"] if "discovered_at" in f["evidence"]}
+    assert {datetime.fromisoformat(c) for c in clocks} == {datetime.fromisoformat(fanned["started"])}
     assert dask_code == code == 1  # the public bucket's recordings are critical: the same gate
     # each --role-arn account's buckets, each bucket judged with the account that owns it
     accounts = {b["location"]: b["facts"]["account"] for b in fanned["buckets"]}

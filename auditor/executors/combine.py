@@ -11,10 +11,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from auditor.errors import InputError
 from auditor.merge import MergeInput, merge
+from auditor.rules.breach import restamp
 from auditor.shard import ROOT_FILES, Shard
 
 TASK_FAILED = "task-failed"
@@ -89,7 +91,20 @@ def combine(
     coverage.pop("merged", None)
     coverage["executor"] = {**executor, "tasks": len(results) + len(failures), "failed": len(failures)}
     merged["started"], merged["finished"] = started, finished
+    _clocks_from(merged["findings"], datetime.fromisoformat(started))
     return merged
+
+
+def _clocks_from(findings: Iterable[dict[str, Any]], started: datetime) -> None:
+    """A single scan starts every breach clock when it starts; each task started its own a little
+    later. The run's start, as one scan's: the earlier clock, never a later one."""
+    for finding in findings:
+        try:
+            discovered = datetime.fromisoformat(str((finding.get("evidence") or {}).get("discovered_at")))
+        except ValueError:
+            continue
+        if discovered.tzinfo is not None and discovered > started:
+            restamp(finding, started)
 
 
 def _bucket_counts(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
