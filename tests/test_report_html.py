@@ -6,6 +6,7 @@ Browser behaviour (console, network, filters, dialogs) is in test_report_browser
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import html as html_lib
 import json
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from auditor.models import make_fingerprint
 from auditor.outputs.base import OutputOptions
 from auditor.outputs.html import render_html, script_json, visible
 from tests.conftest import MEDIA, place, run_cli
@@ -425,3 +427,69 @@ def test_same_day_audits_get_labels_of_their_own_even_within_one_minute() -> Non
         "2026-11-23\n08:00:00 UTC (2)",
     ]
     assert len(set(labels)) == len(labels)
+
+
+def _merged(tmp_path: Path, hostile: str) -> tuple[str, dict[str, Any]]:
+    """Two laptops' results merged by `auditor merge` (HTML, JSON); the second holds a hostile name."""
+    root = tmp_path / "Recordings"
+    place(root, "2023-01-02 client-1.wav", "session-dated.wav", 0o644)
+    place(root, hostile, "session.wav", 0o644)
+    out = tmp_path / "scan.json"
+    assert run_cli("scan", "-q", "--fail-on", "none", root, "-o", out).exit_code == 0
+    paths = []
+    for host in ("laptop-a", "laptop-b"):
+        data = json.loads(out.read_text())
+        data["run_by"] = f"therapist@{host}"
+        if host == "laptop-b":
+            data["findings"][-1]["fingerprint"] = "0123456789abcdef0123456789abcdef"  # not computable
+        paths.append(tmp_path / f"{host}.json")
+        paths[-1].write_text(json.dumps(data))
+    html, merged = tmp_path / "all.html", tmp_path / "all.json"
+    res = run_cli("merge", "-q", "--fail-on", "none", *paths, "-o", html, "-o", merged)
+    assert res.exit_code == 0, res.output
+    return html.read_text(encoding="utf-8"), json.loads(merged.read_text())
+
+
+def _parts(html: str) -> list[tuple[str, str]]:
+    return re.findall(
+        r'<script type="application/json" id="report-part-\d+" data-encoding="([^"]+)">([^<]*)</script>', html
+    )
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_merged_report_embeds_one_part_per_scope_that_cannot_close_its_script(
+    tmp_path: Path, lazy: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.outputs.html import rows
+
+    if lazy:
+        monkeypatch.setattr(rows, "EAGER_FINDINGS", 0)
+    html, result = _merged(tmp_path, "</script><img src=x>.wav")
+    data = json.loads(_between(html, '<script type="application/json" id="report-data">', "</script>"))
+    assert data["findings"] == [] and data["lazy"] is lazy
+    assert [p["scope"] for p in data["parts"]] == ["laptop-a", "laptop-b"]
+    parts = _parts(html)
+    assert len(parts) == 2 and {enc for enc, _ in parts} == {"gzip+base64" if lazy else "json"}
+    F, shared = data["columns"]["findings"], data["strings"]
+    seen = []
+    for (_encoding, text), meta in zip(parts, data["parts"], strict=True):
+        assert "<" not in text and ">" not in text and "&" not in text
+        if lazy:
+            assert re.fullmatch(r"[A-Za-z0-9+/=]+", text)
+            text = gzip.decompress(base64.b64decode(text)).decode()
+        part = json.loads(text)
+        columns = part["findings"]
+        assert len(columns) == len(F) and all(len(c) == meta["findings"] for c in columns)
+        strings = shared + part["strings"]  # a part's indexes count on from the shared strings
+        for i in range(meta["findings"]):
+            location, rule = strings[columns[F["LOC"]][i]], data["rules"][columns[F["RULE"]][i]]["id"]
+            fp = columns[F["FP"]][i]
+            assert fp == 0 or fp == "0123456789abcdef0123456789abcdef"  # text only where not computable
+            seen.append((strings[columns[F["GROUP"]][i]], location, rule, fp))
+    by_key = {(f["scope"], f["location"], f["rule"]): f["fingerprint"] for f in result["findings"]}
+    assert {(g, loc, rule) for g, loc, rule, _ in seen} == set(by_key)
+    for group, location, rule, fp in seen:
+        assert (fp or make_fingerprint(rule, location)) == by_key[group, location, rule]
+    assert any(loc.endswith("</script><img src=x>.wav") for _, loc, _, _ in seen)
+    assert '<select id="f-group" aria-label="Scope"><option value="">All scopes' in html
+    assert ('<option value="laptop-a" selected>' in html) is lazy  # a large merge opens on its first scope
