@@ -262,3 +262,20 @@ def test_one_task_per_inventory_data_file(
     # four data files and the listing of what is newer than the snapshot, and the rest: no listing
     assert fanned["coverage"]["executor"]["tasks"] == 6
     assert not {"s3.ListObjectsV2", "s3.ListObjectVersions"} & set(fanned["coverage"]["api_calls"])
+
+
+def test_sessions_of_one_process_share_the_service_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each Dask task opens its own sessions: reading S3's, STS's and S3 Control's models again
+    # cost each task ~0.3 s of CPU (bench_dask.py). One loader per process, and no growing
+    # search path from boto3 adding its data folder once per session.
+    from auditor.sources.s3.client import S3Settings, base_session
+
+    fake_aws_env(monkeypatch, tmp_path)
+    sessions = [base_session(S3Settings.from_options({})) for _ in range(3)]
+    loaders = {id(s._session.get_component("data_loader")) for s in sessions}
+    assert len(loaders) == 1
+    paths = sessions[0]._session.get_component("data_loader").search_paths
+    assert len(paths) == len(set(paths))
+    assert sessions[0].client("s3", region_name="us-east-1").meta.service_model.service_name == "s3"
