@@ -179,3 +179,41 @@ def test_a_finding_far_from_the_first_page_is_found_by_search_in_every_scope(
     assert _shown_findings(page)[0]["fingerprint"] == other["fingerprint"]
     assert seen["errors"] == [] and seen["console"] == []
     page.close()
+
+
+def test_sorting_a_scope_orders_by_the_column_then_severity_then_location(
+    browser: Any, large_merge: dict[str, Any]
+) -> None:
+    result = large_merge["result"]
+    severities = ["critical", "high", "medium", "low", "info"]
+    rule_index = {r["id"]: i for i, r in enumerate(result["rules"])}
+    mine = [
+        (i, f)
+        for i, f in enumerate(f for f in result["findings"] if f["scope"] == "laptop-a")
+        if is_active(f)
+    ]
+
+    def expected(primary: Any, reverse: bool) -> list[tuple[str, str]]:
+        def key(item: tuple[int, dict[str, Any]]) -> tuple[Any, ...]:
+            i, f = item
+            first = primary(f)
+            return (-first if reverse else first, severities.index(f["severity"]), f["location"], i)
+
+        return [(f["location"], f["fingerprint"]) for _, f in sorted(mine, key=key)[:25]]
+
+    page, seen = _open(browser, large_merge["html"])
+    _view(page, "findings")
+    page.select_option("#f-pager select", "25")
+    page.wait_for_function("() => document.querySelectorAll('#f-body tr.row').length === 25")
+
+    def shown() -> list[tuple[str, str]]:
+        return [(r["location"], r["fingerprint"]) for r in _shown_findings(page)]
+
+    assert shown() == expected(lambda f: severities.index(f["severity"]), False)
+    page.click('#f-table th[data-sort="rule"]')
+    assert shown() == expected(lambda f: rule_index[f["rule"]], False)
+    page.click('#f-table th[data-sort="rule"]')  # again: the other way, ties still by severity, location
+    assert page.get_attribute('#f-table th[data-sort="rule"]', "aria-sort") == "descending"
+    assert shown() == expected(lambda f: rule_index[f["rule"]], True)
+    assert seen["errors"] == []
+    page.close()
