@@ -26,13 +26,14 @@ from tests.test_breach_evidence import (
     STRANGER,
     breach_cli,
     hours_back,
+    past_the_top_of_the_hour,
     put_log,
     record,
     setup_public_bucket,
     simple_key,
 )
 
-__all__ = ["moto_url", "s3world"]  # fixtures used by this module
+__all__ = ["moto_url", "past_the_top_of_the_hour", "s3world"]  # fixtures used by this module
 
 CHROMIUM = "/usr/bin/chromium"
 HOSTILE = "<img src=x onerror=alert(1)>.wav"
