@@ -208,7 +208,7 @@ def test_objects_newer_than_the_snapshot_are_a_gap_or_listed_within_the_bound(
     assert "were not seen" in gap["detail"] and gap["location"] == "s3://box/"
 
     seen = scan(
-        tmp_path / "b", w, "s3://box", "--inventory", "s3://inv/inventories/", "--inventory-list-pages", "5"
+        tmp_path / "b", w, "s3://box", "--inventory", "s3://inv/inventories/", "--inventory-list-pages", "1"
     )
     assert sorted(r["facts"]["key"] for r in seen["recordings"]) == ["new.wav", "old.wav"]
     old = next(r for r in seen["recordings"] if r["facts"]["key"] == "old.wav")
@@ -518,3 +518,33 @@ def test_several_configurations_under_a_prefix_must_be_named_and_auto_without_on
     assert entry == {"bucket": "box", "used": False, "reason": entry["reason"]}
     assert "no enabled inventory configuration" in entry["reason"]
     assert auto["coverage"]["api_calls"]["s3.ListObjectsV2"] == 1
+
+
+def test_a_bounded_listing_that_stops_short_names_the_last_key_it_reached(
+    tmp_path: Path, s3world: S3World
+) -> None:
+    """ListObjectsV2 returns up to 1,000 keys a page, in UTF-8 binary order (S3 API Reference,
+    ListObjectsV2): N pages reach the first N x 1,000 keys, and the gap says where they stopped."""
+    import time
+
+    w = s3world
+    w.bucket("box")
+    w.bucket("inv")
+    w.put_many("box", [f"a/{i:04d}.txt" for i in range(1000)])
+    w.put("box", "m/old.wav", "session.wav")
+    rows = list(bucket_rows(w.s3, "box", versions=False, acl=False))
+    write_inventory(w.s3, "box", "inv", rows, created=datetime.now(UTC) + timedelta(seconds=1))
+    time.sleep(2.1)
+    w.put("box", "z/new.wav", "session.wav")
+    result = scan(
+        tmp_path, w, "s3://box", "--inventory", "s3://inv/inventories/", "--inventory-list-pages", "1"
+    )
+    assert [r["facts"]["key"] for r in result["recordings"]] == ["m/old.wav"]
+    (gap,) = [g for g in result["coverage"]["skipped"] if g["reason"] == "inventory-snapshot"]
+    assert "with keys after 'a/0999.txt'" in gap["detail"] and "stopped after 1 page(s)" in gap["detail"]
+    assert result["coverage"]["inventories"][0]["newer_than_snapshot"] == {
+        "pages_listed": 1,
+        "objects": 0,
+        "complete": False,
+    }
+    assert result["coverage"]["api_calls"]["s3.ListObjectsV2"] == 1

@@ -40,7 +40,7 @@ from auditor.sources.s3.inventory_rows import (
     download,
     rows,
 )
-from auditor.sources.s3.listing import ObjectEntry, list_current
+from auditor.sources.s3.listing import ObjectEntry, check_continued
 
 AUTO = "auto"
 MAX_ROW_GAPS = 100  # malformed rows reported one by one per file; past that, one gap counts the rest
@@ -201,18 +201,20 @@ def _newer(
     pages, last_key, complete = 0, None, False
     if run.list_pages > 0:
         try:
-            listing = list_current(s3, run.bucket, prefix)
-            for page in listing:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=run.bucket, Prefix=prefix):
+                check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
                 pages += 1
-                for entry in page:
+                for item in page.get("Contents") or []:
+                    entry = ObjectEntry.from_listing(item)
                     last_key = entry.key
                     if entry.last_modified is not None and entry.last_modified >= snapshot:
                         fresh.add(entry.key)
                         yield entry
+                if not page.get("IsTruncated"):
+                    complete = True  # the listing ended within the bound
+                    break
                 if pages >= run.list_pages:
                     break
-            else:
-                complete = True
         except CALL_ERRORS as exc:
             if run_problem(exc):
                 raise

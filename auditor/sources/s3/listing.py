@@ -55,11 +55,11 @@ def list_current(
 ) -> Iterator[list[ObjectEntry]]:
     """Pages of current objects (ListObjectsV2); with `delimiter`, only the keys at this level."""
     for page in s3.get_paginator("list_objects_v2").paginate(**_paging(bucket, prefix, delimiter)):
-        _check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
+        check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
         yield [ObjectEntry.from_listing(item) for item in page.get("Contents") or [] if "Key" in item]
 
 
-def _check_continued(page: Mapping[str, Any], operation: str, *tokens: str) -> None:
+def check_continued(page: Mapping[str, Any], operation: str, *tokens: str) -> None:
     """A truncated page without the token for the next one would end the listing silently (a
     store answering the v1 listing to a v2 request does that): refuse it, so that it is a gap."""
     if page.get("IsTruncated") and not any(page.get(t) for t in tokens):
@@ -94,7 +94,7 @@ def list_versions(
     the keys at this level."""
     history = _KeyHistory()
     for page in s3.get_paginator("list_object_versions").paginate(**_paging(bucket, prefix, delimiter)):
-        _check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
+        check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
         versions = [(v, False) for v in page.get("Versions") or [] if "Key" in v]
         markers = [(m, True) for m in page.get("DeleteMarkers") or [] if "Key" in m]
         # S3 returns the two kinds in separate lists, each sorted by key then newest first;
@@ -136,8 +136,8 @@ def top_prefixes(s3: Any, bucket: str, prefix: str, *, versioned: bool) -> list[
     found: set[str] = set()
     for page in s3.get_paginator(operation).paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
         if versioned:
-            _check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
+            check_continued(page, "s3.ListObjectVersions", "NextKeyMarker", "NextVersionIdMarker")
         else:
-            _check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
+            check_continued(page, "s3.ListObjectsV2", "NextContinuationToken")
         found.update(p["Prefix"] for p in page.get("CommonPrefixes") or [] if p.get("Prefix"))
     return sorted(found)
