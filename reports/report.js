@@ -737,6 +737,8 @@
         ? "Showing " + fmt(start + 1) + "–" + fmt(end) + " of " + fmt(fView.length) + " matching finding" + (fView.length === 1 ? "" : "s") + " (" + fmt(total) + " in this audit)."
         : "No matching findings (" + fmt(total) + " in this audit).";
     }
+    // A large merge shows one scope at a time: say so, since search and filters stay inside it.
+    if (D.lazy && fState.group) $("f-count").textContent += " Only the scope " + vis(fState.group) + " is searched: choose All scopes for every one.";
   }
   function setView(name) {
     view = name;

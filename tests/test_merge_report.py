@@ -120,6 +120,7 @@ def test_a_large_merge_opens_on_one_scope_and_pages_through_its_rows(
     assert page.get_attribute("#f-group", "aria-label") == "Scope"
     _view(page, "findings")
     assert _matching(_count(page)) == len(by_scope["laptop-a"])
+    assert _count(page).endswith("Only the scope laptop-a is searched: choose All scopes for every one.")
     known = {(f["location"], f["fingerprint"]) for f in by_scope["laptop-a"]}
     page.select_option("#f-pager select", "25")
     page.wait_for_function("() => document.querySelectorAll('#f-body tr.row').length === 25")
