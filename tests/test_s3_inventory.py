@@ -548,3 +548,25 @@ def test_a_bounded_listing_that_stops_short_names_the_last_key_it_reached(
         "complete": False,
     }
     assert result["coverage"]["api_calls"]["s3.ListObjectsV2"] == 1
+
+
+def test_auto_without_s3_get_inventory_configuration_is_a_gap_and_the_bucket_is_listed(
+    tmp_path: Path, s3world: S3World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused ListBucketInventoryConfigurations is a coverage gap naming the permission."""
+    from moto.s3.responses import S3Response
+
+    denied = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+        b"<Message>Access Denied</Message></Error>"
+    )
+    monkeypatch.setattr(S3Response, "list_bucket_inventory_configurations", lambda self: (403, {}, denied))
+    w = s3world
+    w.bucket("box")
+    w.put("box", "s.wav", "session.wav")
+    result = scan(tmp_path, w, "s3://box", "--inventory", "auto")
+    (gap,) = [g for g in result["coverage"]["skipped"] if g["location"] == "s3://box"]
+    assert gap["reason"] == "access-denied" and "s3:GetInventoryConfiguration denied" in gap["detail"]
+    assert "the bucket was listed instead" in gap["detail"]
+    assert [r["facts"]["key"] for r in result["recordings"]] == ["s.wav"]
+    assert result["coverage"]["inventories"][0]["used"] is False
