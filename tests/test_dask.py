@@ -104,6 +104,9 @@ def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World
         "tasks": 4 + 10 + 1,
         "failed": 0,
     }
+    # every task lists each account's buckets (that is the fan-out's price), and so did the plan
+    calls = fanned["coverage"]["api_calls"]
+    assert whole["coverage"]["api_calls"]["s3.ListBuckets"] == 2 and calls["s3.ListBuckets"] == 2 * (15 + 1)
     assert "scopes" not in fanned and not any("scope" in f for f in fanned["findings"])
 
 

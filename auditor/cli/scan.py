@@ -257,10 +257,12 @@ def scan_on_dask(
     from auditor.executors import on_dask
     from auditor.executors.plan import plan_units, shards_of
     from auditor.executors.task import ScanJob
+    from auditor.models import Coverage
 
     assert options.as_of is not None
     progress.phase("planning the Dask tasks")
-    units = plan_units(targets, inputs[0], options, settings)
+    planning = Coverage()
+    units = plan_units(targets, inputs[0], options, settings, planning)
     job = ScanJob.of(targets, options.as_of, options, settings)
     progress.phase(f"starting {len(units) + 1} Dask tasks on {executor.address or 'a local cluster'}")
     return on_dask.run(
@@ -268,5 +270,6 @@ def scan_on_dask(
         inputs,
         shards_of(units),
         address=executor.address,
+        planning_calls=planning.api_calls,
         on_done=lambda done, total: progress.phase(f"Dask tasks: {done:,} of {total:,} done"),
     )

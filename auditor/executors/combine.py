@@ -47,6 +47,7 @@ def combine(
     started: str,
     finished: str,
     executor: dict[str, Any],
+    planning_calls: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """One result from the tasks' results; InputError when every task failed (nothing was scanned)."""
     if not results:
@@ -89,6 +90,9 @@ def combine(
     coverage["skipped"] = list(gaps.values())
     coverage["complete"] = coverage["complete"] and not failures
     coverage.pop("merged", None)
+    for operation, count in (planning_calls or {}).items():  # the plan's own calls count too
+        coverage["api_calls"][operation] = coverage["api_calls"].get(operation, 0) + count
+    coverage["api_calls"] = dict(sorted(coverage["api_calls"].items()))
     coverage["executor"] = {**executor, "tasks": len(results) + len(failures), "failed": len(failures)}
     merged["started"], merged["finished"] = started, finished
     _clocks_from(merged["findings"], datetime.fromisoformat(started))

@@ -77,6 +77,7 @@ def run(
     *,
     address: str | None,
     on_done: Callable[[int, int], None] | None = None,
+    planning_calls: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Every shard as a task; the merged result (combine.py)."""
     from distributed import as_completed
@@ -119,6 +120,7 @@ def run(
         started=started.isoformat(),
         finished=datetime.now(UTC).isoformat(),
         executor=executor,
+        planning_calls=planning_calls,
     )
 
 

@@ -28,11 +28,13 @@ def plan_units(
     config: Config,
     options: SourceOptions,
     source_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    coverage: Coverage | None = None,
 ) -> list[str]:
     """The units of `targets`, in a stable order, each once. Targets are checked first (a bad
-    one is a SourceError, exit 2, before any task runs), as a scan checks them."""
+    one is a SourceError, exit 2, before any task runs), as a scan checks them. `coverage`
+    counts the planning's API calls; its gaps are left out (the tasks meet and report them)."""
     sources = open_sources(targets, config, options, source_settings)
-    coverage = Coverage()  # planning's own calls and gaps: the tasks meet and report them
+    coverage = coverage if coverage is not None else Coverage()
     units: dict[str, None] = {}
     for target in targets:
         _, source = sources[source_plugin(target).name]
