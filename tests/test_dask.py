@@ -81,7 +81,9 @@ def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World
     tree = practice(tmp_path / "practice")
     before = children()
     code, whole, _ = scan(tmp_path, s3world, "whole", "s3://", tree, *roles)
-    dask_code, fanned, _ = scan(tmp_path, s3world, "dask", "s3://", tree, *roles, "--executor", "dask")
+    dask_code, fanned, _ = scan(
+        tmp_path, s3world, "dask", "s3://", tree, *roles, "--executor", "dask", "-j", "3"
+    )
     assert children() == before  # the LocalCluster's worker processes are gone with it
     assert same(fanned) == same(whole)
     assert sorted(f["fingerprint"] for f in fanned["findings"]) == sorted(
@@ -100,7 +102,7 @@ def test_dask_scan_equals_a_single_process_scan(tmp_path: Path, s3world: S3World
     assert executor == {
         "name": "dask",
         "scheduler": "LocalCluster",
-        "workers": 2,
+        "workers": 3,  # -j 3
         "tasks": 4 + 10 + 1,
         "failed": 0,
     }

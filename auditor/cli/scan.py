@@ -104,7 +104,8 @@ def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     show_default="one process until the tree passes 100,000 files, then twice the CPUs, at most 8",
     help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
-    "than CPUs keep more reads in flight.",
+    "than CPUs keep more reads in flight. With --executor dask: the local cluster's worker processes "
+    "(default one per CPU, at most 8).",
 )
 @click.option(
     "--shard",
@@ -213,6 +214,7 @@ def scan(
                     source_settings(source_values),
                     executor,
                     progress,
+                    workers=jobs,
                 )
             else:
                 result = run_scan(
@@ -252,8 +254,11 @@ def scan_on_dask(
     settings: dict[str, dict[str, Any]],
     executor: ExecutorSpec,
     progress: Progress,
+    *,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """--executor dask: the targets planned as units, each a task, merged into one result."""
+    """--executor dask: the targets planned as units, each a task, merged into one result;
+    `workers` (-j) processes in the LocalCluster."""
     from auditor.executors import on_dask
     from auditor.executors.plan import plan_units, shards_of
     from auditor.executors.task import ScanJob
@@ -271,5 +276,6 @@ def scan_on_dask(
         shards_of(units),
         address=executor.address,
         planning_calls=planning.api_calls,
+        workers=workers,
         on_done=lambda done, total: progress.phase(f"Dask tasks: {done:,} of {total:,} done"),
     )

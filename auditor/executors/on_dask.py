@@ -36,9 +36,10 @@ LOCAL_SCHEDULER = {
 
 
 @contextmanager
-def connected(address: str | None) -> Iterator[Any]:
-    """A Client: of the scheduler at `address`, or of a LocalCluster of worker processes (one
-    thread each: the scan's own threads do the waiting on S3), closed with every worker after."""
+def connected(address: str | None, workers: int | None = None) -> Iterator[Any]:
+    """A Client: of the scheduler at `address`, or of a LocalCluster of `workers` worker
+    processes (default: one per CPU, at most 8; one thread each, as the scan's own threads do
+    the waiting on S3), closed with every worker after."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -56,7 +57,7 @@ def connected(address: str | None) -> Iterator[Any]:
         try:
             cluster = LocalCluster(
                 host="127.0.0.1",  # the scheduler and workers answer this machine only
-                n_workers=min(os.cpu_count() or 1, 8),
+                n_workers=workers or min(os.cpu_count() or 1, 8),
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address="127.0.0.1:0",  # its HTTP server always starts: loopback, any free port
@@ -77,6 +78,7 @@ def run(
     *,
     address: str | None,
     on_done: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
     planning_calls: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Every shard as a task; the merged result (combine.py)."""
@@ -85,7 +87,7 @@ def run(
     started = datetime.now(UTC)
     results: list[tuple[Shard, dict[str, Any]]] = []
     failures: list[Failure] = []
-    with connected(address) as client:
+    with connected(address, workers) as client:
         run_id = uuid.uuid4().hex[:8]
         # The inputs reach the workers once, as a task's result rather than scattered data: a
         # result whose workers all died is computed again, scattered data would be lost with them.
