@@ -12,10 +12,10 @@ import pytest
 
 from auditor.shard import shard_of
 from tests.conftest import run_cli
-from tests.conftest_s3 import S3World, moto_url, s3world
+from tests.conftest_s3 import S3World, moto_url, s3rver, s3rver_url, s3world
 from tests.test_merge import essence
 
-__all__ = ["moto_url", "s3world"]  # fixtures used by this module
+__all__ = ["moto_url", "s3rver", "s3rver_url", "s3world"]  # fixtures used by this module
 
 PREFIXES = ("2023/", "2024/", "alice/", "bob/", "carol/", "supervision/")
 
@@ -91,3 +91,18 @@ def test_a_prefix_target_is_split_one_level_below_it(tmp_path: Path, s3world: S3
     locations = sorted(r["location"] for s in shards for r in s["recordings"])
     assert locations == sorted(r["location"] for r in scan_to(tmp_path, w, "whole", target)["recordings"])
     assert all(loc.startswith(target) for loc in locations) and len(locations) == 7
+
+
+def test_an_s3_compatible_store_is_split_by_prefix_too(tmp_path: Path, s3rver: S3World) -> None:
+    # s3rver, an independent implementation of the S3 API (tests/conftest_s3.py), lists with a
+    # delimiter as AWS documents; merged shards hold every recording of one scan, once.
+    w = s3rver
+    w.bucket("compat")
+    w.put("compat", "top.wav", "session-dated.wav")
+    for prefix in PREFIXES:
+        w.put("compat", f"{prefix}s.wav", "session-dated.wav")
+    whole = scan_to(tmp_path, w, "whole", "s3://compat")
+    shards = [scan_to(tmp_path, w, f"s{i}", "s3://compat", "--shard", f"{i}/2") for i in (1, 2)]
+    assert sum(s["coverage"]["shard"]["units"] for s in shards) == len(PREFIXES) + 1
+    located = sorted(r["location"] for s in shards for r in s["recordings"])
+    assert located == sorted(r["location"] for r in whole["recordings"]) and len(located) == 7
