@@ -116,5 +116,7 @@ class Inputs:
     def __iter__(self) -> Iterator[LoadedInput]:
         for ref in self.refs:
             raw = self._read(ref)
-            data = parse_result(raw, ref.name)
-            yield LoadedInput(ref.name, data, hashlib.sha256(raw).hexdigest())
+            loaded = LoadedInput(ref.name, parse_result(raw, ref.name), hashlib.sha256(raw).hexdigest())
+            del raw  # nor does this frame keep an input while the merge reads the next one
+            yield loaded
+            del loaded
