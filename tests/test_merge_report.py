@@ -16,7 +16,7 @@ from auditor.posture import is_active
 from bench.bench_report import synthetic_result
 from tests.conftest import place, run_cli
 from tests.test_merge import as_machine, scan_to
-from tests.test_report_browser import _changed, _count, _matching, _open, _view, browser
+from tests.test_report_browser import _axe, _changed, _count, _matching, _open, _view, browser
 
 __all__ = ["browser"]  # a fixture this module uses
 pytestmark = pytest.mark.browser
@@ -147,6 +147,7 @@ def test_a_large_merge_opens_on_one_scope_and_pages_through_its_rows(
     assert _count(page) != before and _matching(_count(page)) == len(by_scope["laptop-c"])
     assert all("/srv/laptop-c/" in row["location"] for row in _shown_findings(page))
     inventory_is("laptop-c")
+    assert _axe(page) == []  # the scope filter, the count line and the parts' pages are accessible
     assert seen["errors"] == [] and seen["console"] == [] and seen["dialogs"] == []
     page.close()
 
