@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -284,3 +287,40 @@ def test_sessions_of_one_process_share_the_service_models(
     paths = sessions[0]._session.get_component("data_loader").search_paths
     assert len(paths) == len(set(paths))
     assert sessions[0].client("s3", region_name="us-east-1").meta.service_model.service_name == "s3"
+
+
+def test_ctrl_c_while_the_cluster_starts_exits_130_and_leaves_no_worker(tmp_path: Path) -> None:
+    tree = practice(tmp_path / "practice")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "scan",
+            str(tree),
+            "--executor",
+            "dask",
+            "-o",
+            str(tmp_path / "r.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[psutil.Process] = []
+    while not workers and time.monotonic() < deadline:  # the first worker process being spawned
+        workers = [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if "spawn_main" in " ".join(p.cmdline())
+        ]
+        time.sleep(0.02)
+    assert workers, "no worker process appeared"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and "interrupted" in out
+    assert not (tmp_path / "r.json").exists()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,21 +55,41 @@ def connected(address: str | None, workers: int | None = None) -> Iterator[Any]:
             yield client
         return
     with dask.config.set(LOCAL_SCHEDULER):
-        try:
-            cluster = LocalCluster(
-                host="127.0.0.1",  # the scheduler and workers answer this machine only
-                n_workers=workers or min(os.cpu_count() or 1, 8),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address="127.0.0.1:0",  # its HTTP server always starts: loopback, any free port
-                silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
-            )
-        except Exception as exc:  # the machine refuses processes or ports: not a bug of ours
-            raise InputError(
-                "--executor", f"could not start a local Dask cluster: {type(exc).__name__}: {exc}"
-            ) from exc
+        with _interrupt_deferred() as interrupted:
+            try:
+                cluster = LocalCluster(
+                    host="127.0.0.1",  # the scheduler and workers answer this machine only
+                    n_workers=workers or min(os.cpu_count() or 1, 8),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",  # its HTTP server always starts: loopback, a free port
+                    silence_logs=logging.CRITICAL,  # a worker's death is reported as a gap, not a log page
+                )
+            except Exception as exc:  # the machine refuses processes or ports: not a bug of ours
+                raise InputError(
+                    "--executor", f"could not start a local Dask cluster: {type(exc).__name__}: {exc}"
+                ) from exc
+        if interrupted:  # Ctrl-C while it started: stop it whole, then be interrupted
+            cluster.close()
+            raise KeyboardInterrupt
         with cluster, Client(cluster) as client:
             yield client
+
+
+@contextmanager
+def _interrupt_deferred() -> Iterator[list[int]]:
+    """Ctrl-C held back while a LocalCluster starts (a second or two): one interrupted half-way
+    leaves workers Dask then fails to close at exit, with a page of tracebacks."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    except ValueError:  # not the main thread: nothing to defer
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(
