@@ -428,9 +428,10 @@ def phases_child(root: str, config: str) -> None:
     from auditor.contract import iter_json
     from auditor.inputs import load_inputs
     from auditor.outputs.base import write_private
-    from auditor.result import result_to_dict
+    from auditor.result import ResultParts, result_to_dict
     from auditor.sources.base import SourceOptions
     from auditor.sources.local import Examiner
+    from auditor.textsafe import without_lone_surrogates
 
     def peak_mb() -> float:
         # VmHWM starts afresh at exec; ru_maxrss would carry over the forking bench's own peak.
@@ -450,7 +451,8 @@ def phases_child(root: str, config: str) -> None:
     _time_calls(engine, "evaluate_bound", "rules (enrich and evaluate)", inside)
     config_obj, registry, ruleset = load_inputs(Path(config), None, ())
     marks = [("imports, config, rules (in-process)", time.perf_counter(), peak_mb())]
-    with no_cyclic_gc():  # as `auditor scan` runs
+    with no_cyclic_gc():  # as `auditor scan` runs: the result's dicts built as each artifact is judged
+        parts = ResultParts()
         result = engine.run_scan(
             [root],
             config=config_obj,
@@ -458,10 +460,13 @@ def phases_child(root: str, config: str) -> None:
             registry=registry,
             as_of=date.today(),
             options=SourceOptions(jobs=1),  # one process, so that the wrapped parts are all timed here
+            on_judged=lambda artifact, findings: _timed_part(parts.add, artifact, findings, inside),
+            keep=False,
         )
         marks.append(("walk and sniff (listing, 4 KiB heads, classify)", time.perf_counter(), peak_mb()))
-        data = result_to_dict(result)
-        marks.append(("result to dict", time.perf_counter(), peak_mb()))
+        data = result_to_dict(result, parts)
+        without_lone_surrogates(data)  # as publish() checks it before writing
+        marks.append(("result to dict, checked for lone surrogates", time.perf_counter(), peak_mb()))
         out = Path(config).with_name("phases.json")
         write_private(out, iter_json(data))  # as `-o scan.json` writes it: streamed, fsync'd
         size_mb = out.stat().st_size / 1e6
@@ -475,6 +480,15 @@ def phases_child(root: str, config: str) -> None:
             phases.append((name, at - previous, rss))
         previous = at
     print(json.dumps(phases))
+
+
+RESULT_DICTS = "result dicts, built as each artifact is judged"
+
+
+def _timed_part(add: Callable[..., None], artifact: Any, findings: Any, spent: dict[str, float]) -> None:
+    started = time.perf_counter()
+    add(artifact, findings)
+    spent[RESULT_DICTS] = spent.get(RESULT_DICTS, 0.0) + time.perf_counter() - started
 
 
 def _time_calls(owner: object, attr: str, bucket: str, spent: dict[str, float]) -> None:
