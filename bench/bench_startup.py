@@ -3,7 +3,8 @@
 Whole-process wall times, best of --runs runs alternated in one loop (medians shown too), of:
 
   * `find EMPTY_DIR` (a C program's start-up: the same-run baseline) and `python -c pass` (the
-    interpreter's own floor, which no Python tool gets under);
+    interpreter's own floor, which no Python tool gets under), and the same interpreter writing and
+    fsyncing 20 KB (what the disk adds: a scan fsyncs its report before renaming it into place);
   * `auditor --version`;
   * `auditor scan EMPTY_DIR -o x.json` without a config;
   * the same with a config and a consent registry (examples/auditor.yaml and consent.yaml);
@@ -87,6 +88,13 @@ def commands(work: Path) -> list[Command]:
     return [
         Command("find EMPTY_DIR", ["find", str(empty)], None, auditor=False),
         Command("python -c pass", [sys.executable, "-c", "pass"], None, auditor=False),
+        # What the disk adds: every scan fsyncs its report (~20 KB when empty) before renaming it.
+        Command(
+            "python: write and fsync 20 KB",
+            [sys.executable, "-c", FSYNC_20K, str(work / "fsync.tmp")],
+            None,
+            auditor=False,
+        ),
         Command("auditor --version", ["--version"], 60),
         Command("auditor scan EMPTY_DIR -o x.json", scan, 120),
         Command(
@@ -95,6 +103,15 @@ def commands(work: Path) -> list[Command]:
             160,
         ),
     ]
+
+
+FSYNC_20K = (
+    "import os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\n"
+    "os.write(fd, b'x' * 20000)\n"
+    "os.fsync(fd)\n"
+    "os.close(fd)\n"
+)
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
