@@ -16,7 +16,6 @@ and a shard of a sharded scan with no result (1/3 and 3/3 but no 2/3).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,13 +50,6 @@ def load_inputs(args: Sequence[str | Path], s3_settings: Any = None) -> Iterable
     from auditor.merge_inputs import Inputs
 
     return Inputs([str(a) for a in args], s3_settings)
-
-
-def input_from(path: Path) -> MergeInput:
-    """One file as an input, read now (tests and tools that hold a few)."""
-    from auditor.contract import load_result
-
-    return MergeInput(str(path), load_result(path), hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def check_input(data: dict[str, Any], path: str) -> None:
