@@ -95,7 +95,19 @@ def _start(tree: Path, out_dir: Path) -> tuple[int, int]:
     return pid, master
 
 
-def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float, str]:
+def _signal_state(pid: int, master: int) -> str:
+    """For a failure's message: how the scan stood when the ^C was sent (its signal masks and
+    threads, its process group against the terminal's foreground one)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        wanted = ("SigBlk", "SigIgn", "SigCgt", "Threads")
+        state = " ".join(line.replace("\t", "") for line in status.splitlines() if line.startswith(wanted))
+        return f"{state} pgid={os.getpgid(pid)} foreground={os.tcgetpgrp(master)} children={_children(pid)}"
+    except OSError as exc:
+        return f"unknown ({exc})"
+
+
+def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float, str, str]:
     pid, master = _start(tree, out_dir)
     output = bytearray()
     try:
@@ -105,6 +117,7 @@ def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float
             assert time.monotonic() < deadline, "the scan never forked its workers"
         _read_all(master, time.monotonic() + delay, output)
         assert os.waitpid(pid, os.WNOHANG)[0] == 0, "the scan ended before the ^C: the test proves nothing"
+        state = _signal_state(pid, master)
         os.write(master, b"\x03")  # Ctrl-C, as the terminal sends it
         sent = time.monotonic()
         status = None
@@ -117,9 +130,9 @@ def _interrupt_once(tree: Path, out_dir: Path, delay: float) -> tuple[int, float
         if status is None or not done:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return -1, took, output.decode("utf-8", "replace")
+            return -1, took, output.decode("utf-8", "replace"), state
         _read_all(master, time.monotonic() + 0.2, output)
-        return os.waitstatus_to_exitcode(status), took, output.decode("utf-8", "replace")
+        return os.waitstatus_to_exitcode(status), took, output.decode("utf-8", "replace"), state
     finally:
         os.close(master)
 
@@ -144,8 +157,8 @@ def test_ctrl_c_ends_a_parallel_scan_at_once_with_one_line(big_tree: Path, tmp_p
         out_dir = tmp_path / f"run{run}"
         out_dir.mkdir()
         # ^C from the first moment the workers exist up to 40% of the way through the walk
-        code, took, text = _interrupt_once(big_tree, out_dir, delay=(run % 5) * 0.1 * seconds)
+        code, took, text, state = _interrupt_once(big_tree, out_dir, delay=(run % 5) * 0.1 * seconds)
         left = sorted(p.name for p in out_dir.iterdir())  # no report, and no temporary one either
-        results.append((code, round(took, 2), _lines(text), left))
+        results.append((code, round(took, 2), _lines(text), left, state))
     problems = [r for r in results if r[0] != 130 or r[1] > 2.0 or r[2] != [INTERRUPTED] or r[3]]
-    assert not problems, f"{len(problems)} of {RUNS} runs went wrong: {problems[:3]}"
+    assert not problems, f"{len(problems)} of {RUNS} runs went wrong (seconds={seconds:.2f}): {problems[:3]}"
