@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from auditor.contract import SCHEMA_VERSION
+from auditor.contract import SCHEMA_VERSION, check_result_shape
 from auditor.errors import InputError
 from auditor.rules.breach import restamp
 
@@ -86,6 +86,7 @@ def check_input(data: dict[str, Any], path: str) -> None:
     skipped = data["coverage"].get("skipped", [])
     if not isinstance(skipped, list) or not all(isinstance(g, dict) for g in skipped):
         raise InputError(path, "not a list of objects", key="coverage.skipped")
+    check_result_shape(data, path)  # every other key the outputs read, by the result schema
 
 
 def host_of(run_by: str) -> str:

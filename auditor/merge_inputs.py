@@ -80,12 +80,17 @@ class Inputs:
         from auditor.sources.s3.errors import CALL_ERRORS, run_message
 
         bucket, prefix = split_s3(url)
+        # A prefix is a folder: s3://b/2026-12 must not take in 2026-12-old/ too (S3 prefixes are
+        # plain string prefixes). A key ending in .json is that one object.
+        exact = prefix if prefix.lower().endswith(".json") else None
+        if exact is None and prefix and not prefix.endswith("/"):
+            prefix += "/"
         refs = []
         try:
             for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents") or []:
                     key = str(item.get("Key", ""))
-                    if key.lower().endswith(".json"):
+                    if key.lower().endswith(".json") and (exact is None or key == exact):
                         name = f"{S3_PREFIX}{bucket}/{key}"
                         refs.append(InputRef(name, bucket=bucket, key=key, size=item.get("Size")))
         except CALL_ERRORS as exc:

@@ -333,3 +333,44 @@ def test_two_laptops_with_one_host_name_are_two_scopes_by_their_user(tmp_path: P
     twice = merge_json(tmp_path, alice, alice)
     assert len(twice["findings"]) == len(single["findings"])
     assert {s["name"] for s in twice["scopes"]} == {"MacBook-Pro"}
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda d: d["coverage"].update(api_calls={"s3.GetObject": "zz"}), "coverage.api_calls.s3.GetObject"),
+        (lambda d: d.update(rules=[{}]), "rules[0]"),
+        (lambda d: d["findings"][0].update(controls=None), "findings[0].controls"),
+        (lambda d: d["recordings"][0].update(media=7), "recordings[0].media"),
+        (lambda d: d["coverage"].update(bytes_read="zz"), "coverage.bytes_read"),
+        (lambda d: d["coverage"].update(shard={"index": 1, "count": "x"}), "coverage.shard.count"),
+    ],
+)
+def test_an_input_with_a_key_of_the_wrong_type_exits_2_naming_it(
+    tmp_path: Path, change: Any, key: str
+) -> None:
+    """Found by trying it: these exited 70 (an internal error, a traceback in a file) somewhere in
+    the merge or its outputs. Every input is checked against result.schema.json first."""
+    root = tmp_path / "shared"
+    place(root, "2023-01-02 client-1.wav", "session-dated.wav", 0o644)
+    good = scan_to(tmp_path, "good", root)
+    bad = broken(tmp_path, good, change)
+    for command in (
+        ["merge", good, bad, "-o", tmp_path / "m.json"],
+        ["report", bad, "-o", tmp_path / "r.html"],
+    ):
+        res = run_cli(*command)
+        assert res.exit_code == 2, res.output
+        assert f"auditor: error: {bad}: {key}: not a valid result (" in res.output
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("tool", [None, "zz", 7, []])
+def test_an_input_whose_tool_is_not_an_object_is_not_a_result(tmp_path: Path, tool: Any) -> None:
+    root = tmp_path / "shared"
+    place(root, "2023-01-02 client-1.wav", "session-dated.wav", 0o644)
+    good = scan_to(tmp_path, "good", root)
+    bad = broken(tmp_path, good, lambda d: d.update(tool=tool))
+    res = run_cli("merge", good, bad, "-o", tmp_path / "m.json")
+    assert res.exit_code == 2, res.output
+    assert f"auditor: error: {bad}: not a recording-auditor JSON result" in res.output

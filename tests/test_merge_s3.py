@@ -83,6 +83,28 @@ def test_merge_reads_every_json_result_under_a_prefix(tmp_path: Path, s3world: S
     assert [s["sha256"] for s in merged["scopes"]] == [s["sha256"] for s in from_files["scopes"]]
 
 
+def test_a_prefix_without_its_slash_is_still_one_folder(tmp_path: Path, s3world: S3World) -> None:
+    """S3 prefixes are plain string prefixes (AWS docs, "Organizing objects using prefixes"): listed
+    as given, s3://officer/2026-12 took in 2026-12-old/ too, last month's results in this month's
+    audit. A prefix is a folder; a key ending in .json is that one object."""
+    w = s3world
+    w.bucket("officer")
+    laptops = _laptop_results(tmp_path)
+    w.put("officer", f"2026-12/{laptops[0].name}", body=laptops[0].read_bytes())
+    w.put("officer", f"2026-12/{laptops[1].name}", body=laptops[1].read_bytes())
+    w.put("officer", f"2026-12-old/{laptops[2].name}", body=laptops[2].read_bytes())
+    for url, keys in (
+        ("s3://officer/2026-12", [f"2026-12/{laptops[0].name}", f"2026-12/{laptops[1].name}"]),
+        (f"s3://officer/2026-12/{laptops[1].name}", [f"2026-12/{laptops[1].name}"]),
+    ):
+        out = tmp_path / "m.json"
+        res = run_cli("merge", "-q", "--fail-on", "none", url, "--endpoint-url", w.url, "-o", out)
+        assert res.exit_code == 0, res.output
+        assert [s["file"] for s in json.loads(out.read_text())["scopes"]] == [
+            f"s3://officer/{k}" for k in keys
+        ]
+
+
 def test_a_bad_object_under_the_prefix_is_refused_by_its_url(tmp_path: Path, s3world: S3World) -> None:
     w = s3world
     w.bucket("officer")
