@@ -85,6 +85,12 @@ def _scan_seconds(tree: Path, out_dir: Path) -> float:
 def _start(tree: Path, out_dir: Path) -> tuple[int, int]:
     pid, master = pty.fork()
     if pid == 0:  # the child: a session leader whose controlling terminal is the pty
+        # As a shell starts a foreground job: SIGINT and SIGQUIT at their defaults, none blocked.
+        # pytest itself may have been started in the background of a script (`pytest &`), which
+        # ignores both; an ignored SIGINT survives exec, and the scan would never see the ^C.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
         os.chdir(out_dir)
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         os.execve(
