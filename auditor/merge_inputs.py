@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.contract import parse_result, read_result_bytes
+from auditor.contract import check_result_shape, parse_result, read_result_bytes
 from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
+from auditor.merge import check_input
 
 S3_PREFIX = "s3://"
 
@@ -121,7 +122,14 @@ class Inputs:
     def __iter__(self) -> Iterator[LoadedInput]:
         for ref in self.refs:
             raw = self._read(ref)
-            loaded = LoadedInput(ref.name, parse_result(raw, ref.name), hashlib.sha256(raw).hexdigest())
+            data = parse_result(raw, ref.name)
+            # A saved result is checked whole before the merge reads it: the merge's own check
+            # first (its messages name what it needs), then the result schema for every other key.
+            # Dask's task results are the merge's own making and skip this.
+            check_input(data, ref.name)
+            check_result_shape(data, ref.name)
+            loaded = LoadedInput(ref.name, data, hashlib.sha256(raw).hexdigest())
+            del data
             del raw  # nor does this frame keep an input while the merge reads the next one
             yield loaded
             del loaded

@@ -294,6 +294,9 @@ def test_shards_split_an_inventory_by_data_file_and_merge_into_one_scan(
     merged = json.loads(merged_path.read_text())
     assert {f["fingerprint"] for f in merged["findings"]} == {f["fingerprint"] for f in whole["findings"]}
     assert len(merged["buckets"]) == 1
+    # the snapshot the audit rests on is said once, as the single scan says it (it was in the scopes only)
+    assert merged["coverage"]["inventories"] == whole["coverage"]["inventories"]
+    assert "S3 Inventory: s3://box read from the inventory of" in res.output
 
 
 def test_bad_inventory_options_are_usage_errors(tmp_path: Path, s3world: S3World) -> None:
@@ -445,12 +448,13 @@ def test_dask_runs_one_task_per_inventory_data_file_and_equals_one_scan(
     write_inventory(w.s3, "box", "inv", rows, files=3, created=datetime.now(UTC) + timedelta(minutes=1))
     args = ("s3://box", "--inventory", "s3://inv/inventories/", "--fail-on", "critical")
     whole = scan(tmp_path / "whole", w, *args)
-    fanned = scan(tmp_path / "dask", w, *args, "--executor", "dask")
+    fanned = scan(tmp_path / "dask", w, *args, "--executor", "dask", expect=1)
     assert {f["fingerprint"] for f in fanned["findings"]} == {f["fingerprint"] for f in whole["findings"]}
     assert sorted(r["location"] for r in fanned["recordings"]) == sorted(
         r["location"] for r in whole["recordings"]
     )
     assert fanned["coverage"]["executor"]["tasks"] == 3 + 1 + 1  # data files, newer objects, the rest
+    assert fanned["coverage"]["inventories"] == whole["coverage"]["inventories"]
     assert not LIST_CALLS & set(fanned["coverage"]["api_calls"])
 
 
