@@ -152,6 +152,9 @@ class _Merger:
         self.findings: dict[str, dict[str, Any]] = {}
         self.recordings: dict[str, dict[str, Any]] = {}
         self.buckets: dict[str, dict[str, Any]] = {}
+        self.bucket_shards: dict[
+            str, set[tuple[int, int]]
+        ] = {}  # a split bucket: the shards whose part is in
         self.gaps: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.breaches: dict[str, dict[str, Any]] = {}
         self.register_files: list[str] = []
@@ -225,20 +228,24 @@ class _Merger:
             if where not in kept.setdefault("seen_in", [kept["scope"]]):
                 kept["seen_in"].append(where)
             _earlier_clock(kept, finding)
+        shard = _shard_of(data)
         for store, entries in (
             (self.recordings, data["recordings"]),
             (self.buckets, data.get("buckets") or []),
         ):
             for artifact in entries:
                 key = identity(artifact["location"], artifact.get("host") or host)
-                store.setdefault(
-                    key,
-                    {
+                kept = store.get(key)
+                if kept is None:
+                    store[key] = {
                         **artifact,
                         "scope": artifact.get("scope") or default_scope,
                         "host": artifact.get("host") or host,
-                    },
-                )
+                    }
+                    if store is self.buckets and shard is not None:
+                        self.bucket_shards[key] = {shard}
+                elif store is self.buckets:
+                    self._add_bucket_part(key, kept, artifact, shard)
         for gap in data["coverage"].get("skipped") or []:
             if nested and gap.get("reason") in MERGE_GAPS:
                 # An earlier merge's own gaps are worked out again from all the scopes now here.
@@ -260,6 +267,22 @@ class _Merger:
                 known = self.breaches.get(key)
                 if known is None or str(breach.get("first_discovered")) < str(known.get("first_discovered")):
                     self.breaches[key] = {**breach, "host": breach.get("host") or host}
+
+    def _add_bucket_part(
+        self, key: str, kept: dict[str, Any], artifact: dict[str, Any], shard: tuple[int, int] | None
+    ) -> None:
+        """One bucket split by --shard: each shard's result counts its own part of the bucket, so
+        a part from another shard of the same split adds its counts (a single scan's figures);
+        the same bucket scanned whole twice, or the same shard twice, is counted once."""
+        parts = self.bucket_shards.get(key)
+        if shard is None or parts is None or shard in parts or {count for _, count in parts} != {shard[1]}:
+            return
+        parts.add(shard)
+        facts, more = kept.setdefault("facts", {}), artifact.get("facts") or {}
+        kept["facts"] = facts = dict(facts)  # the first input's dict is not changed in place
+        for count in _BUCKET_COUNTS:
+            if isinstance(facts.get(count), int) and isinstance(more.get(count), int):
+                facts[count] += more[count]
 
     def name_machines(self) -> None:
         """Each machine merged here by its host name, or by user@host where two machines share a
@@ -424,6 +447,20 @@ def _inventories(scopes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     **entry["newer_than_snapshot"],
                 }
     return list(combined.values())
+
+
+_BUCKET_COUNTS = ("objects_seen", "recordings", "delete_markers")
+
+
+def _shard_of(data: dict[str, Any]) -> tuple[int, int] | None:
+    shard = (data.get("coverage") or {}).get("shard")
+    if (
+        isinstance(shard, dict)
+        and isinstance(shard.get("index"), int)
+        and isinstance(shard.get("count"), int)
+    ):
+        return shard["index"], shard["count"]
+    return None
 
 
 def _sum_calls(items: Iterable[Any]) -> dict[str, int]:

@@ -76,6 +76,12 @@ def test_one_bucket_split_by_prefix_merges_back_to_one_scan(
     merged = json.loads(merged_path.read_text())
     assert essence(merged) == essence(whole)
     assert merged["coverage"]["complete"] == whole["coverage"]["complete"]
+    # each shard's bucket counts only its part; merged, the parts add up to the whole scan's counts
+    counts = ("objects_seen", "recordings", "delete_markers")
+    (bucket_whole,), (bucket_merged,) = whole["buckets"], merged["buckets"]
+    assert {k: bucket_merged["facts"][k] for k in counts} == {k: bucket_whole["facts"][k] for k in counts}
+    again = json.loads(run_and_read(tmp_path, *parts, parts[0]))  # a shard given twice counts once
+    assert again["buckets"][0]["facts"]["objects_seen"] == bucket_whole["facts"]["objects_seen"]
 
 
 def test_a_prefix_target_is_split_one_level_below_it(tmp_path: Path, s3world: S3World) -> None:
@@ -106,3 +112,10 @@ def test_an_s3_compatible_store_is_split_by_prefix_too(tmp_path: Path, s3rver: S
     assert sum(s["coverage"]["shard"]["units"] for s in shards) == len(PREFIXES) + 1
     located = sorted(r["location"] for s in shards for r in s["recordings"])
     assert located == sorted(r["location"] for r in whole["recordings"]) and len(located) == 7
+
+
+def run_and_read(tmp_path: Path, *parts: Path) -> str:
+    out = tmp_path / "again.json"
+    res = run_cli("merge", "-q", "--fail-on", "none", *parts, "-o", out)
+    assert res.exit_code == 0, res.output
+    return out.read_text()
