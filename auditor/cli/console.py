@@ -132,9 +132,14 @@ def _inventory_lines(inventories: list[dict[str, Any]] | None) -> list[str]:
     lines = []
     for entry in inventories or []:
         if entry.get("used"):
+            newer = entry.get("newer_than_snapshot") or {}
+            if newer.get("complete"):  # --inventory-list-pages read every page: nothing left unseen
+                since = f"objects written since: listed ({count(newer.get('objects') or 0)})."
+            else:
+                since = "objects written since: see the coverage section."
             lines.append(
                 f"S3 Inventory: s3://{entry['bucket']} read from the inventory of {entry['snapshot']} "
-                f"({count(entry.get('rows') or 0)} rows); objects written since: see the coverage section."
+                f"({count(entry.get('rows') or 0)} rows); {since}"
             )
         else:
             lines.append(
