@@ -20,6 +20,8 @@ import pytest
 from auditor.cli import main
 from tests.conftest import place, run_cli, run_module
 
+SEVERITY_CODE = {"critical": "c", "high": "b", "medium": "a", "low": "9", "info": "8"}
+
 
 def _practice(tmp_path: Path) -> Path:
     root = tmp_path / "practice"
@@ -391,7 +393,7 @@ def test_the_summary_separates_thousands_everywhere(tmp_path: Path) -> None:
             severity=sev,
             category="unencrypted",
             location=f"/srv/{sev}/{i}.wav",
-            fingerprint=f"{sev[:4]}{i:028d}",
+            fingerprint=f"{SEVERITY_CODE[sev]}{i:031x}",  # 32 hex digits, as the result schema says
         )
         for sev, n in counts.items()
         for i in range(n)

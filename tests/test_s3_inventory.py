@@ -218,8 +218,14 @@ def test_objects_newer_than_the_snapshot_are_a_gap_or_listed_within_the_bound(
     assert entry["newer_than_snapshot"] == {"pages_listed": 1, "objects": 2, "complete": True}
     # the terminal says they were listed, not "see the coverage section" for a gap that is not there
     said = run_cli("scan", "s3://box", "--endpoint-url", w.url, "--inventory", "s3://inv/inventories/",
-                   "--inventory-list-pages", "1", "-o", tmp_path / "c.json", "--fail-on", "none").output  # fmt: skip
+                   "--inventory-list-pages", "1", "-o", tmp_path / "c.json", "-o", tmp_path / "c.html",
+                   "--fail-on", "none").output  # fmt: skip
     assert "rows); objects written since: listed (2)." in said
+    # and the report's coverage section names the snapshot the audit rests on
+    page = (tmp_path / "c.html").read_text()
+    when = datetime.fromisoformat(entry["snapshot"]).strftime("%Y-%m-%d %H:%M UTC")
+    assert f"s3://box</code> — read from its S3 Inventory of {when} (1 row, CSV)" in page
+    assert "the objects written since were listed (2)" in page
 
 
 def test_auto_finds_the_buckets_own_inventory_configuration(tmp_path: Path, s3world: S3World) -> None:

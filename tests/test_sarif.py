@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 MULTITOOL = REPO / "tests" / "node" / "node_modules" / ".bin" / "sarif-multitool"
 OASIS_SCHEMA = Path(__file__).parent / "vendor" / "sarif-schema-2.1.0.json"
 
+SEVERITY_CODE = {"critical": "c", "high": "b", "medium": "a", "low": "9", "info": "8"}
+
 
 @pytest.fixture
 def scanned(tmp_path: Path, s3world: S3World) -> dict[str, Any]:
@@ -239,7 +241,7 @@ def _big_result(template: dict[str, Any], counts: dict[str, int]) -> dict[str, A
                     model,
                     severity=severity,
                     location=f"/srv/therapy/{severity}/C-{i:05d}_2026-11-10.wav",
-                    fingerprint=f"{severity[:4]}{i:028d}",
+                    fingerprint=f"{SEVERITY_CODE[severity]}{i:031x}",  # 32 hex digits, as the result schema says
                 )
             )
     random.Random(14).shuffle(big["findings"])  # as a scan finds them: in no particular order
