@@ -152,9 +152,8 @@ class _Merger:
         self.findings: dict[str, dict[str, Any]] = {}
         self.recordings: dict[str, dict[str, Any]] = {}
         self.buckets: dict[str, dict[str, Any]] = {}
-        self.bucket_shards: dict[
-            str, set[tuple[int, int]]
-        ] = {}  # a split bucket: the shards whose part is in
+        # A bucket split by --shard: the (index, count) of each shard whose part is counted in.
+        self.bucket_shards: dict[str, set[tuple[int, int]]] = {}
         self.gaps: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.breaches: dict[str, dict[str, Any]] = {}
         self.register_files: list[str] = []
