@@ -278,6 +278,18 @@ def test_a_reader_that_goes_away_is_not_findings(tmp_path: Path, command: list[s
     assert (res.returncode, res.stderr) == (141, "")
 
 
+@pytest.mark.parametrize("command", [["rules"], ["rules", "--json"], ["plugins"], ["--help"], ["--version"]])
+def test_an_answer_stdout_cannot_take_is_an_output_error(tmp_path: Path, command: list[str]) -> None:
+    """`auditor rules > /dev/full` (every write ENOSPC) was exit 70, "a bug, attach the traceback":
+    a full disk is the environment's, an output error (2) in one line, and never 1."""
+    res = _with_stdout(Path("/dev/full"), *command, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert (
+        _only_line(res.stderr)
+        == "auditor: error: stdout: could not write the answer: No space left on device"
+    )
+
+
 def test_the_summary_to_a_closed_pipe_leaves_the_gate_its_say(tmp_path: Path) -> None:
     root = _practice(tmp_path)
     for fail_on, expected in (("high", 1), ("none", 0)):

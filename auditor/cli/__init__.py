@@ -8,6 +8,7 @@ breach register's or the watch daemon's.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,36 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
 
 
+class StdoutUnwritable(Exception):
+    """stdout refused the answer (a full disk, a quota, an I/O error): an output error, exit 2."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _raised_writing_stdout(exc: BaseException) -> bool:
+    """Whether the error came from a write to stdout: the innermost frame that names a stream
+    (click.echo's `file`, a writer's `stream`) names stdout. An error writing a report file, or
+    anything else, is left alone (a bug stays a bug, exit 70)."""
+    try:
+        stdout_fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    named = None
+    tb = exc.__traceback__
+    while tb is not None:
+        for name in ("file", "stream"):
+            stream = tb.tb_frame.f_locals.get(name)
+            if stream is not None and hasattr(stream, "fileno"):
+                named = stream
+        tb = tb.tb_next
+    try:
+        return named is not None and named.fileno() == stdout_fd
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 @contextlib.contextmanager
 def _stdout_closed_as_such() -> Iterator[None]:
     try:
@@ -92,6 +123,13 @@ def _stdout_closed_as_such() -> Iterator[None]:
         if _stdout_reader_gone():
             raise StdoutClosed from exc
         raise
+    except OSError as exc:
+        if exc.errno in _STDOUT_FULL and _raised_writing_stdout(exc):
+            raise StdoutUnwritable(exc.strerror or str(exc)) from exc
+        raise
+
+
+_STDOUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 @click.group(
@@ -137,6 +175,10 @@ def _run() -> int:
     except StdoutClosed:
         process_exit.discard_stream(sys.stdout)
         return EXIT_STDOUT_CLOSED
+    except StdoutUnwritable as exc:  # `auditor rules > /dev/full`: not a bug, and never "findings"
+        process_exit.discard_stream(sys.stdout)
+        click.echo(f"auditor: error: stdout: could not write the answer: {exc.reason}", err=True)
+        return EXIT_ERROR
     except Exception as exc:  # a bug: one line and where the traceback is, never exit 1 ("findings")
         from auditor.cli import internal_error  # imported here: start-up stays light
         from auditor.cli.common import EXIT_INTERNAL
