@@ -228,6 +228,14 @@ class _Merger:
                 kept["seen_in"].append(where)
             _earlier_clock(kept, finding)
         shard = _shard_of(data)
+        shard_group = None if shard is None else _group_key(data["run_by"], data["targets"], shard[1])
+        groups = {  # an earlier merge's shard scopes: the scan each was a part of
+            str(s.get("name")): _group_key(
+                s.get("run_by"), s.get("targets"), (s.get("coverage") or {}).get("shard")
+            )
+            for s in nested or []
+            if isinstance(s, dict) and isinstance((s.get("coverage") or {}).get("shard"), dict)
+        }
         for store, entries in (
             (self.recordings, data["recordings"]),
             (self.buckets, data.get("buckets") or []),
@@ -252,8 +260,15 @@ class _Merger:
                     self.expected.append(str(gap.get("location")))
                 continue
             entry = {**gap, "scope": gap.get("scope") or default_scope}
+            # The shards of one scan each meet what concerns the whole scan (no consent registry):
+            # one gap for the scan, as a single scan says it, not one per shard.
+            owner = (
+                groups.get(entry["scope"])
+                or (shard_group if not gap.get("scope") else None)
+                or entry["scope"]
+            )
             self.gaps.setdefault(
-                (entry.get("location"), entry.get("reason"), entry.get("detail"), entry["scope"]), entry
+                (entry.get("location"), entry.get("reason"), entry.get("detail"), owner), entry
             )
         register = data.get("breach_register")
         if isinstance(register, dict):
@@ -449,6 +464,12 @@ def _inventories(scopes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _BUCKET_COUNTS = ("objects_seen", "recordings", "delete_markers")
+
+
+def _group_key(run_by: Any, targets: Any, shard: Any) -> str:
+    """The scan a shard was part of: its machine, its targets and N (the shards' common ground)."""
+    count = shard.get("count") if isinstance(shard, dict) else shard
+    return f"{run_by}\0{json.dumps([str(t) for t in targets or []])}\0{count}"
 
 
 def _shard_of(data: dict[str, Any]) -> tuple[int, int] | None:
