@@ -324,3 +324,27 @@ def test_ctrl_c_while_the_cluster_starts_exits_130_and_leaves_no_worker(tmp_path
     assert not (tmp_path / "r.json").exists()
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive
+
+
+def test_every_task_failing_on_the_same_bad_input_says_that_input() -> None:
+    """Found by trying it: `--executor dask` on a bucket that does not exist said "every Dask task
+    failed ... is recording-auditor installed on the workers?": the answer is the bucket."""
+    from auditor.errors import InputError
+    from auditor.executors.combine import Failure, combine
+    from auditor.shard import Shard
+
+    missing = "InputError: s3://no-such-bkt: bucket 'no-such-bkt' does not exist"
+    shards = [
+        Shard.planned(1, 2, frozenset({"s3://no-such-bkt/"})),
+        Shard.planned(2, 2, frozenset(), rest=True),
+    ]
+    with pytest.raises(InputError) as caught:
+        combine([], [Failure(s, missing) for s in shards], run_by="u@h", started="", finished="", executor={})
+    assert (
+        str(caught.value)
+        == "--executor dask: nothing was scanned: s3://no-such-bkt: bucket 'no-such-bkt' does not exist"
+    )
+    with pytest.raises(InputError, match="is recording-auditor installed on the workers"):
+        combine(
+            [], [Failure(shards[0], "KilledWorker: gone")], run_by="u@h", started="", finished="", executor={}
+        )

@@ -52,6 +52,10 @@ def combine(
     """One result from the tasks' results; InputError when every task failed (nothing was scanned)."""
     if not results:
         first = failures[0].error if failures else "no task ran"
+        if failures and all(f.error.startswith("InputError: ") for f in failures):
+            # Every task met the same kind of bad input (a bucket that does not exist): that is
+            # the answer, not the workers' installation.
+            raise InputError("--executor dask", f"nothing was scanned: {first.removeprefix('InputError: ')}")
         raise InputError(
             "--executor",
             f"every Dask task failed, nothing was scanned (is recording-auditor installed on the "
