@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from auditor.contract import SCHEMA_VERSION
+from auditor.contract import SCHEMA_VERSION, check_result_shape
 from auditor.errors import InputError
 from auditor.rules.breach import restamp
 
@@ -31,11 +31,13 @@ MERGE_GAPS = ("scope-missing", "shard-missing")
 
 
 class Input(Protocol):
-    """One read input: `name` is its path or s3:// URL, as errors and the scope's `file` say."""
+    """One read input: `name` is its path or s3:// URL, as errors and the scope's `file` say;
+    `saved` a result read back (a file, an S3 object), checked whole against the result schema."""
 
     name: str
     data: dict[str, Any]
     sha256: str
+    saved: bool
 
 
 @dataclass
@@ -43,6 +45,7 @@ class MergeInput:
     name: str
     data: dict[str, Any]
     sha256: str
+    saved: bool = True  # False: a Dask task's partial result, the merge's own making (no summary yet)
 
 
 def load_inputs(args: Sequence[str | Path], s3_settings: Any = None) -> Iterable[Input]:
@@ -201,7 +204,9 @@ class _Merger:
 
     def add(self, item: Input) -> None:
         data = item.data
-        check_input(data, item.name)
+        check_input(data, item.name)  # first: its messages name what the merge needs
+        if item.saved:
+            check_result_shape(data, item.name)  # then every other key the outputs read
         self.inputs += 1
         self._head(data)
         nested = data.get("scopes")
@@ -228,14 +233,8 @@ class _Merger:
                 kept["seen_in"].append(where)
             _earlier_clock(kept, finding)
         shard = _shard_of(data)
-        shard_group = None if shard is None else _group_key(data["run_by"], data["targets"], shard[1])
-        groups = {  # an earlier merge's shard scopes: the scan each was a part of
-            str(s.get("name")): _group_key(
-                s.get("run_by"), s.get("targets"), (s.get("coverage") or {}).get("shard")
-            )
-            for s in nested or []
-            if isinstance(s, dict) and isinstance((s.get("coverage") or {}).get("shard"), dict)
-        }
+        # The scan each shard scope here was a part of (an earlier merge's, or this input's own).
+        groups = {str(s.get("name")): g for s in nested or [scope] if (g := shard_group(s)) is not None}
         for store, entries in (
             (self.recordings, data["recordings"]),
             (self.buckets, data.get("buckets") or []),
@@ -262,11 +261,7 @@ class _Merger:
             entry = {**gap, "scope": gap.get("scope") or default_scope}
             # The shards of one scan each meet what concerns the whole scan (no consent registry):
             # one gap for the scan, as a single scan says it, not one per shard.
-            owner = (
-                groups.get(entry["scope"])
-                or (shard_group if not gap.get("scope") else None)
-                or entry["scope"]
-            )
+            owner = groups.get(entry["scope"], entry["scope"])
             self.gaps.setdefault(
                 (entry.get("location"), entry.get("reason"), entry.get("detail"), owner), entry
             )
@@ -292,8 +287,8 @@ class _Merger:
         if shard is None or parts is None or shard in parts or {count for _, count in parts} != {shard[1]}:
             return
         parts.add(shard)
-        facts, more = kept.setdefault("facts", {}), artifact.get("facts") or {}
-        kept["facts"] = facts = dict(facts)  # the first input's dict is not changed in place
+        facts = kept["facts"] = dict(kept.get("facts") or {})  # the first input's dict stays as read
+        more = artifact.get("facts") or {}
         for count in _BUCKET_COUNTS:
             if isinstance(facts.get(count), int) and isinstance(more.get(count), int):
                 facts[count] += more[count]
@@ -451,10 +446,9 @@ def _inventories(scopes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             for count in _INVENTORY_COUNTS:
                 if isinstance(kept.get(count), int) and isinstance(entry.get(count), int):
                     kept[count] += entry[count]
-            for listed in ("passed_over",):
-                for item in entry.get(listed) or []:
-                    if item not in kept.setdefault(listed, []):
-                        kept[listed].append(item)
+            for item in entry.get("passed_over") or []:
+                if item not in kept.setdefault("passed_over", []):
+                    kept["passed_over"].append(item)
             if isinstance(entry.get("newer_than_snapshot"), dict) and entry["newer_than_snapshot"]:
                 kept["newer_than_snapshot"] = {
                     **(kept.get("newer_than_snapshot") or {}),
@@ -466,10 +460,12 @@ def _inventories(scopes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 _BUCKET_COUNTS = ("objects_seen", "recordings", "delete_markers")
 
 
-def _group_key(run_by: Any, targets: Any, shard: Any) -> str:
-    """The scan a shard was part of: its machine, its targets and N (the shards' common ground)."""
-    count = shard.get("count") if isinstance(shard, dict) else shard
-    return f"{run_by}\0{json.dumps([str(t) for t in targets or []])}\0{count}"
+def shard_group(scope: dict[str, Any]) -> tuple[str, tuple[str, ...], int] | None:
+    """The scan a shard scope was a part of: its machine, its targets and N; None for a whole scan."""
+    shard = (scope.get("coverage") or {}).get("shard")
+    if not (isinstance(shard, dict) and isinstance(shard.get("count"), int)):
+        return None
+    return str(scope.get("run_by")), tuple(str(t) for t in scope.get("targets") or ()), shard["count"]
 
 
 def _shard_of(data: dict[str, Any]) -> tuple[int, int] | None:

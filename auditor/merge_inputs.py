@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.contract import check_result_shape, parse_result, read_result_bytes
+from auditor.contract import parse_result, read_result_bytes
 from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
-from auditor.merge import check_input
+from auditor.merge import MergeInput
 
 S3_PREFIX = "s3://"
 
@@ -32,13 +32,6 @@ class InputRef:
     bucket: str = ""
     key: str = ""
     size: int | None = None
-
-
-@dataclass
-class LoadedInput:
-    name: str
-    data: dict[str, Any]
-    sha256: str
 
 
 def split_s3(url: str) -> tuple[str, str]:
@@ -119,17 +112,10 @@ class Inputs:
             raise InputError(ref.name, f"cannot read: {run_message(exc)}") from exc
         return raw
 
-    def __iter__(self) -> Iterator[LoadedInput]:
+    def __iter__(self) -> Iterator[MergeInput]:
         for ref in self.refs:
             raw = self._read(ref)
-            data = parse_result(raw, ref.name)
-            # A saved result is checked whole before the merge reads it: the merge's own check
-            # first (its messages name what it needs), then the result schema for every other key.
-            # Dask's task results are the merge's own making and skip this.
-            check_input(data, ref.name)
-            check_result_shape(data, ref.name)
-            loaded = LoadedInput(ref.name, data, hashlib.sha256(raw).hexdigest())
-            del data
+            loaded = MergeInput(ref.name, parse_result(raw, ref.name), hashlib.sha256(raw).hexdigest())
             del raw  # nor does this frame keep an input while the merge reads the next one
             yield loaded
             del loaded

@@ -65,7 +65,9 @@ def combine(
     for shard, data in results:
         data["run_by"] = run_by  # one run, whichever worker ran each part
         encoded = json.dumps(data, sort_keys=True, default=str).encode()
-        inputs.append(MergeInput(f"dask task {shard.spec}", data, hashlib.sha256(encoded).hexdigest()))
+        inputs.append(
+            MergeInput(f"dask task {shard.spec}", data, hashlib.sha256(encoded).hexdigest(), saved=False)
+        )
     counts = _bucket_counts(data for _, data in results)
     merged = merge(inputs, run_by=run_by)
     for bucket in merged["buckets"]:
