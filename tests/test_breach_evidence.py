@@ -460,11 +460,29 @@ def test_malformed_lines_are_counted_and_never_a_crash(tmp_path: Path, s3world: 
     assert by_breach(run, two)["unreadable_mentions"] == 0  # no unreadable line can be about it
 
 
+def read_one_log(tmp_path: Path, at: datetime, lines: list[str]) -> tuple[Any, Any]:
+    """`lines` as one access-log file delivered just after `at`, read by the evidence pass for
+    one exposed recording (intake/C-1001.wav, exposed an hour either side): its file's figures and
+    the recording's evidence."""
+    from auditor.breach.evidence import EvidenceRun, RecordingEvidence, S3Target, read_access_logs
+    from auditor.breach.logfiles import Window, local_files
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / simple_key("", at + timedelta(minutes=5), "ONELOG")).write_text("\n".join(lines) + "\n")
+    window = Window(at - timedelta(hours=1), at + timedelta(hours=1))
+    evidence = RecordingEvidence(1, "s3://clinic/intake/C-1001.wav", "s3", window)
+    run = EvidenceRun([evidence])
+    target = S3Target("clinic", {"intake/C-1001.wav": evidence}, frozenset(), {"intake/C-1001.wav": SIZE})
+    read_access_logs(local_files(str(folder)), target, run, "folder")
+    (digest,) = run.files
+    return digest, evidence
+
+
 def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines(tmp_path: Path) -> None:
     """The reader hands lines over a MiB at a time and cuts a line longer than MAX_LINE: the line
     numbers named must still be the file's own (as `sed -n Np` would show them)."""
-    from auditor.breach.evidence import EvidenceRun, RecordingEvidence, S3Target, read_access_logs
-    from auditor.breach.logfiles import CHUNK, MAX_LINE, Window, local_files
+    from auditor.breach.logfiles import CHUNK, MAX_LINE
 
     at = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
     good = record(at, "intake/other.wav")
@@ -478,15 +496,7 @@ def test_malformed_lines_keep_their_line_numbers_across_chunks_and_runaway_lines
     }
     for index, text in bad.items():
         lines[index] = text
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    (folder / simple_key("", at + timedelta(minutes=5), "CHUNKS")).write_text("\n".join(lines) + "\n")
-    window = Window(at - timedelta(hours=1), at + timedelta(hours=1))
-    evidence = RecordingEvidence(1, "s3://clinic/intake/C-1001.wav", "s3", window)
-    run = EvidenceRun([evidence])
-    target = S3Target("clinic", {"intake/C-1001.wav": evidence}, frozenset(), {"intake/C-1001.wav": SIZE})
-    read_access_logs(local_files(str(folder)), target, run, "folder")
-    (digest,) = run.files
+    digest, evidence = read_one_log(tmp_path, at, lines)
     assert digest.lines == len(lines)
     assert [p["line"] for p in digest.malformed_at] == [index + 1 for index in sorted(bad)]
     # only the impossible time on the recording's own line can be a read of it: it stays unknown
@@ -498,9 +508,6 @@ def test_impossible_times_on_any_key_are_counted_and_none_crashes_the_pass(tmp_p
     """Every line is checked in full, whichever key it is about: a minute 61 on another key's line
     is a malformed line too (it used to pass, its time never read), and a time that exists in its
     zone but not in UTC (year 1 at +0130, truncated to its hour) is malformed, not an OverflowError."""
-    from auditor.breach.evidence import EvidenceRun, RecordingEvidence, S3Target, read_access_logs
-    from auditor.breach.logfiles import Window, local_files
-
     at = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
     good = record(at, "intake/other.wav")
     lines = [
@@ -510,15 +517,7 @@ def test_impossible_times_on_any_key_are_counted_and_none_crashes_the_pass(tmp_p
         good.replace("[20/Nov/2026:09:05:00 +0000]", "[01/Jan/0001:00:10:00 +0100]"),
         good,
     ]
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    (folder / simple_key("", at + timedelta(minutes=5), "TIMES")).write_text("\n".join(lines) + "\n")
-    window = Window(at - timedelta(hours=1), at + timedelta(hours=1))
-    evidence = RecordingEvidence(1, "s3://clinic/intake/C-1001.wav", "s3", window)
-    run = EvidenceRun([evidence])
-    target = S3Target("clinic", {"intake/C-1001.wav": evidence}, frozenset(), {"intake/C-1001.wav": SIZE})
-    read_access_logs(local_files(str(folder)), target, run, "folder")
-    (digest,) = run.files
+    digest, evidence = read_one_log(tmp_path, at, lines)
     assert [p["line"] for p in digest.malformed_at] == [2, 3, 4]
     assert all(p["reason"].startswith("no such time [") for p in digest.malformed_at)
     assert evidence.unreadable_mentions == 0  # none of them names the exposed recording
