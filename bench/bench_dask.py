@@ -34,7 +34,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchdoc import write_section  # bench/ is the script's own folder
+import moto_child  # bench/ is the script's own folder
+from benchdoc import write_section
 
 REPO = Path(__file__).resolve().parent.parent
 MEDIA = REPO / "tests" / "fixtures" / "media"
@@ -57,18 +58,9 @@ def keys(unit: int, objects: int) -> list[tuple[str, str | None]]:
 
 def serve(buckets: int, objects: int) -> None:
     """Child process: start moto, fill the buckets, print the URL, live until stdin closes."""
-    import logging
-
-    import boto3
     from moto.s3.models import s3_backends
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    server, url, s3 = moto_child.start()
     backend = s3_backends["123456789012"]["aws"]
     media = {name: (MEDIA / name).read_bytes() for name in FIXTURES}
     s3.create_bucket(Bucket=BIG)
@@ -81,9 +73,7 @@ def serve(buckets: int, objects: int) -> None:
                     backend.put_object(bucket, prefix + key, b"not media")
                 else:
                     s3.put_object(Bucket=bucket, Key=prefix + key, Body=media[fixture])
-    print(url, flush=True)
-    sys.stdin.read()
-    server.stop()
+    moto_child.serve_until_stdin_closes(server, url)
 
 
 def scan(url: str, target: str, out: Path, *extra: str) -> tuple[float, dict[str, Any]]:

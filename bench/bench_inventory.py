@@ -44,7 +44,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchdoc import write_section  # bench/ is the script's own folder
+import moto_child  # bench/ is the script's own folder
+from benchdoc import write_section
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -123,18 +124,9 @@ def _data_file(fmt: str, rows: list[list[Any]]) -> bytes:
 def serve(rows: int, bucket_objects: int, files: int, fmt: str) -> None:
     """Child process: start moto, fill the bucket and write the inventory, print the URL, live
     until stdin closes."""
-    import logging
-
-    import boto3
     from moto.s3.models import s3_backends
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    server, url, s3 = moto_child.start()
     s3.create_bucket(Bucket=BUCKET)
     s3.create_bucket(Bucket=DEST)
     backend = s3_backends[ACCOUNT]["aws"]
@@ -177,9 +169,7 @@ def serve(rows: int, bucket_objects: int, files: int, fmt: str) -> None:
     stamp = created.strftime("%Y-%m-%dT%H-%MZ")
     backend.put_object(DEST, f"{folder}{stamp}/manifest.json", manifest)
     backend.put_object(DEST, f"{folder}{stamp}/manifest.checksum", hashlib.md5(manifest).hexdigest().encode())
-    print(url, flush=True)
-    sys.stdin.read()
-    server.stop()
+    moto_child.serve_until_stdin_closes(server, url)
 
 
 # --- one measurement, in its own process --------------------------------------------------------

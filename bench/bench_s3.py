@@ -38,7 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchdoc import write_section  # bench/ is the script's own folder
+import moto_child  # bench/ is the script's own folder
+from benchdoc import write_section
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -83,18 +84,9 @@ def key_for(i: int) -> tuple[str, str | None]:
 
 def serve(objects: int) -> None:
     """Child process: start moto, fill the bucket, print the URL, live until stdin closes."""
-    import logging
-
-    import boto3
     from moto.s3.models import s3_backends
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    server, url, s3 = moto_child.start()
     s3.create_bucket(Bucket=BUCKET)
     owner_reads = {
         "Version": "2012-10-17",
@@ -119,9 +111,7 @@ def serve(objects: int) -> None:
         key, fixture = key_for(i)
         if fixture is not None:
             s3.put_object(Bucket=BUCKET, Key=key, Body=media[fixture], Metadata={"client": f"C-{i:07d}"})
-    print(url, flush=True)
-    sys.stdin.read()
-    server.stop()
+    moto_child.serve_until_stdin_closes(server, url)
 
 
 # --- the measuring parent -----------------------------------------------------------------------
