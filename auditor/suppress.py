@@ -24,7 +24,6 @@ It needs a reason and an expiry like any suppression: a folder's content changes
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -137,6 +136,8 @@ def check_rule_ids(suppressions: SuppressionFile, known: Iterable[str]) -> None:
     errors = []
     for number, entry in enumerate(suppressions.entries):
         if entry.rule is not None and entry.rule not in known_ids:
+            import difflib  # here: only an error needs it, and start-up stays light
+
             close = difflib.get_close_matches(entry.rule, known_ids, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             errors.append(

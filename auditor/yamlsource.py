@@ -9,7 +9,6 @@ them afterwards with `date.fromisoformat`.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -333,6 +332,8 @@ def _locate(
 
 
 def _unknown_key_message(key: str, known: list[str]) -> str:
+    import difflib  # here: only an error needs it, and start-up stays light
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"unknown key {key!r} (did you mean {close[0]!r}?)"

@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from auditor.classify.reading import TRANSCRIPT_HINT, ReadingPolicy, transcript_hint
+from auditor.classify.reading import (
+    TRANSCRIPT_HINT,
+    ReadingPolicy,
+    named_after,
+    named_after_any,
+    stem,
+    transcript_hint,
+)
 from auditor.fastschema import Unsupported, compile_schema
 from auditor.yamlsource import FORMATS, load_schema, load_yaml_checked
 
@@ -318,13 +325,50 @@ def test_transcript_hint_keeps_unicode_case_folding() -> None:
 _SEGMENT = st.lists(st.sampled_from(HINT_PIECES) | st.text(max_size=3), max_size=4).map("".join)
 
 
+_NAME = _SEGMENT.filter(lambda n: bool(n) and os.sep not in n and "\0" not in n)
+
+
 @settings(max_examples=500, deadline=None)
-@given(target=_SEGMENT, folders=st.lists(_SEGMENT, max_size=3), name=_SEGMENT)
-def test_the_folder_hint_asked_once_gives_by_names_answer(target: str, folders: list[str], name: str) -> None:
-    """examine_folder asks rule 2 once per folder (folder_hint), then by_name_in per file: the
-    answer by_name gives for the whole relative path, with and without a client/date pattern."""
+@given(target=_SEGMENT, folders=st.lists(_SEGMENT, max_size=3), names=st.lists(_NAME, max_size=5))
+def test_the_folder_hint_and_the_names_asked_once_give_by_names_answer(
+    target: str, folders: list[str], names: list[str]
+) -> None:
+    """examine_folder asks rule 2 once per folder (folder_hint), then once for all its text-like
+    names (by_name_among): for each name, the answer by_name gives for the whole relative path,
+    with and without a client/date pattern."""
     prefix = "".join(f + os.sep for f in folders if f and os.sep not in f)
     for patterns in ([], [re.compile(r"C-\d{4}|cc/x")]):
         policy = ReadingPolicy(patterns)
         hinted = policy.folder_hint(target, prefix)
-        assert policy.by_name_in(hinted, prefix, name) is policy.by_name(target, prefix + name)
+        among = policy.by_name_among(prefix, names)
+        for name in names:
+            assert (hinted or name in among) is policy.by_name(target, prefix + name), name
+
+
+@pytest.mark.parametrize(
+    ("names", "read"),
+    [
+        (["cc.txt", "x.txt"], {"cc.txt"}),
+        (["notes.txt", "cc"], {"cc"}),  # joined without a separator, "cc" would lose its boundary
+        (["tran", "script.txt"], set()),  # nor may two names make a hint word together
+        (["a.txt", "b.json"], set()),
+        (["Meeting_CC.docx", "accent.txt", "otter-export.json"], {"Meeting_CC.docx", "otter-export.json"}),
+    ],
+)
+def test_the_names_asked_once_are_asked_each_on_its_own(names: list[str], read: set[str]) -> None:
+    assert ReadingPolicy().by_name_among("folder" + os.sep, names) == read
+
+
+_STEM_PIECES = [
+    "Session", "session", "ses", "se", "x", ".", ".wav", ".json", ".txt", ".m4a", " ", "İ", "ß", "K",
+]  # fmt: skip
+_STEMMED = st.lists(st.sampled_from(_STEM_PIECES) | st.text(max_size=3), max_size=5).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(names=st.lists(_STEMMED, max_size=5), recordings=st.lists(_STEMMED, max_size=3))
+def test_named_after_any_is_named_after_for_each(names: list[str], recordings: list[str]) -> None:
+    """The folder-at-once test (with its three-character pre-filter) agrees with named_after, case
+    folding that changes a name's length ("İ") included."""
+    stems = [stem(r) for r in recordings]
+    assert named_after_any(names, stems) == {n for n in names if named_after(n, stems)}

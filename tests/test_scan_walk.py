@@ -480,6 +480,31 @@ def test_the_scans_default_jobs_fork_only_past_the_threshold(
     )
 
 
+@pytest.mark.parametrize(("cpus", "jobs"), [(1, 2), (2, 4), (3, 6), (4, 8), (64, 8)])
+def test_the_default_jobs_are_twice_the_usable_cpus(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int
+) -> None:
+    """The CPUs this process may run on (its affinity: a container's or taskset's), not the
+    machine's 128: eight processes on two CPUs would only take turns."""
+    from auditor.sources.local.source import default_jobs
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 128)
+    assert default_jobs() == jobs
+
+
+def test_the_default_jobs_fall_back_to_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.sources.local.source import default_jobs
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, Windows
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert default_jobs() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: as for one
+    assert default_jobs() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert default_jobs() == 6
+
+
 def _open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 

@@ -38,6 +38,7 @@ NEVER_ON_A_LOCAL_SCAN = {
     "auditor.cli.breach",
     "auditor.merge",  # only for `auditor merge`
     "auditor.cli.merge",
+    "html",  # only to read a .docx's text
 }
 
 

@@ -13,7 +13,6 @@ of word/document.xml is inflated from a bounded slice and searched for transcrip
 
 from __future__ import annotations
 
-import html
 import re
 import zlib
 from collections import Counter
@@ -175,6 +174,8 @@ def _document_lines(more: Bytes, member: Member) -> list[str] | None:
             return None
     else:
         xml = data[:_INFLATED_MAX]
+    import html  # here: only a .docx's text needs it, and start-up stays light
+
     paragraphs = _PARAGRAPH_END.split(xml)[:-1]  # the last one may be cut
     lines: list[str] = []
     for paragraph in paragraphs:

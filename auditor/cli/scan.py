@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -35,7 +34,7 @@ from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
 from auditor.shard import Shard
 from auditor.sources.base import SourceOptions
-from auditor.sources.local.source import AUTO_FORK_AFTER
+from auditor.sources.local.source import AUTO_FORK_AFTER, default_jobs
 
 
 def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
@@ -101,7 +100,7 @@ def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    show_default="one process until the tree passes 100,000 files, then twice the CPUs, at most 8",
+    show_default="one process until the tree passes 20,000 files, then twice the CPUs, at most 8",
     help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
     "than CPUs keep more reads in flight. With --executor dask: the local cluster's worker processes "
@@ -193,7 +192,7 @@ def scan(
     options = SourceOptions(
         follow_symlinks=follow_symlinks,
         # Without --jobs, forking waits until the tree has shown it is big enough to repay it.
-        jobs=jobs or min(2 * (os.cpu_count() or 1), 8),
+        jobs=jobs or default_jobs(),
         fork_after=0 if jobs else AUTO_FORK_AFTER,
         excludes=list(excludes),
         deep=deep,

@@ -28,10 +28,26 @@ from auditor.sources.local.walker import Visited, Walker
 FRONTIER_PER_JOB = 64
 CHUNKS_PER_JOB = 16
 # The scan's default --jobs walks in-process until it has listed this many files: a tree that
-# ends sooner is done in one process. Measured in bench/bench_scan.py (docs/benchmarks.md, Scan):
-# forking costs 0.1-0.15 s of CPU, which only trees past a few hundred thousand files win back.
-AUTO_FORK_AFTER = 100_000
+# ends sooner is done in one process. Measured on a quiet 2-core host (bench/bench_jobs.py,
+# docs/benchmarks.md, Parallelism): forking costs a few hundredths of a second, won back from
+# about 30,000 files; at 100,000 files forking after 20,000 took 0.74-0.82 s against 0.97 s for
+# one process, at 300,000 files 1.7 s against 2.5 s.
+AUTO_FORK_AFTER = 20_000
+MAX_DEFAULT_JOBS = 8
 _CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; imported only to fork
+
+
+def default_jobs() -> int:
+    """The scan's default --jobs: twice the CPUs this process may run on (its affinity, which a
+    container or `taskset` narrows; the machine's count where that cannot be read), at most
+    MAX_DEFAULT_JOBS. More processes than CPUs keep more reads in flight on a cold disk: on one
+    CPU, two processes still overlap their waits (a cold 300,000-file tree took 7-8 s with one
+    process and 3.8-4.5 s with four on two cores, bench/bench_scan.py --cold)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on macOS or Windows
+        cpus = os.cpu_count() or 1
+    return min(2 * max(cpus, 1), MAX_DEFAULT_JOBS)
 
 
 class LocalSource:
