@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 
 _NORMALISE = re.compile(r"[-_.]+")
@@ -35,9 +36,11 @@ class Found:
     version: str | None
 
 
-def read() -> list[Found] | None:
-    """Every entry point of every installed distribution; None when sys.path holds places this
-    module cannot read (then use importlib.metadata)."""
+def read(groups: Collection[str] | None = None) -> list[Found] | None:
+    """Every entry point of every installed distribution (of `groups` only, when given); None when
+    sys.path holds places this module cannot read (then use importlib.metadata). A distribution's
+    METADATA is read only when it declares such an entry point: a test environment holds a hundred
+    distributions, a few of which are plugins."""
     folders = _dist_folders()
     if folders is None:
         return None
@@ -47,9 +50,12 @@ def read() -> list[Found] | None:
         if key in seen:
             continue
         seen.add(key)
-        distribution, version = _identity(info)
-        for group, ep_name, value in _entry_points(info):
-            found.append(Found(group, ep_name, value, distribution, version))
+        entries = [e for e in _entry_points(info) if groups is None or e[0] in groups]
+        if entries:
+            distribution, version = _identity(info)
+            found.extend(
+                Found(group, ep_name, value, distribution, version) for group, ep_name, value in entries
+            )
     return found
 
 

@@ -93,7 +93,7 @@ class PluginRegistry:
     def from_environment(cls) -> PluginRegistry:
         # One pass over the installed distributions for all the groups, without importing
         # importlib.metadata (auditor/installed.py) unless sys.path holds what only it reads.
-        found = installed.read()
+        found = installed.read(frozenset(GROUPS.values()))
         return cls(found if found is not None else _from_importlib_metadata())
 
     def all(self, kind: str) -> list[Plugin]:

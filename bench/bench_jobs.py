@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import write_section
 from gen_tree import ensure_tree
 
+from auditor.sources.local.source import AUTO_FORK_AFTER
+
 SECTION = "## Parallelism"
 DEFAULT_SIZES = [20_000, 100_000, 300_000]
 VARIANTS = {"-j 1": ["-j", "1"], "-j 2": ["-j", "2"], "-j 4": ["-j", "4"], "default": []}
@@ -124,12 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-NOTES = """\
-The default walks in one process until it has listed 100,000 files
-(`auditor/sources/local/source.py` AUTO_FORK_AFTER), then forks twice the CPUs (at most 8) for the
-rest; `--jobs N` forks N as soon as the breadth-first frontier is wide enough. CPU is the command's
-and its workers' user + sys: what the forks cost. On a busy host more processes also win a larger
-share of the CPUs, which flatters the forking settings' wall times; compare the CPU column."""
+NOTES = f"""\
+The default walks in one process until it has listed {AUTO_FORK_AFTER:,} files
+(`auditor/sources/local/source.py` AUTO_FORK_AFTER), then forks twice the CPUs it may run on (at
+most 8) for the rest; `--jobs N` forks N as soon as the breadth-first frontier is wide enough. CPU
+is the command's and its workers' user + sys: what the forks cost. On a busy host more processes
+also win a larger share of the CPUs, which flatters the forking settings' wall times; compare the
+CPU column."""
 
 
 if __name__ == "__main__":

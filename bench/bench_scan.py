@@ -54,6 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import write_section
 from gen_tree import DEFAULT_ENTRIES, TreeInfo, ensure_tree
 
+from auditor.sources.local.source import AUTO_FORK_AFTER
+
 # Wall-time ratio to find by tree size (issue 16): the fixed start-up weighs more on small trees.
 TIME_RATIO_TARGETS = ((150_000, 4.0), (500_000, 3.0), (None, 2.5))
 MAX_COLD_RATIO = 1.3
@@ -681,9 +683,9 @@ def markdown(fig: Figures, sizes: list[Figures] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-NOTES = """\
+NOTES = f"""\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
-twice the CPUs, at most 8, once the walk has listed 100,000 files; the parent walks breadth-first
+twice the CPUs, at most 8, once the walk has listed {AUTO_FORK_AFTER:,} files; the parent walks breadth-first
 until then and until the frontier is wide enough to share out, see Parallelism). The phase table
 is one single-process run, so its rows add up to more than the wall time of the parallel scan.
 Three floors, in the same alternation: `find -type f` (C, reads folders only: d_type, no stat),

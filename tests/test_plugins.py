@@ -230,9 +230,9 @@ def test_entry_points_are_read_once_per_process(
     calls: list[str] = []
     real = plugins.installed.read
 
-    def counting():  # type: ignore[no-untyped-def]
+    def counting(groups=None):  # type: ignore[no-untyped-def]
         calls.append("read")
-        return real()
+        return real(groups)
 
     monkeypatch.setattr(plugins.installed, "read", counting)
     plugins.reset_registry()
@@ -317,7 +317,9 @@ theirs = sorted(
 )
 mine = installed.read()
 mine = None if mine is None else sorted([f.group, f.name, f.value, f.distribution, f.version] for f in mine)
-print(json.dumps({"theirs": theirs, "mine": mine}))
+packs = installed.read({"auditor.packs"})  # one group: as the plugin registry asks
+packs = None if packs is None else sorted([f.group, f.name, f.value, f.distribution, f.version] for f in packs)
+print(json.dumps({"theirs": theirs, "mine": mine, "packs": packs}))
 """
 
 
@@ -365,6 +367,8 @@ def test_the_entry_points_read_are_importlib_metadatas(tmp_path: Path) -> None:
     assert ["auditor.packs", "bare", "shadow_plugin:PACK", None, None] in mine
     assert not [e for e in mine if e[1] == "shadow-later"]
     assert [e for e in mine if e[3] == "recording-auditor" and e[1] == "recording-unencrypted"]
+    assert both["packs"] == [e for e in mine if e[0] == "auditor.packs"]
+    assert len(both["packs"]) >= 2  # "old" and "bare"
 
 
 def test_a_zip_on_sys_path_is_left_to_importlib_metadata(tmp_path: Path, practice: Path) -> None:

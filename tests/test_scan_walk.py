@@ -468,7 +468,7 @@ def test_the_scans_default_jobs_fork_only_past_the_threshold(
     forks = _counting_forks(monkeypatch)
     res = run_cli("scan", "-q", tmp_path / "tree", "-o", tmp_path / "auto.json", "--fail-on", "none")
     assert res.exit_code == 0, res.output
-    assert forks == []  # 600 files: far below AUTO_FORK_AFTER, one process
+    assert forks == []  # 343 files: far below AUTO_FORK_AFTER, one process
     res = run_cli(
         "scan", "-q", "-j", "2", tmp_path / "tree", "-o", tmp_path / "forced.json", "--fail-on", "none"
     )
@@ -478,6 +478,34 @@ def test_the_scans_default_jobs_fork_only_past_the_threshold(
     assert sorted(r["location"] for r in auto["recordings"]) == sorted(
         r["location"] for r in forced["recordings"]
     )
+
+
+def test_the_scans_default_forks_once_the_tree_passes_the_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --jobs the scan forks once the walk has listed AUTO_FORK_AFTER files (lowered here
+    to 100 for a 343-file tree): the same recordings as one process."""
+    from auditor.cli import scan as scan_command
+    from tests.conftest import run_cli
+
+    _wide_tree(tmp_path / "tree")
+    monkeypatch.setattr(scan_command, "AUTO_FORK_AFTER", 100)
+    monkeypatch.setattr(scan_command, "default_jobs", lambda: 2)  # a frontier of 128 folders is enough
+    forks = _counting_forks(monkeypatch)
+    res = run_cli("scan", "-q", tmp_path / "tree", "-o", tmp_path / "auto.json", "--fail-on", "none")
+    assert res.exit_code == 0, res.output
+    assert forks == ["fork"]
+    res = run_cli(
+        "scan", "-q", "-j", "1", tmp_path / "tree", "-o", tmp_path / "one.json", "--fail-on", "none"
+    )
+    assert res.exit_code == 0, res.output
+    assert forks == ["fork"]
+    auto, one = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "one"))
+    assert sorted(r["location"] for r in auto["recordings"]) == sorted(
+        r["location"] for r in one["recordings"]
+    )
+    assert len(auto["recordings"]) == 43
+    assert auto["coverage"]["files_seen"] == one["coverage"]["files_seen"] == 300 + 43
 
 
 @pytest.mark.parametrize(("cpus", "jobs"), [(1, 2), (2, 4), (3, 6), (4, 8), (64, 8)])
