@@ -28,11 +28,12 @@ from auditor.sources.local.walker import Visited, Walker
 FRONTIER_PER_JOB = 64
 CHUNKS_PER_JOB = 16
 # The scan's default --jobs walks in-process until it has listed this many files: a tree that
-# ends sooner is done in one process. Measured on a quiet 2-core host (bench/bench_jobs.py,
-# docs/benchmarks.md, Parallelism): forking costs a few hundredths of a second, won back from
-# about 30,000 files; at 100,000 files forking after 20,000 took 0.74-0.82 s against 0.97 s for
-# one process, at 300,000 files 1.7 s against 2.5 s.
-AUTO_FORK_AFTER = 20_000
+# ends sooner is done in one process. Measured on a quiet 2-core host, each setting alternated
+# with the others (docs/benchmarks.md, Parallelism): on trees of 5,000 to 20,000 files forking
+# made no difference to the wall time; past them every file walked before the fork is walked on
+# one core (100,000 files: 0.53-0.69 s forking after 5,000, 0.70-0.78 s after 20,000, 0.9-1.0 s
+# after 100,000, the earlier setting).
+AUTO_FORK_AFTER = 5_000
 MAX_DEFAULT_JOBS = 8
 _CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; imported only to fork
 
