@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
 from auditor.models import SEVERITIES
-from auditor.people import people_affected
+from auditor.people import people_affected_by
 from auditor.safeparse import LimitError, ParseError, load_json, read_bounded
 from auditor.textsafe import fix_lone_surrogates
 
@@ -35,21 +35,30 @@ def summarise(
     recordings: list[dict[str, Any]],
     breach_register: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
+    # One pass sorts the findings out (a million-file scan has tens of thousands, and this runs
+    # after the walk, while nothing else does): suppressed, open, or resolved.
+    active: list[dict[str, Any]] = []
+    suppressed = 0
+    for f in findings:
+        if f.get("suppressed"):
+            suppressed += 1
+        elif f.get("status") != "resolved":
+            active.append(f)
     flagged = {f["location"] for f in active}
     by_sev = Counter(f["severity"] for f in active)
     # Files a suppression entry says are no session recording are listed, but not counted as recordings.
     sessions = [r for r in recordings if not r.get("not_a_session_recording")]
+    by_location = {str(r.get("location")): r for r in recordings}
     return {
         "recordings": len(sessions),
         "compliant_recordings": sum(1 for r in sessions if r["location"] not in flagged),
         "findings": len(active),
-        "suppressed": sum(1 for f in findings if f.get("suppressed")),
+        "suppressed": suppressed,
         "not_session_recordings": len(recordings) - len(sessions),
         "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
         "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
         # Distinct clients (and unattributed recordings) behind the breaches and the open findings.
-        "people_affected": people_affected(findings, recordings, breach_register),
+        "people_affected": people_affected_by(active, by_location, breach_register),
     }
 
 

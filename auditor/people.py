@@ -47,26 +47,40 @@ def people_affected(
 ) -> dict[str, dict[str, int]]:
     """People behind the breaches (the register's not-closed ones when there is a register, else the
     open breach findings) and behind every recording with an open finding."""
-    by_location = {str(r.get("location")): r for r in recordings}
     active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
-    open_locations = {str(f["location"]) for f in active if str(f["location"]) in by_location}
-    if breach_register and breach_register.get("breaches") is not None:
+    return people_affected_by(active, {str(r.get("location")): r for r in recordings}, breach_register)
+
+
+def people_affected_by(
+    active: Iterable[Mapping[str, Any]],
+    by_location: Mapping[str, Mapping[str, Any]],
+    breach_register: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, int]]:
+    """people_affected() given its open findings (neither suppressed nor resolved) and the
+    recordings by location: one pass over the findings, for a summary that has both already."""
+    from_findings = not (breach_register and breach_register.get("breaches") is not None)
+    open_locations: set[str] = set()
+    clients_of: dict[str, list[str]] = {}
+    for f in active:
+        location = str(f["location"])
+        if location in by_location:
+            open_locations.add(location)
+        if from_findings and f.get("category") == BREACH_CATEGORY:
+            named = clients_of.setdefault(location, [])
+            if f.get("client"):
+                named.append(str(f["client"]))
+    if from_findings:
+        breach_groups = [people_of(by_location.get(loc), named) for loc, named in clients_of.items()]
+    else:
+        assert breach_register is not None
         breach_groups = [
             people_of(by_location.get(str(b.get("location"))), b.get("clients") or [])
             for b in breach_register.get("breaches") or []
         ]
-    else:
-        clients_of: dict[str, list[str]] = {}
-        for f in active:
-            if f.get("category") == BREACH_CATEGORY:
-                location = str(f["location"])
-                clients_of.setdefault(location, [])
-                if f.get("client"):
-                    clients_of[location].append(str(f["client"]))
-        breach_groups = [people_of(by_location.get(loc), named) for loc, named in clients_of.items()]
     return {
         "breaches": count_people(breach_groups),
-        "open_findings": count_people(people_of(by_location[loc]) for loc in sorted(open_locations)),
+        # Counts: the order the locations are taken in does not matter.
+        "open_findings": count_people(people_of(by_location[loc]) for loc in open_locations),
     }
 
 
