@@ -24,17 +24,26 @@ The reading policy's cost (auditor/classify/reading.py) is timed in the same alt
 default scan against the same scan with text-like files never read and `.ts` skipped by name
 (the rule before the policy), against the policy for text with `.ts` still skipped by name (what
 reading `.ts` by content costs), and against `--deep` (read everything), each as a ratio to find.
+`--baseline REF` also runs git revision REF's scan (its code checked out in a temporary worktree,
+first on PYTHONPATH) in the same alternation, and prints each tree's best walls side by side: how
+to measure a change against the code before it on a host whose speed drifts from hour to hour.
+Such a run never rewrites the docs. (Timing another checkout with `python -m auditor` by hand:
+run it from a folder that holds no `auditor` package, since `-m` puts the current folder on
+sys.path ahead of PYTHONPATH, and a run from the repository times its own code twice.)
+
 The table is always printed; the exit status is 1 when a target is missed, so a regression shows. A run at the default size also rewrites the "## Scan" section of
 docs/benchmarks.md (that section only; --no-write to skip).
 
     python bench/bench_scan.py                    # 1,000,000 files (generated once, then reused)
     python bench/bench_scan.py --entries 100000   # a quick run
     python bench/bench_scan.py --entries 100000 300000 1000000 --cold   # every target of issue 16
+    python bench/bench_scan.py --entries 100000 300000 --no-variants --baseline HEAD~1   # a change
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -53,6 +62,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import write_section
 from gen_tree import DEFAULT_ENTRIES, TreeInfo, ensure_tree
+from gitref import checkout, env_for, short
 
 from auditor.sources.local.source import AUTO_FORK_AFTER
 
@@ -150,6 +160,8 @@ class Figures:
     variants: list[Variant] = field(default_factory=list)
     floors: list[Run] = field(default_factory=list)  # the bare os.scandir loop
     cold: ColdFigures | None = None
+    # --baseline REF: the same scan run by git revision REF's code in the same alternation.
+    baseline: tuple[str, list[Run], dict[str, Any]] | None = None
 
     @property
     def floor_wall(self) -> float:
@@ -253,6 +265,21 @@ class Figures:
             f"{c['recordings']:,} recordings, {self.findings:,} findings, {c['bytes_read'] / 1e6:.1f} MB read"
         )
 
+    def baseline_line(self) -> str | None:
+        """This checkout's scan against --baseline REF's, best and median walls of the same alternation."""
+        if self.baseline is None:
+            return None
+        ref, runs, coverage = self.baseline
+        base = min(r.wall for r in runs)
+        med = statistics.median
+        same = "same" if coverage.get("recordings") == self.coverage["recordings"] else "DIFFERENT"
+        return (
+            f"{self.tree.files:,} files: this checkout {self.scan_wall:.2f} s (median "
+            f"{med(r.wall for r in self.scans):.2f}), {ref} {base:.2f} s (median {med(r.wall for r in runs):.2f}): "
+            f"{self.scan_wall / base:.2f}x {ref}'s time; {self.scan_wall / self.find_wall:.2f}x find against "
+            f"{base / self.find_wall:.2f}x; {same} recordings found"
+        )
+
 
 # -- running -----------------------------------------------------------------------------------
 
@@ -290,7 +317,9 @@ NAMES_ONLY = (
 TS_BY_NAME = NAMES_ONLY.replace("triage(n) == 2 or ", "")
 
 
-def bench(tree: TreeInfo, runs: int, workdir: Path, variants: bool = True) -> Figures:
+def bench(
+    tree: TreeInfo, runs: int, workdir: Path, variants: bool = True, baseline: tuple[str, Path] | None = None
+) -> Figures:
     config = workdir / "auditor.yaml"
     config.write_text(CONFIG)
     report = workdir / "scan.json"
@@ -315,10 +344,17 @@ def bench(tree: TreeInfo, runs: int, workdir: Path, variants: bool = True) -> Fi
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     floor_cmd = [sys.executable, "-c", SCANDIR_FLOOR, str(tree.root)]
+    base_runs: list[Run] = []
+    if baseline is not None:  # REF's code first on PYTHONPATH; the cwd (workdir) holds no package
+        base_report = workdir / "baseline.json"
+        base_cmd = [sys.executable, "-m", "auditor", *scan_args, "-o", str(base_report)]
+        base_env = env_for(baseline[1], {**env, "PYTHONPYCACHEPREFIX": str(workdir / "pycache-baseline")})
     print(f"{tree.files:,} files: warming the cache (one untimed run of each)...", file=sys.stderr)
     timed(find_cmd, workdir)
     timed(floor_cmd, workdir, env)
     timed(scan_cmd, workdir, env)
+    if baseline is not None:
+        timed(base_cmd, workdir, base_env)
     finds: list[Run] = []
     floors: list[Run] = []
     scans: list[Run] = []
@@ -332,14 +368,18 @@ def bench(tree: TreeInfo, runs: int, workdir: Path, variants: bool = True) -> Fi
     for i in range(runs):
         finds.append(timed(find_cmd, workdir))
         floors.append(timed(floor_cmd, workdir, env))
-        order = [-1, *light]
+        order = [-1, *([-2] if baseline is not None else []), *light]
         order = order[i % len(order) :] + order[: i % len(order)]
         for which in order:
-            if which < 0:
+            if which == -1:
                 scans.append(timed(scan_cmd, workdir, env))
+            elif which == -2:
+                base_runs.append(timed(base_cmd, workdir, base_env))
             else:
                 other_runs[which].append(timed(others[which][1], workdir, env))
         extra = "".join(f", {others[j][0].split(' ')[0]} {other_runs[j][-1].wall:.2f} s" for j in light)
+        if baseline is not None:
+            extra = f", {baseline[0]} {base_runs[-1].wall:.2f} s{extra}"
         print(
             f"  run {i + 1}/{runs}: find {finds[-1].wall:.2f} s, floor {floors[-1].wall:.2f} s, "
             f"scan {scans[-1].wall:.2f} s{extra}",
@@ -357,6 +397,8 @@ def bench(tree: TreeInfo, runs: int, workdir: Path, variants: bool = True) -> Fi
     fig = Figures(tree, finds, scans, data["coverage"], len(data["findings"]), len(folders), floors=floors)
     for (name, _, path), spent in zip(others, other_runs, strict=True):
         fig.variants.append(Variant(name, spent, json.loads(path.read_text())["coverage"]))
+    if baseline is not None:
+        fig.baseline = (baseline[0], base_runs, json.loads(base_report.read_text())["coverage"])
     return fig
 
 
@@ -741,6 +783,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-variants", action="store_true", help="skip the names-only and --deep runs (the policy's cost)"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time git revision REF's scan in the same alternation, and compare (never written to the docs)",
+    )
     parser.add_argument("--phases-child", nargs=2, metavar=("ROOT", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phases_child:
@@ -750,13 +797,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--dir takes one tree: give one --entries with it")
     sizes = sorted(set(args.entries))
     figs: list[Figures] = []
-    with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp, contextlib.ExitStack() as stack:
+        baseline = None
+        if args.baseline:
+            baseline = (
+                short(args.baseline),
+                stack.enter_context(checkout(args.baseline, "bench-scan-baseline-")),
+            )
         for entries in sizes:
             largest = entries == sizes[-1]
             tree = ensure_tree(args.dir, entries, seed=args.seed)
             work = Path(tmp) / str(entries)
             work.mkdir()
-            fig = bench(tree, args.runs, work, variants=largest and not args.no_variants)
+            fig = bench(tree, args.runs, work, variants=largest and not args.no_variants, baseline=baseline)
             if largest and args.cold:
                 fig.cold = bench_cold(tree, args.cold_runs, work)
             if largest and not args.no_breakdown:
@@ -768,8 +821,12 @@ def main(argv: list[str] | None = None) -> int:
     print_report(fig)
     if len(figs) > 1:
         print_sizes(figs)
+    if args.baseline:
+        print(f"\nagainst {args.baseline}, best walls of the same alternation:")
+        for f in figs:
+            print(f"  {f.baseline_line()}")
     # Only a full-size run speaks for the documented figures; a quick run never replaces them.
-    if not args.no_write and fig.tree.params["entries"] == DEFAULT_ENTRIES:
+    if not args.no_write and fig.tree.params["entries"] == DEFAULT_ENTRIES and not args.baseline:
         write_section(markdown(fig, figs))
         print(f"\nwrote the {SECTION!r} section of {DOCS}")
     missed = [c.name for f in figs for c in f.checks() if not c.ok]
