@@ -41,9 +41,10 @@ _CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; import
 def default_jobs() -> int:
     """The scan's default --jobs: twice the CPUs this process may run on (its affinity, which a
     container or `taskset` narrows; the machine's count where that cannot be read), at most
-    MAX_DEFAULT_JOBS. More processes than CPUs keep more reads in flight on a cold disk: on one
-    CPU, two processes still overlap their waits (a cold 300,000-file tree took 7-8 s with one
-    process and 3.8-4.5 s with four on two cores, bench/bench_scan.py --cold)."""
+    MAX_DEFAULT_JOBS. More processes than CPUs keep more reads in flight on a cold disk, which a
+    first audit meets: with the caches dropped before each run, a 300,000-file tree took 6.9-8.1 s
+    in one process, 4.7-5.6 s in two and 3.7-5.0 s in four on two cores (warm, two were ~10%
+    faster than four)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on macOS or Windows
