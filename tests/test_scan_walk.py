@@ -508,6 +508,43 @@ def test_the_scans_default_forks_once_the_tree_passes_the_threshold(
     assert auto["coverage"]["files_seen"] == one["coverage"]["files_seen"] == 300 + 43
 
 
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"jobs": 1},
+        {"jobs": 2, "fork_after": 10**9},  # the default's path, on a tree too small to fork
+        {"jobs": 2, "fork_after": 50},  # the parent notes it first, then the workers fork
+        {"jobs": 2, "fork_after": 0},  # each worker notes it on its own
+    ],
+)
+def test_a_setting_the_exposure_probe_cannot_read_is_one_gap_however_many_processes(
+    monkeypatch: pytest.MonkeyPatch, opts: dict[str, int]
+) -> None:
+    """The machine's accounts could not be listed: one coverage gap, not one per worker process
+    (each would note it, or report the note it inherited from the parent at the fork)."""
+    from auditor.localfs import accounts
+
+    def unreadable(self: accounts.HumanAccounts, _uid: int) -> None:
+        self.problem = "cannot read /etc/passwd (test)"
+
+    monkeypatch.setattr(accounts.HumanAccounts, "others_than", unreadable)
+    base = Path(tempfile.mkdtemp(prefix="notes-once-"))  # world-readable recordings need o+x above
+    try:
+        os.chmod(base, 0o755)
+        if not all(os.stat(a).st_mode & 0o001 for a in [base, *base.parents]):
+            pytest.skip(f"the temp dir {base.parent} is not traversable by others")
+        _wide_tree(base)
+        for recording in base.glob("*/sessions/rec-*"):
+            recording.chmod(0o644)  # readable by any local user: who they are is then asked
+        found, coverage = _scan(base, **opts)
+    finally:
+        shutil.rmtree(base)
+    assert len(found) == 43
+    notes = [g for g in coverage.gaps if g.reason == local_examiner.PROBE_NOTE]
+    assert len(notes) == 1, notes
+    assert "cannot read /etc/passwd (test)" in notes[0].detail
+
+
 @pytest.mark.parametrize(("cpus", "jobs"), [(1, 2), (2, 4), (3, 6), (4, 8), (64, 8)])
 def test_the_default_jobs_are_twice_the_usable_cpus(
     monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int

@@ -47,6 +47,8 @@ EMBEDDED_DATE_BUDGET = 4096  # bytes past the head for a container's date
 # With --deep, an archive's whole directory is listed (a zip of thousands of members), within this.
 DEEP_LOOK_FURTHER_BUDGET = 1024 * 1024
 _SKIP, _READ, _TEXT = 0, 1, 2  # what the name says: never read, read, read with a reason
+# The gap for a setting the exposure probe could not read: a fact about the machine, said once.
+PROBE_NOTE = "exposure-check-incomplete"
 
 
 def _triage(name: str) -> int:
@@ -232,7 +234,7 @@ class Examiner:
         """Settings the exposure probe could not read (smb.conf, sync-client files, ancestors) are holes too."""
         while self.exposure.notes:
             note = self.exposure.notes.pop(0)
-            coverage.gaps.append(Gap("exposure checks", "exposure-check-incomplete", note))
+            coverage.gaps.append(Gap("exposure checks", PROBE_NOTE, note))
 
     def _examine_dir_files(
         self,

@@ -20,7 +20,7 @@ from auditor.models import Artifact, Coverage, Gap
 from auditor.paths import display_path
 from auditor.shard import ROOT_FILES
 from auditor.sources.base import SourceOptions
-from auditor.sources.local.examiner import Examiner
+from auditor.sources.local.examiner import PROBE_NOTE, Examiner
 from auditor.sources.local.walker import Visited, Walker
 
 # Parallel walk: how wide the breadth-first frontier gets before it is shared out, and into
@@ -170,6 +170,11 @@ class LocalSource:
         # Many small chunks, taken in order: balanced work, and a deterministic output order.
         size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
         chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
+        # Settings the exposure probe could not read are facts about the machine: this process's
+        # are reported now, or every worker would inherit them and report them again, and a note
+        # each worker makes on its own (the accounts could not be listed) is kept once.
+        self.examiner.report_probe_notes(coverage)
+        noted = {gap.detail for gap in coverage.gaps if gap.reason == PROBE_NOTE}
         import multiprocessing
 
         # Forked, so the initializer's arguments reach the workers as they are, without pickling.
@@ -187,9 +192,22 @@ class LocalSource:
         # closing the generator terminates the workers before anything else happens.
         with pool:
             for artifacts, part in pool.imap(_walk_chunk, chunks):
+                part.gaps = _first_notes(part.gaps, noted)
                 coverage.merge(part)
                 self._progress(coverage)
                 yield from artifacts
+
+
+def _first_notes(gaps: list[Gap], noted: set[str]) -> list[Gap]:
+    """`gaps` less the exposure-probe notes already in `noted` (which the rest are added to)."""
+    kept = []
+    for gap in gaps:
+        if gap.reason == PROBE_NOTE:
+            if gap.detail in noted:
+                continue
+            noted.add(gap.detail)
+        kept.append(gap)
+    return kept
 
 
 # In a worker process only: the source and root it was started with (by _start_worker).
