@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -543,6 +546,80 @@ def test_a_setting_the_exposure_probe_cannot_read_is_one_gap_however_many_proces
     notes = [g for g in coverage.gaps if g.reason == local_examiner.PROBE_NOTE]
     assert len(notes) == 1, notes
     assert "cannot read /etc/passwd (test)" in notes[0].detail
+
+
+# Set before the fork, read in the workers: which folder's chunk kills its worker, and the marker
+# file that says it already did once.
+_DOOMED: dict[str, str] = {}
+
+
+def _dying_chunk(folders: list[str]) -> tuple[list[Any], Coverage]:
+    """local_source._walk_chunk, except that the worker walking the doomed folder is killed (as the
+    OOM killer would): every time, or only the first time when a marker file is named."""
+    doomed, marker = _DOOMED["folder"], _DOOMED.get("once")
+    if doomed in folders and not (marker and os.path.exists(marker)):
+        if marker:
+            Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_WALK_CHUNK(folders)
+
+
+_REAL_WALK_CHUNK = local_source._walk_chunk
+
+
+@contextlib.contextmanager
+def _no_hang(seconds: int) -> Iterator[None]:
+    def hung(_signum: int, _frame: object) -> None:
+        raise AssertionError(f"the scan still waits after {seconds} s: a result that will not come")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_worker_killed_mid_walk_has_its_chunk_walked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """multiprocessing.Pool replaces a worker that dies and waits for ever on the chunk it held: the
+    scan would hang. The chunks not yet done are walked again in fresh workers: the same scan."""
+    _wide_tree(tmp_path / "tree")
+    single, cov1 = _scan(tmp_path / "tree", jobs=1)
+    monkeypatch.setitem(_DOOMED, "folder", str(tmp_path / "tree" / "client-150"))
+    monkeypatch.setitem(_DOOMED, "once", str(tmp_path / "killed-once"))
+    monkeypatch.setattr(local_source, "_walk_chunk", _dying_chunk)
+    with _no_hang(60):
+        forked, cov2 = _scan(tmp_path / "tree", jobs=2)
+    assert (tmp_path / "killed-once").exists()  # a worker did die
+    assert forked == single and len(forked) == 43
+    for field in ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read"):
+        assert getattr(cov2, field) == getattr(cov1, field), field
+    assert not [g for g in cov2.gaps if g.reason == "scan-error"]
+
+
+def test_a_chunk_whose_workers_die_twice_is_a_gap_folder_by_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed again in the fresh workers: the scan ends, and every folder whose results did not
+    come back is a scan-error gap; what did come back is kept."""
+    _wide_tree(tmp_path / "tree")
+    doomed = str(tmp_path / "tree" / "client-150")
+    monkeypatch.setitem(_DOOMED, "folder", doomed)
+    monkeypatch.setattr(local_source, "_walk_chunk", _dying_chunk)
+    with _no_hang(60):
+        found, coverage = _scan(tmp_path / "tree", jobs=2)
+    lost = {g.location for g in coverage.gaps if g.reason == "scan-error"}
+    assert doomed in lost
+    assert all("ended abruptly twice" in g.detail for g in coverage.gaps if g.reason == "scan-error")
+    # Every client folder is either walked (its recording found, when it has one) or named as lost.
+    for i in range(0, 300, 7):
+        folder = str(tmp_path / "tree" / f"client-{i:03d}")
+        recording = f"{folder}/sessions/rec-{i}.dat"
+        assert (recording in found) != (folder in lost), folder
+    assert 0 < len(found) < 43
 
 
 @pytest.mark.parametrize(("cpus", "jobs"), [(1, 2), (2, 4), (3, 6), (4, 8), (64, 8)])

@@ -175,27 +175,76 @@ class LocalSource:
         # each worker makes on its own (the accounts could not be listed) is kept once.
         self.examiner.report_probe_notes(coverage)
         noted = {gap.detail for gap in coverage.gaps if gap.reason == PROBE_NOTE}
+        # A worker that dies (the OOM killer, a signal) takes its chunk with it: the rest is walked
+        # again in fresh workers, once; what a second pool loses too is a hole in the audit, said
+        # folder by folder. Never a wait for a result that will not come.
+        done = 0
+        for _attempt in range(2):
+            try:
+                for artifacts, part in self._in_workers(chunks[done:], root, jobs):
+                    done += 1
+                    part.gaps = _first_notes(part.gaps, noted)
+                    coverage.merge(part)
+                    self._progress(coverage)
+                    yield from artifacts
+                return
+            except WorkerDied:
+                continue
+        detail = (
+            "not examined: the worker processes walking this folder ended abruptly twice (killed, or "
+            "out of memory?), and what they found was lost; run the scan again, or with -j 1"
+        )
+        coverage.gaps += [
+            Gap(display_path(folder), "scan-error", detail) for chunk in chunks[done:] for folder in chunk
+        ]
+
+    def _in_workers(
+        self, chunks: list[list[str]], root: str, jobs: int
+    ) -> Iterator[tuple[list[Artifact], Coverage]]:
+        """Each chunk's (artifacts, coverage), in order, from `jobs` forked workers; WorkerDied
+        when one of them ends before its chunk is done."""
         import multiprocessing
 
         # Forked, so the initializer's arguments reach the workers as they are, without pickling.
         # Ctrl-C is the parent's to handle: the workers ignore SIGINT, and SIGINT stays blocked
         # from before the forks until then, so none arrives in a worker before it ignores it (a
-        # worker that dies of it prints a traceback and loses its chunk, and the parent waits on
-        # that chunk for ever). The parent gets a pending one as soon as it unblocks.
+        # worker that dies of it prints a traceback and loses its chunk). The parent gets a
+        # pending one as soon as it unblocks.
         context = multiprocessing.get_context("fork")
         blocked = _block_sigint()
         try:
             pool = context.Pool(jobs, initializer=_start_worker, initargs=(self, root, blocked))
         finally:
             _unblock_sigint(blocked)
-        # Leaving this block by an exception (KeyboardInterrupt included) or by the consumer
-        # closing the generator terminates the workers before anything else happens.
+        # Leaving this block by an exception (KeyboardInterrupt included), a dead worker or the
+        # consumer closing the generator terminates the workers before anything else happens.
         with pool:
-            for artifacts, part in pool.imap(_walk_chunk, chunks):
-                part.gaps = _first_notes(part.gaps, noted)
-                coverage.merge(part)
-                self._progress(coverage)
-                yield from artifacts
+            results = pool.imap(_walk_chunk, chunks)
+            workers = _worker_pids(pool)
+            while True:
+                try:
+                    yield results.next(timeout=WORKER_CHECK_SECONDS)
+                except StopIteration:
+                    return
+                except multiprocessing.TimeoutError:
+                    # A Pool replaces a worker that died and waits for ever on the chunk it held:
+                    # a new worker is how its death shows.
+                    if _worker_pids(pool) != workers:
+                        raise WorkerDied from None
+
+
+class WorkerDied(Exception):
+    """A forked walker ended before its chunk was done; its chunk's result will never come."""
+
+
+# How often a parent waiting on its workers' next result checks they are all still there.
+WORKER_CHECK_SECONDS = 0.25
+
+
+def _worker_pids(pool: Any) -> set[int | None]:
+    """The pool's worker processes. multiprocessing.Pool keeps them in `_pool` (since Python 2.6;
+    no public accessor) and puts a new one in place of one that ends."""
+    return {process.pid for process in list(pool._pool)}
 
 
 def _first_notes(gaps: list[Gap], noted: set[str]) -> list[Gap]:
