@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -671,6 +672,7 @@ def test_heads_asked_for_ahead_give_the_same_scan_and_leave_no_fd_open(
         return real_open(path, **kw)
 
     monkeypatch.setattr(local_examiner, "open_readonly", vanishing)
+    gc.collect()  # an earlier test's process pool closes its pipes only when it is collected
     before = _open_fds()
     ahead, ahead_cov = _scan(tmp_path, jobs=1)
     assert _open_fds() == before

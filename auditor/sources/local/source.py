@@ -219,17 +219,17 @@ class LocalSource:
         # Leaving this block by an exception (KeyboardInterrupt included), a dead worker or the
         # consumer closing the generator terminates the workers before anything else happens.
         with pool:
+            workers = _workers(pool)
             results = pool.imap(_walk_chunk, chunks)
-            workers = _worker_pids(pool)
             while True:
                 try:
                     yield results.next(timeout=WORKER_CHECK_SECONDS)
                 except StopIteration:
                     return
                 except multiprocessing.TimeoutError:
-                    # A Pool replaces a worker that died and waits for ever on the chunk it held:
-                    # a new worker is how its death shows.
-                    if _worker_pids(pool) != workers:
+                    # A Pool replaces a worker that died and waits for ever on the chunk it held.
+                    # Its workers never end on their own while there is work: one that has ended died.
+                    if any(worker.exitcode is not None for worker in workers):
                         raise WorkerDied from None
 
 
@@ -241,10 +241,10 @@ class WorkerDied(Exception):
 WORKER_CHECK_SECONDS = 0.25
 
 
-def _worker_pids(pool: Any) -> set[int | None]:
-    """The pool's worker processes. multiprocessing.Pool keeps them in `_pool` (since Python 2.6;
-    no public accessor) and puts a new one in place of one that ends."""
-    return {process.pid for process in list(pool._pool)}
+def _workers(pool: Any) -> list[Any]:
+    """The pool's worker processes (multiprocessing.Process), as it started them. multiprocessing.Pool
+    keeps them in `_pool` (since Python 2.6; no public accessor)."""
+    return list(pool._pool)
 
 
 def _first_notes(gaps: list[Gap], noted: set[str]) -> list[Gap]:
