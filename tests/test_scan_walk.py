@@ -463,22 +463,26 @@ def test_forking_waits_until_the_tree_is_big_enough_unless_jobs_is_forced(
             assert getattr(cov, field) == getattr(cov1, field), field
 
 
+def _cli_scan(tmp_path: Path, name: str, *options: str) -> dict[str, Any]:
+    """`auditor scan -q TREE` (tmp_path/tree) in-process, its JSON result as `name`.json, read back."""
+    from tests.conftest import run_cli
+
+    report = tmp_path / f"{name}.json"
+    res = run_cli("scan", "-q", *options, tmp_path / "tree", "-o", report, "--fail-on", "none")
+    assert res.exit_code == 0, res.output
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
+
+
 def test_the_scans_default_jobs_fork_only_past_the_threshold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import run_cli
-
     _wide_tree(tmp_path / "tree")
     forks = _counting_forks(monkeypatch)
-    res = run_cli("scan", "-q", tmp_path / "tree", "-o", tmp_path / "auto.json", "--fail-on", "none")
-    assert res.exit_code == 0, res.output
+    auto = _cli_scan(tmp_path, "auto")
     assert forks == []  # 343 files: far below AUTO_FORK_AFTER, one process
-    res = run_cli(
-        "scan", "-q", "-j", "2", tmp_path / "tree", "-o", tmp_path / "forced.json", "--fail-on", "none"
-    )
-    assert res.exit_code == 0, res.output
+    forced = _cli_scan(tmp_path, "forced", "-j", "2")
     assert forks == ["fork"]
-    auto, forced = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "forced"))
     assert sorted(r["location"] for r in auto["recordings"]) == sorted(
         r["location"] for r in forced["recordings"]
     )
@@ -490,21 +494,15 @@ def test_the_scans_default_forks_once_the_tree_passes_the_threshold(
     """Without --jobs the scan forks once the walk has listed AUTO_FORK_AFTER files (lowered here
     to 100 for a 343-file tree): the same recordings as one process."""
     from auditor.cli import scan as scan_command
-    from tests.conftest import run_cli
 
     _wide_tree(tmp_path / "tree")
     monkeypatch.setattr(scan_command, "AUTO_FORK_AFTER", 100)
     monkeypatch.setattr(scan_command, "default_jobs", lambda: 2)  # a frontier of 128 folders is enough
     forks = _counting_forks(monkeypatch)
-    res = run_cli("scan", "-q", tmp_path / "tree", "-o", tmp_path / "auto.json", "--fail-on", "none")
-    assert res.exit_code == 0, res.output
+    auto = _cli_scan(tmp_path, "auto")
     assert forks == ["fork"]
-    res = run_cli(
-        "scan", "-q", "-j", "1", tmp_path / "tree", "-o", tmp_path / "one.json", "--fail-on", "none"
-    )
-    assert res.exit_code == 0, res.output
+    one = _cli_scan(tmp_path, "one", "-j", "1")
     assert forks == ["fork"]
-    auto, one = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("auto", "one"))
     assert sorted(r["location"] for r in auto["recordings"]) == sorted(
         r["location"] for r in one["recordings"]
     )

@@ -66,7 +66,7 @@ def _triage(name: str) -> int:
 
 
 # _triage's verdict by extension as written ("PDF", "pdf"), for the extensions where the extension
-# alone decides: one dict lookup per file instead of a call. Not .ts (a .d.ts is TypeScript) nor
+# alone decides: one dict lookup per file instead of lower-casing and set lookups. Not .ts (a .d.ts is TypeScript) nor
 # .json (a .meta.json is a sidecar): their names decide. Bounded, since a tree can hold any
 # number of odd extensions.
 _VERDICT_BY_EXTENSION: dict[str, int] = {}
@@ -158,13 +158,8 @@ class Examiner:
             candidates = files
         else:
             candidates = []
-            verdicts = _VERDICT_BY_EXTENSION
             for name in files:
-                # _triage_cached(name), inline: this loop runs once per file walked.
-                dot = name.rfind(".")
-                verdict = verdicts.get(name[dot + 1 :]) if dot > 0 and "\\" not in name else None
-                if verdict is None:
-                    verdict = _triage_cached(name)
+                verdict = _triage_cached(name)
                 if verdict == _READ:
                     candidates.append(name)
                 elif verdict == _TEXT:
