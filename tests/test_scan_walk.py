@@ -503,11 +503,69 @@ def test_the_scans_default_forks_once_the_tree_passes_the_threshold(
     assert forks == ["fork"]
     one = _cli_scan(tmp_path, "one", "-j", "1")
     assert forks == ["fork"]
-    assert sorted(r["location"] for r in auto["recordings"]) == sorted(
-        r["location"] for r in one["recordings"]
-    )
+    # The same JSON, in the same order: recordings, findings and gaps.
+    assert [r["location"] for r in auto["recordings"]] == [r["location"] for r in one["recordings"]]
+    assert [f["fingerprint"] for f in auto["findings"]] == [f["fingerprint"] for f in one["findings"]]
+    assert auto["coverage"]["skipped"] == one["coverage"]["skipped"]
     assert len(auto["recordings"]) == 43
     assert auto["coverage"]["files_seen"] == one["coverage"]["files_seen"] == 300 + 43
+
+
+def _layered_tree(root: Path) -> None:
+    """Recordings and special files (gaps) at every level of a tree three folders deep, so that
+    the parallel walk's parent lists the top two levels and the workers the rest."""
+    place(root, "top.m4a", "session.m4a")
+    os.mkfifo(root / "top-pipe")
+    for i in range(6):
+        upper = root / f"area-{i}"
+        place(upper, f"area-{i}.dat", "session.wav")
+        os.mkfifo(upper / "pipe")
+        for j in range(30):
+            middle = upper / f"client-{j:02d}"
+            (middle / "sessions").mkdir(parents=True)
+            (middle / "notes.txt").write_text("n")
+            if (i + j) % 4 == 0:
+                place(middle, f"sessions/rec-{i}-{j}.dat", "session.wav")
+            if (i * j) % 11 == 1:
+                place(middle, f"intake-{i}-{j}.m4a", "session.m4a")
+            if (i + j) % 9 == 0:
+                os.mkfifo(middle / "sessions" / "pipe")
+
+
+def _scan_in_order(root: Path, **opts: object) -> tuple[list[str], list[tuple[str, str]], Coverage]:
+    """The recordings and the gaps as the scan gives them, unsorted."""
+    coverage = Coverage()
+    source = LocalSource(Config(), SourceOptions(**opts))  # type: ignore[arg-type]
+    found = [a.location for a in source.scan(str(root), coverage)]
+    return found, [(g.location, g.reason) for g in coverage.gaps], coverage
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"jobs": 2},  # forks at once: the parent lists the root and the areas, the workers the rest
+        {"jobs": 3},
+        {"jobs": 2, "fork_after": 100},  # the default's path: forks once 100 files are listed
+        {"jobs": 2, "fork_after": 10**9},  # the default's path on a tree too small to fork
+    ],
+)
+def test_the_parallel_walk_gives_the_one_process_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opts: dict[str, int]
+) -> None:
+    """Whatever --jobs (and so however many CPUs the default counts), recordings and gaps come out
+    in the order of `-j 1`, whose walk is depth first: not breadth first down to where the
+    workers took over."""
+    _layered_tree(tmp_path)
+    monkeypatch.setattr(local_source, "FRONTIER_PER_JOB", 20)  # so that this tree forks
+    forks = _counting_forks(monkeypatch)
+    single, single_gaps, cov1 = _scan_in_order(tmp_path, jobs=1)
+    found, gaps, cov2 = _scan_in_order(tmp_path, **opts)
+    assert forks == ([] if opts.get("fork_after") == 10**9 else ["fork"])
+    assert len(single) == 1 + 6 + 45 + 14 and len(single_gaps) == 1 + 6 + 19
+    assert found == single
+    assert gaps == single_gaps
+    for field in ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read"):
+        assert getattr(cov2, field) == getattr(cov1, field), field
 
 
 @pytest.mark.parametrize(
@@ -586,14 +644,14 @@ def test_a_worker_killed_mid_walk_has_its_chunk_walked_again(
     """multiprocessing.Pool replaces a worker that dies and waits for ever on the chunk it held: the
     scan would hang. The chunks not yet done are walked again in fresh workers: the same scan."""
     _wide_tree(tmp_path / "tree")
-    single, cov1 = _scan(tmp_path / "tree", jobs=1)
+    single, _, cov1 = _scan_in_order(tmp_path / "tree", jobs=1)
     monkeypatch.setitem(_DOOMED, "folder", str(tmp_path / "tree" / "client-150"))
     monkeypatch.setitem(_DOOMED, "once", str(tmp_path / "killed-once"))
     monkeypatch.setattr(local_source, "_walk_chunk", _dying_chunk)
     with _no_hang(60):
-        forked, cov2 = _scan(tmp_path / "tree", jobs=2)
+        forked, _, cov2 = _scan_in_order(tmp_path / "tree", jobs=2)
     assert (tmp_path / "killed-once").exists()  # a worker did die
-    assert forked == single and len(forked) == 43
+    assert forked == single and len(forked) == 43  # in the same order too
     for field in ("files_seen", "dirs_seen", "candidates", "recordings", "bytes_read"):
         assert getattr(cov2, field) == getattr(cov1, field), field
     assert not [g for g in cov2.gaps if g.reason == "scan-error"]

@@ -103,7 +103,8 @@ def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     show_default="one process until the tree passes 5,000 files, then twice the CPUs, at most 8",
     help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
-    "than CPUs keep more reads in flight. With --executor dask: the local cluster's worker processes "
+    "than CPUs keep more reads in flight. The output's order is the same for every N. With "
+    "--executor dask: the local cluster's worker processes "
     "(default one per CPU, at most 8).",
 )
 @click.option(

@@ -1,8 +1,8 @@
 """The local-disk source: walk each target (walker) and examine what it holds (examiner).
 
 Large trees are shared out to forked workers (`--jobs`): the parent walks breadth-first until
-the frontier is wide enough, then hands chunks of folders out in order, so the output order is
-deterministic. Each worker gets the source through the pool's initializer.
+the frontier is wide enough, then hands chunks of folders out, and puts what comes back in the
+order a walk in one process has: the output is the same whatever --jobs. Each worker gets the source through the pool's initializer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import signal
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from auditor.config import Config
@@ -35,6 +35,10 @@ CHUNKS_PER_JOB = 16
 # after 100,000, the earlier setting).
 AUTO_FORK_AFTER = 5_000
 MAX_DEFAULT_JOBS = 8
+# A folder the parallel walk's parent listed: its recordings, its gaps and its subfolders.
+_Listed = tuple[list[Artifact], list[Gap], list[str]]
+# What a worker returns for a chunk: each subtree's (artifacts, coverage), and its probe notes.
+_ChunkResult = tuple[list[tuple[list[Artifact], Coverage]], list[Gap]]
 _CAN_FORK = hasattr(os, "fork")  # multiprocessing's "fork" start method; imported only to fork
 
 
@@ -158,35 +162,71 @@ class LocalSource:
     def _walk_parallel(self, root: str, jobs: int, coverage: Coverage) -> Iterator[Artifact]:
         """Breadth-first here until there are enough folders to share out (and, by default, until
         the tree has shown it is big enough to repay the forks: options.fork_after files), then
-        forked workers walk those subtrees. A small tree is walked here alone."""
+        forked workers walk those subtrees. A small tree is walked here alone.
+
+        Whatever --jobs and however many CPUs, the recordings and gaps come out in the order of a
+        walk in one process (depth first, as Walker.walk goes): what the parent lists is held until
+        that order is known, and each subtree a worker walks is returned on its own and put in its
+        place. Only the exposure probe's notes, facts about the machine said once, come last."""
         visited: Visited = set()
+        listed: dict[str, _Listed] = {}
         frontier: deque[str] = deque([root])
         fork_after = coverage.files_seen + self.options.fork_after
         while frontier and (len(frontier) < FRONTIER_PER_JOB * jobs or coverage.files_seen < fork_after):
-            yield from self._visit(frontier.popleft(), root, frontier.append, visited, coverage)
-        if not frontier:
-            return
-        folders = list(frontier)
+            directory = frontier.popleft()
+            listed[directory] = here = self._list_here(directory, root, visited, coverage)
+            frontier.extend(here[2])
+        order = _depth_first(root, listed)
+        # Settings the exposure probe could not read are facts about the machine: this process's
+        # are taken now, or every worker would inherit them and report them again, and a note
+        # each worker makes on its own (the accounts could not be listed) is kept once.
+        notes = Coverage()
+        self.examiner.report_probe_notes(notes)
+        noted = {gap.detail for gap in coverage.gaps + notes.gaps if gap.reason == PROBE_NOTE}
+        subtrees = self._subtrees([d for d in order if d not in listed], root, jobs, notes.gaps, noted)
+        try:
+            for directory in order:
+                if directory in listed:
+                    artifacts, gaps, _ = listed.pop(directory)
+                    coverage.gaps += gaps
+                else:
+                    artifacts, part = next(subtrees)
+                    coverage.merge(part)
+                    self._progress(coverage)
+                yield from artifacts
+        finally:
+            subtrees.close()  # the workers end with the walk, however it ends
+        coverage.gaps += notes.gaps
+
+    def _list_here(self, directory: str, root: str, visited: Visited, coverage: Coverage) -> _Listed:
+        """Visit one folder in this process, holding its recordings and gaps back (they go out in
+        the one-process order later) and saying which subfolders it has."""
+        subfolders: list[str] = []
+        first_gap = len(coverage.gaps)
+        artifacts = list(self._visit(directory, root, subfolders.append, visited, coverage))
+        gaps = coverage.gaps[first_gap:]
+        del coverage.gaps[first_gap:]
+        return artifacts, gaps, subfolders
+
+    def _subtrees(
+        self, folders: list[str], root: str, jobs: int, notes: list[Gap], noted: set[str]
+    ) -> Generator[tuple[list[Artifact], Coverage], None, None]:
+        """Each of `folders`' subtrees walked by forked workers, as (artifacts, coverage), in order;
+        the workers' own probe notes not yet `noted` are added to `notes`. The pool starts on the
+        first request, so a walk with nothing left for workers never forks."""
         # Many small chunks, taken in order: balanced work, and a deterministic output order.
         size = max(1, len(folders) // (jobs * CHUNKS_PER_JOB))
         chunks = [folders[i : i + size] for i in range(0, len(folders), size)]
-        # Settings the exposure probe could not read are facts about the machine: this process's
-        # are reported now, or every worker would inherit them and report them again, and a note
-        # each worker makes on its own (the accounts could not be listed) is kept once.
-        self.examiner.report_probe_notes(coverage)
-        noted = {gap.detail for gap in coverage.gaps if gap.reason == PROBE_NOTE}
         # A worker that dies (the OOM killer, a signal) takes its chunk with it: the rest is walked
         # again in fresh workers, once; what a second pool loses too is a hole in the audit, said
         # folder by folder. Never a wait for a result that will not come.
         done = 0
         for _attempt in range(2):
             try:
-                for artifacts, part in self._in_workers(chunks[done:], root, jobs):
+                for parts, chunk_notes in self._in_workers(chunks[done:], root, jobs):
                     done += 1
-                    part.gaps = _first_notes(part.gaps, noted)
-                    coverage.merge(part)
-                    self._progress(coverage)
-                    yield from artifacts
+                    notes += _first_notes(chunk_notes, noted)
+                    yield from parts
                 return
             except WorkerDied:
                 continue
@@ -194,14 +234,12 @@ class LocalSource:
             "not examined: the worker processes walking this folder ended abruptly twice (killed, or "
             "out of memory?), and what they found was lost; run the scan again, or with -j 1"
         )
-        coverage.gaps += [
-            Gap(display_path(folder), "scan-error", detail) for chunk in chunks[done:] for folder in chunk
-        ]
+        for chunk in chunks[done:]:
+            for folder in chunk:
+                yield [], Coverage(gaps=[Gap(display_path(folder), "scan-error", detail)])
 
-    def _in_workers(
-        self, chunks: list[list[str]], root: str, jobs: int
-    ) -> Iterator[tuple[list[Artifact], Coverage]]:
-        """Each chunk's (artifacts, coverage), in order, from `jobs` forked workers; WorkerDied
+    def _in_workers(self, chunks: list[list[str]], root: str, jobs: int) -> Iterator[_ChunkResult]:
+        """Each chunk's result (_walk_chunk), in order, from `jobs` forked workers; WorkerDied
         when one of them ends before its chunk is done."""
         import multiprocessing
 
@@ -284,19 +322,40 @@ def _unblock_sigint(blocked: bool) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _walk_chunk(folders: list[str]) -> tuple[list[Artifact], Coverage]:
-    """In a worker: walk the subtrees below `folders` with the source it was started with."""
+def _walk_chunk(folders: list[str]) -> _ChunkResult:
+    """In a worker: walk the subtrees below `folders` with the source it was started with, each
+    subtree's (artifacts, coverage) on its own so that the parent can put it in its place; and
+    the exposure probe's notes."""
     assert _worker is not None, "only called in workers started by _start_worker"
     source, root = _worker
-    coverage = Coverage()
-    artifacts: list[Artifact] = []
-    stack = list(reversed(folders))
     visited: Visited = set()
+    parts: list[tuple[list[Artifact], Coverage]] = []
+    for top in folders:
+        coverage = Coverage()
+        artifacts: list[Artifact] = []
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            try:
+                artifacts.extend(source._visit(directory, root, stack.append, visited, coverage))
+            except Exception as exc:  # a bug must not lose the rest of the chunk silently
+                coverage.gaps.append(
+                    Gap(display_path(directory), "scan-error", f"{type(exc).__name__}: {exc}")
+                )
+        parts.append((artifacts, coverage))
+    notes = Coverage()
+    source.examiner.report_probe_notes(notes)
+    return parts, notes.gaps
+
+
+def _depth_first(root: str, listed: Mapping[str, _Listed]) -> list[str]:
+    """The folders the parent listed, and those it left to the workers, in the order a walk in one
+    process visits them: Walker.walk's stack, so a folder's subfolders in reverse listing order."""
+    order: list[str] = []
+    stack = [root]
     while stack:
         directory = stack.pop()
-        try:
-            artifacts.extend(source._visit(directory, root, stack.append, visited, coverage))
-        except Exception as exc:  # a bug must not lose the rest of the chunk silently
-            coverage.gaps.append(Gap(display_path(directory), "scan-error", f"{type(exc).__name__}: {exc}"))
-    source.examiner.report_probe_notes(coverage)
-    return artifacts, coverage
+        order.append(directory)
+        if directory in listed:
+            stack.extend(listed[directory][2])
+    return order
