@@ -13,19 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import yaml
-
 from auditor.limits import SIDECAR
 from auditor.models import Artifact, Attribution
-from auditor.safeparse import (
-    BaseLoader,
-    LimitError,
-    ParseError,
-    check_size,
-    check_yaml,
-    decode_text,
-    load_json,
-)
+from auditor.safeparse import LimitError, ParseError, check_size, decode_text, load_json
 
 SIDECAR_SUFFIXES: tuple[str, ...] = (".meta.yaml", ".meta.json")
 SIDECAR_MAX_BYTES = SIDECAR.max_bytes  # a sidecar is a few lines; anything bigger is not one of ours
@@ -69,22 +59,33 @@ def parse_sidecar(raw: bytes | str, *, json_format: bool) -> Attribution:
 def _load_sidecar(raw: bytes | str, json_format: bool) -> Any:
     kind = "JSON" if json_format else "YAML"
     try:
-        if json_format:
-            return load_json(raw, SIDECAR)
-        text = decode_text(raw) if isinstance(raw, bytes) else raw
-        check_size(len(text.encode("utf-8", "surrogatepass")), SIDECAR)
-        check_yaml(text, SIDECAR, BaseLoader)
-        return yaml.load(text, Loader=BaseLoader)
+        return load_json(raw, SIDECAR) if json_format else _load_yaml_sidecar(raw)
     except LimitError as exc:
         raise SidecarError(_at(exc.line, f"{exc.key}: {exc.message}" if exc.key else exc.message)) from exc
     except ParseError as exc:  # JSON syntax, or YAML that is not UTF-8
         raise SidecarError(_at(exc.line, exc.message)) from exc
+    except SidecarError:
+        raise
+    except (ValueError, TypeError) as exc:  # e.g. an unhashable key
+        raise SidecarError(f"not valid {kind}: {exc}") from exc
+
+
+def _load_yaml_sidecar(raw: bytes | str) -> Any:
+    import yaml  # only for a YAML sidecar: a scan that meets none never imports PyYAML
+
+    from auditor.safeyaml import BaseLoader, check_yaml
+
+    text = decode_text(raw) if isinstance(raw, bytes) else raw
+    check_size(len(text.encode("utf-8", "surrogatepass")), SIDECAR)
+    try:
+        check_yaml(text, SIDECAR, BaseLoader)
+        return yaml.load(text, Loader=BaseLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise SidecarError(_at(mark.line + 1 if mark else None, f"not valid YAML: {problem}")) from exc
-    except (yaml.YAMLError, ValueError, TypeError) as exc:  # e.g. an unhashable key
-        raise SidecarError(f"not valid {kind}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SidecarError(f"not valid YAML: {exc}") from exc
 
 
 def _at(line: int | None, message: str) -> str:

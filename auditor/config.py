@@ -30,28 +30,38 @@ class OrganisationConfig:
 
 @dataclass
 class RetentionConfig:
+    """How long recordings may be kept: a default, and by purpose (`retention`)."""
+
     default_days: int | None = 90  # None = no limit
     by_purpose: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
 class AttributionConfig:
+    """Path patterns that name a recording's client and session (`attribution`)."""
+
     patterns: list[re.Pattern[str]] = field(default_factory=list)
 
 
 @dataclass
 class ConsentConfig:
+    """How consent is judged: the grace after a withdrawal (`consent`)."""
+
     withdrawal_grace_days: int = 30
 
 
 @dataclass
 class EncryptionConfig:
+    """Which volumes count as encrypted, and the least S3 encryption accepted (`encryption`)."""
+
     trusted_volumes: list[Path] = field(default_factory=list)
     s3_minimum: str = "sse-s3"  # sse-s3 | sse-kms | client-side ; sse-s3 accepts any SSE
 
 
 @dataclass
 class ExposureConfig:
+    """The places that expose a recording: sync folders, web roots, shares, broad groups (`exposure`)."""
+
     sync_folders: list[Path] = field(default_factory=list)
     web_roots: list[Path] = field(default_factory=list)
     network_shares: list[Path] = field(default_factory=list)
@@ -61,6 +71,8 @@ class ExposureConfig:
 
 @dataclass
 class RulesConfig:
+    """Rule packs to add, rules to disable and severities to change (`rules`)."""
+
     packs: list[Path] = field(default_factory=list)
     disable: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
@@ -68,6 +80,8 @@ class RulesConfig:
 
 @dataclass
 class ReportConfig:
+    """The report's title and redaction key (`report`)."""
+
     redaction_key_env: str = "AUDITOR_REDACTION_KEY"  # env var holding the HMAC key for --redact
     redaction_key: str | None = None  # the key inline; discouraged (readers of the file can re-identify)
     title: str | None = None
@@ -75,6 +89,8 @@ class ReportConfig:
 
 @dataclass
 class Config:
+    """The whole of auditor.yaml, every section with its defaults (docs/config.md)."""
+
     version: int = 1
     organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     consent_registry: Path | None = None

@@ -21,6 +21,8 @@ SCHEMES = ("content", "volume", "sse", "none", "unknown")
 
 @dataclass(frozen=True)
 class Encryption:
+    """How a recording is protected: a scheme (SCHEMES) and the method that provides it."""
+
     scheme: str  # one of SCHEMES
     method: str = ""  # the wrapper, volume method or SSE algorithm; "" for none and unknown
 

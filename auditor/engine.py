@@ -77,6 +77,8 @@ def open_sources(
 
 @dataclass
 class ScanResult:
+    """A finished scan: its artifacts, findings and coverage, before publishing."""
+
     as_of: date
     started: datetime
     finished: datetime

@@ -14,7 +14,6 @@ validator: keywords apply only to their own type, `true` is not `1` in `enum`, `
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -33,7 +32,7 @@ _TYPES: dict[str, Check] = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
-    "number": lambda v: isinstance(v, numbers.Number) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),  # what YAML and JSON give
     "integer": lambda v: (
         (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
     ),

@@ -125,6 +125,8 @@ def make_fingerprint(rule: str, location: str, discriminator: str = "") -> str:
 
 @dataclass
 class Finding:
+    """One rule's verdict on one recording or bucket: what is wrong, where, how severe, and why."""
+
     rule: str
     category: str
     severity: str
@@ -175,6 +177,8 @@ INTENTIONAL_SKIPS: frozenset[str] = frozenset(
 
 @dataclass
 class Coverage:
+    """What a scan saw and could not see: counts, and every gap with its reason."""
+
     files_seen: int = 0
     dirs_seen: int = 0
     candidates: int = 0  # files whose head was read

@@ -25,6 +25,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class OwnerRule:
+    """Who answers for the findings under a folder or in a bucket, and by when (`owners`)."""
+
     owner: str
     path: str | None = None  # an absolute folder or file
     bucket: str | None = None

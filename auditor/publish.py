@@ -42,6 +42,8 @@ from auditor.textsafe import without_lone_surrogates
 
 @dataclass
 class PublishSettings:
+    """Where a result goes and what it gates on: outputs, --fail-on, suppressions, baseline."""
+
     outputs: Sequence[Path] = ()  # STDOUT (`-o -`) for the report written to standard output
     fail_on: str = "high"  # a severity, or "none"
     output_options: OutputOptions = field(default_factory=OutputOptions)

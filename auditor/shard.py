@@ -43,6 +43,8 @@ UNIT_TEXT = (
 
 @dataclass(frozen=True)
 class Shard:
+    """This scan's part of a split audit (`--shard I/N`): which units (by hash, or listed) it takes."""
+
     index: int  # 1-based
     count: int
     # A planned task's shard (auditor.executors): exactly these units, or (rest) every unit but these.

@@ -41,6 +41,8 @@ IGNORE_FILENAME = ".auditor-ignore.yaml"
 
 @dataclass(frozen=True)
 class Suppression:
+    """One entry of an ignore file: what it silences (fingerprint or rule and glob), why, until when."""
+
     line: int | None
     reason: str
     fingerprint: str | None = None
@@ -92,6 +94,8 @@ class Suppression:
 
 @dataclass(frozen=True)
 class SuppressionFile:
+    """An ignore file (`.auditor-ignore.yaml`, `--ignore`) and its entries, in file order."""
+
     path: Path
     entries: tuple[Suppression, ...]
 

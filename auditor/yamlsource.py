@@ -18,15 +18,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from auditor import limits as file_limits
 from auditor.errors import InputError
 from auditor.fastschema import Check, try_compile
 from auditor.limits import Limits
-from auditor.safeparse import BaseLoader, LimitError, ParseError, check_yaml, decode_text, read_bounded
+from auditor.safeparse import LimitError, ParseError, decode_text, read_bounded
 
 if TYPE_CHECKING:
+    import yaml
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
@@ -46,16 +45,24 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _DatesAsTextLoader(BaseLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader that leaves `2026-09-01` as the string it was written as."""
+@cache
+def _dates_as_text_loader() -> type[yaml.SafeLoader]:
+    """A SafeLoader that leaves `2026-09-01` as the string it was written as. Made on first use:
+    PyYAML is imported only when a YAML file is read (a scan without config imports none)."""
+    import yaml
 
+    from auditor.safeyaml import BaseLoader
 
-_DatesAsTextLoader.yaml_implicit_resolvers = {
-    first_char: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first_char, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-# An explicit `!!timestamp` tag is kept as text too, so the schema judges it like any other date.
-_DatesAsTextLoader.add_constructor(_TIMESTAMP_TAG, yaml.SafeLoader.construct_yaml_str)
+    class DatesAsTextLoader(BaseLoader):  # type: ignore[valid-type,misc]
+        pass
+
+    DatesAsTextLoader.yaml_implicit_resolvers = {
+        first_char: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+        for first_char, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    # An explicit `!!timestamp` tag is kept as text too, so the schema judges it like any other date.
+    DatesAsTextLoader.add_constructor(_TIMESTAMP_TAG, yaml.SafeLoader.construct_yaml_str)
+    return DatesAsTextLoader
 
 
 @dataclass
@@ -178,10 +185,15 @@ def load_yaml_checked(
     except OSError as exc:
         raise error_class(display, f"cannot read: {exc.strerror or exc}") from exc
 
-    loader = _DatesAsTextLoader(text)
+    import yaml
+
+    from auditor.safeyaml import check_yaml
+
+    loader_class = _dates_as_text_loader()
+    loader = loader_class(text)
     try:
         # Depth and aliases first, in one streaming pass: the walks below would not survive them.
-        check_yaml(text, limits, _DatesAsTextLoader)
+        check_yaml(text, limits, loader_class)
         root = loader.get_single_node()
         if root is None:
             raise error_class(display, "the file is empty; it must be a mapping starting with 'version: 1'")
@@ -221,6 +233,8 @@ def _index_nodes(
     node: yaml.Node, path: PathTuple, index: PositionIndex, display: str, error_class: type[InputError]
 ) -> Iterator[InputError]:
     """Record the line of every key and list item below `node`; yield duplicate and non-text keys."""
+    import yaml  # already imported: the node came from it
+
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:

@@ -82,6 +82,10 @@ def test_a_local_scan_imports_nothing_it_does_not_use(tmp_path: Path, with_confi
     assert code == 0
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["recordings"] == 1
     assert not _top_level(modules, NEVER_ON_A_LOCAL_SCAN)
+    # The built-in rule packs come from their snapshot (auditor/rules/snapshot.py): PyYAML only for
+    # a YAML file of the user's. subprocess only when a volume probe runs a command.
+    assert ("yaml" in modules) == with_config
+    assert "subprocess" not in modules
 
 
 def test_reading_the_plugins_imports_no_importlib_metadata(tmp_path: Path) -> None:

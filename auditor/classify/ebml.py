@@ -60,6 +60,8 @@ def read_vint(buf: bytes, pos: int, keep_marker: bool) -> tuple[int, int] | None
 
 @dataclass
 class MatroskaHead:
+    """What the head of a Matroska or WebM file says: its doctype and its kinds of track."""
+
     doctype: str | None = None
     track_types: list[int] = field(default_factory=list)
     saw_video_element: bool = False

@@ -45,6 +45,8 @@ class ArchiveMembers:
 
 @dataclass(frozen=True)
 class Classification:
+    """What a file's bytes (and name, where they leave it open) say it is."""
+
     kind: str  # media | transcript | encrypted | archive | key | other
     media: str | None  # audio | video | transcript | None (for media: a kind the bytes do not settle)
     format: str | None  # wav, mp3, ..., webvtt, srt, openpgp, age, ..., pgp-private-key, ... (None for other)

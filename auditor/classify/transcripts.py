@@ -13,6 +13,7 @@ media comes through here.
 from __future__ import annotations
 
 import codecs
+import functools
 import itertools
 import re
 
@@ -151,32 +152,42 @@ _NAME = r"(?P<who>[^\W\d_a-z][\w]*(?:[ .'’-]{1,2}[\w]+){0,4}\.?)"
 _CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}"  # m:ss or h:mm:ss
 _CLOCK3 = r"\d{1,2}:\d{2}:\d{2}"  # h:mm:ss only
 _FRACTION = r"(?:[.,]\d{1,3})?"
+
+
 # (kind, pattern): a "header" turn names the speaker and time on a line of its own, the words
 # follow on the next lines; an "inline" turn carries the words after the name; a "cue" is a
 # timing line ("0:0:0.0 --> 0:0:3.21", Teams' older DOCX exports) with no name.
-_TURNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # Otter, Teams: "Jane Doe  0:03" (two or more spaces, or a tab, before the time)
-    ("header", re.compile(rf"{_NAME}(?:[ ]{{2,}}|\t)[ \t]*(?P<time>{_CLOCK}){_FRACTION}[ \t]*$")),
-    # Zoom's saved closed captions: "[Jane Doe] 10:00:05"
-    ("header", re.compile(rf"\[{_NAME}\][ \t]+(?P<time>{_CLOCK3})[ \t]*$")),
-    # "[00:15] Mike: text", "(00:01:02) - Client: text"
-    (
-        "inline",
-        re.compile(rf"[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*(?:[-–][ \t]*)?{_NAME}[ \t]*:[ \t]+\S"),
-    ),
-    # "00:00:15 Mike: text", and tab-separated "00:00:15<TAB>Mike<TAB>text"
-    ("inline", re.compile(rf"(?P<time>{_CLOCK3}){_FRACTION}[ \t]+(?:[-–][ \t]*)?{_NAME}[ \t]*:[ \t]+\S")),
-    ("inline", re.compile(rf"(?P<time>{_CLOCK3}){_FRACTION}\t{_NAME}\t\S")),
-    # "Mike (00:15): text", or "Mike [00:01:02]" with the words on the next line
-    ("inline", re.compile(rf"{_NAME}[ \t]*[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*:?[ \t]*\S")),
-    ("header", re.compile(rf"{_NAME}[ \t]*[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*:?[ \t]*$")),
-    (
-        "cue",
-        re.compile(
-            rf"(?P<time>\d{{1,2}}:\d{{1,2}}:\d{{1,2}}){_FRACTION}[ \t]*-->[ \t]*\d{{1,2}}:\d{{1,2}}:\d{{1,2}}"
+@functools.cache
+def _turns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The turn patterns, compiled on first use: only a text with clock-like lines needs them, and
+    compiling them (Unicode word classes) costs every scan's start-up about 3 ms otherwise."""
+    return (
+        # Otter, Teams: "Jane Doe  0:03" (two or more spaces, or a tab, before the time)
+        ("header", re.compile(rf"{_NAME}(?:[ ]{{2,}}|\t)[ \t]*(?P<time>{_CLOCK}){_FRACTION}[ \t]*$")),
+        # Zoom's saved closed captions: "[Jane Doe] 10:00:05"
+        ("header", re.compile(rf"\[{_NAME}\][ \t]+(?P<time>{_CLOCK3})[ \t]*$")),
+        # "[00:15] Mike: text", "(00:01:02) - Client: text"
+        (
+            "inline",
+            re.compile(
+                rf"[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*(?:[-–][ \t]*)?{_NAME}[ \t]*:[ \t]+\S"
+            ),
         ),
-    ),
-)
+        # "00:00:15 Mike: text", and tab-separated "00:00:15<TAB>Mike<TAB>text"
+        ("inline", re.compile(rf"(?P<time>{_CLOCK3}){_FRACTION}[ \t]+(?:[-–][ \t]*)?{_NAME}[ \t]*:[ \t]+\S")),
+        ("inline", re.compile(rf"(?P<time>{_CLOCK3}){_FRACTION}\t{_NAME}\t\S")),
+        # "Mike (00:15): text", or "Mike [00:01:02]" with the words on the next line
+        ("inline", re.compile(rf"{_NAME}[ \t]*[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*:?[ \t]*\S")),
+        ("header", re.compile(rf"{_NAME}[ \t]*[\[(](?P<time>{_CLOCK}){_FRACTION}[\])][ \t]*:?[ \t]*$")),
+        (
+            "cue",
+            re.compile(
+                rf"(?P<time>\d{{1,2}}:\d{{1,2}}:\d{{1,2}}){_FRACTION}[ \t]*-->[ \t]*\d{{1,2}}:\d{{1,2}}:\d{{1,2}}"
+            ),
+        ),
+    )
+
+
 # Log lines have the same shape ("10:00:01 INFO: started"); their "speakers" are levels.
 _NOT_SPEAKERS = frozenset(
     {"info", "warn", "warning", "error", "err", "debug", "trace", "fatal", "notice", "critical", "crit",
@@ -214,7 +225,7 @@ def has_speaker_turns(lines: list[str]) -> bool:
             continue  # no turn starts with anything else: skip the regexes
         if _LINE_CLOCK.search(line) is None:
             continue  # every turn has a time in it
-        for kind, pattern in _TURNS:
+        for kind, pattern in _turns():
             match = pattern.match(line)
             if match is None:
                 continue

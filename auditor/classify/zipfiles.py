@@ -44,6 +44,8 @@ _PACKAGE_MARKERS = ("[Content_Types].xml", "mimetype", "META-INF/MANIFEST.MF", "
 
 @dataclass(frozen=True)
 class Member:
+    """One entry of a zip's central directory: its name, flags, method and sizes."""
+
     name: str
     flags: int
     method: int

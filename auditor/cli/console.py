@@ -40,6 +40,8 @@ def count(n: int) -> str:
 
 @dataclass
 class Console:
+    """What the command prints to the terminal besides the report (nothing with -q)."""
+
     quiet: bool = False
     report_on_stdout: bool = False
 

@@ -26,6 +26,8 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Assessment:
+    """What the registry says of one person in one recording: the status and the consent behind it."""
+
     person: str
     status: Status
     consent: Consent | None = None  # the consent that decided it (in force, or the nearest miss)

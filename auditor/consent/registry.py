@@ -25,6 +25,8 @@ CSV_SUFFIXES: tuple[str, ...] = (".csv",)
 
 @dataclass(frozen=True)
 class Consent:
+    """One consent a client gave: when, for which purposes, until when, and if it was revoked."""
+
     granted: date
     purposes: tuple[str, ...]
     per_session: bool = False  # each recorded session must also be confirmed in `sessions`
@@ -36,12 +38,16 @@ class Consent:
 
 @dataclass(frozen=True)
 class LegalHold:
+    """An order to keep a client's recordings, until a date or until lifted."""
+
     until: date | None  # None = until lifted
     reason: str
 
 
 @dataclass
 class ClientRecord:
+    """A client in the consent registry: their consents, confirmed sessions and legal hold."""
+
     id: str
     consents: list[Consent] = field(default_factory=list)
     sessions: dict[date, str] = field(default_factory=dict)  # day -> "confirmed" | "declined"
@@ -51,6 +57,8 @@ class ClientRecord:
 
 @dataclass
 class ConsentRegistry:
+    """The consent registry, by client id, as loaded from its file."""
+
     clients: dict[str, ClientRecord]
     source: Path = field(compare=False)
 

@@ -24,6 +24,8 @@ DASK_MISSING = (
 
 @dataclass(frozen=True)
 class ExecutorSpec:
+    """Where the scan runs (`--executor`): in this process, or on Dask."""
+
     name: str  # "local" or "dask"
     address: str | None = None  # dask: a scheduler's address; None: a LocalCluster of processes
 

@@ -41,6 +41,8 @@ NAMES_KEPT = 20  # other accounts named in a finding's evidence; the count is al
 
 @dataclass(frozen=True)
 class Account:
+    """A login account of this machine that a person could use."""
+
     name: str
     uid: int
     shell: str

@@ -38,6 +38,8 @@ _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 @dataclass(frozen=True)
 class Share:
+    """A folder this machine shares over the network (Samba, NFS, or configured)."""
+
     name: str  # the Samba share name or the NFS export path
     path: str  # a directory; components may be glob patterns where Samba substitutes %U, %H, ...
     source: str  # smb.conf path, exports path, or "exposure.network_shares"

@@ -53,6 +53,8 @@ ONEDRIVE_ENVIRONMENT = ("OneDrive", "OneDriveCommercial", "OneDriveConsumer")
 
 @dataclass(frozen=True)
 class SyncRoot:
+    """A folder a sync client uploads, and how it was recognised."""
+
     client: str
     folder: str  # absolute, normalised
     recognised_by: str  # settings | environment | config | folder-name

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,15 @@ from pathlib import Path
 # Runs a command and returns its standard output; raises OSError or SubprocessError when it fails.
 CommandRunner = Callable[[list[str]], str]
 
-# What a failed probe command may raise: the command is missing, exits non-zero, times out or prints garbage.
-COMMAND_ERRORS: tuple[type[Exception], ...] = (OSError, subprocess.SubprocessError, UnicodeError, ValueError)
+
+def command_errors() -> tuple[type[Exception], ...]:
+    """What a failed probe command may raise: the command is missing, exits non-zero, times out or
+    prints garbage. For `except command_errors():`, which calls it only once something is raised:
+    subprocess is imported when a command runs or fails, not by every scan's start-up."""
+    import subprocess
+
+    return (OSError, subprocess.SubprocessError, UnicodeError, ValueError)
+
 
 # Methods that stand for encryption; anything else (none, unknown) does not.
 ENCRYPTING_METHODS = frozenset(
@@ -61,6 +67,8 @@ def unknown(detail: str) -> VolumeEncryption:
 
 def run_command(args: list[str]) -> str:
     """The default command runner: no shell, a short timeout, non-zero exit is an error."""
+    import subprocess
+
     done = subprocess.run(
         args,
         capture_output=True,

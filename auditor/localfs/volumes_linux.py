@@ -23,9 +23,9 @@ except ImportError:  # pragma: no cover - depends on the platform
     fcntl = None  # type: ignore[assignment]
 
 from auditor.localfs.volumes_common import (
-    COMMAND_ERRORS,
     CommandRunner,
     VolumeEncryption,
+    command_errors,
     encrypted,
     not_encrypted,
     unknown,
@@ -67,6 +67,8 @@ _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 @dataclass(frozen=True)
 class MountEntry:
+    """One line of /proc/self/mountinfo: device, mount point, type and source."""
+
     dev: tuple[int, int]
     mount_point: str
     fstype: str
@@ -398,7 +400,7 @@ def zfs_native_encryption(dataset: str, run: CommandRunner) -> VolumeEncryption:
     """Ask `zfs get encryption` about the dataset; "off" says nothing about the vdevs beneath the pool."""
     try:
         value = run(["zfs", "get", "-H", "-o", "value", "encryption", dataset]).strip()
-    except COMMAND_ERRORS as exc:
+    except command_errors() as exc:
         return unknown(f"zfs dataset {dataset}: cannot ask zfs ({exc})")
     if value and value not in ("off", "-"):
         return encrypted("zfs-native", f"zfs dataset {dataset} encryption={value}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from auditor.localfs.volumes_common import (
-    COMMAND_ERRORS,
     CommandRunner,
     VolumeEncryption,
+    command_errors,
     encrypted,
     not_encrypted,
     unknown,
@@ -30,7 +30,7 @@ def parse_fdesetup_status(output: str) -> VolumeEncryption:
 def filevault_status(run: CommandRunner) -> VolumeEncryption:
     try:
         output = run(["fdesetup", "status"])
-    except COMMAND_ERRORS as exc:
+    except command_errors() as exc:
         return unknown(f"fdesetup status failed: {exc}")
     return parse_fdesetup_status(output)
 

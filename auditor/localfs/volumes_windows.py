@@ -10,9 +10,9 @@ import ntpath
 import re
 
 from auditor.localfs.volumes_common import (
-    COMMAND_ERRORS,
     CommandRunner,
     VolumeEncryption,
+    command_errors,
     encrypted,
     not_encrypted,
     unknown,
@@ -60,7 +60,7 @@ def _shell_protection(drive: str, run: CommandRunner) -> VolumeEncryption:
     )
     try:
         value = run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script]).strip()
-    except COMMAND_ERRORS as exc:
+    except command_errors() as exc:
         return unknown(
             f"BitLocker state of {drive} unavailable: manage-bde and the shell property failed ({exc})"
         )
@@ -76,6 +76,6 @@ def _shell_protection(drive: str, run: CommandRunner) -> VolumeEncryption:
 def bitlocker_status(drive: str, run: CommandRunner) -> VolumeEncryption:
     try:
         output = run(["manage-bde", "-status", drive])
-    except COMMAND_ERRORS:
+    except command_errors():
         return _shell_protection(drive, run)
     return parse_manage_bde(drive, output)

@@ -21,6 +21,8 @@ def _no_warnings(message: str) -> None:
 
 @dataclass
 class OutputOptions:
+    """How every output writes a result: redaction, the report template and its title."""
+
     redact: bool = False
     redaction_key: bytes | None = None
     template_dir: Path | None = None

@@ -91,6 +91,8 @@ def param_specs(params: Mapping[str, Any]) -> dict[str, Param]:
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule's metadata (its one validated home) and the check it runs on each artifact."""
+
     id: str
     category: str
     severity: str

@@ -13,6 +13,8 @@ from auditor.yamlsource import load_yaml_validated
 
 @dataclass(frozen=True)
 class PackEntry:
+    """What a rule pack says of one rule, with the lines it says it on."""
+
     line: int | None
     enabled: bool | None = None
     severity: str | None = None
@@ -24,6 +26,8 @@ class PackEntry:
 
 @dataclass(frozen=True)
 class RulePack:
+    """A rule pack as loaded: its name, version, title and entries."""
+
     name: str
     version: str
     title: str

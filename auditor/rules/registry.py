@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; packs needs the YAML machin
 
 @dataclass(frozen=True)
 class ActiveRule:
+    """A rule as this scan runs it: its severity, controls and parameters after the packs."""
+
     rule: Rule
     severity: str
     controls: tuple[str, ...]
@@ -39,6 +41,8 @@ class ActiveRule:
 
 @dataclass(frozen=True)
 class PackInfo:
+    """A rule pack this scan loaded, for the result's record."""
+
     name: str
     version: str
     path: str
@@ -47,6 +51,8 @@ class PackInfo:
 
 @dataclass
 class RuleSet:
+    """The rules a scan runs, the packs they came from, and what could not be loaded."""
+
     active: list[ActiveRule]
     packs: list[PackInfo]
     disabled: list[str] = field(default_factory=list)
@@ -147,11 +153,13 @@ def pack_path(path: Path) -> Path:
 
 def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
     from auditor.rules.packs import load_pack  # local import: packs needs the YAML machinery
+    from auditor.rules.snapshot import load_builtin_pack
 
     discovered = discover_rules()
     known = discovered.ids()
-    paths = [*builtin_pack_paths(), *(pack_path(Path(p)) for p in [*config.rules.packs, *extra_packs])]
-    loaded = [(path, load_pack(path, known_rule_ids=known)) for path in paths]
+    added = [pack_path(Path(p)) for p in [*config.rules.packs, *extra_packs]]
+    loaded = [(path, load_builtin_pack(path, known)) for path in builtin_pack_paths()]
+    loaded += [(path, load_pack(path, known_rule_ids=known)) for path in added]
     chosen = {
         rid: (entry.provider, path, entry.line)
         for path, pack in loaded

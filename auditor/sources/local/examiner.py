@@ -119,6 +119,8 @@ def _opened_ahead(
 
 @dataclass
 class _Sniffed:
+    """A file the walk read that matters: a recording (with its artifact) or key material."""
+
     name: str
     path: str
     relpath: str
