@@ -1,5 +1,6 @@
 """Parallelism benchmark: `auditor scan` with `-j 1`, `-j 2`, `-j 4` and the default (one process
-until the walk has listed AUTO_FORK_AFTER files, then twice the CPUs), against `find DIR -type f`,
+until the walk has listed AUTO_FORK_AFTER files, then one per CPU when the heads read so far were in
+the page cache, as they are here, twice the CPUs when not), against `find DIR -type f`,
 on generated trees of several sizes (bench/gen_tree.py, 1% recordings).
 
 Each tree: every command once untimed (caches), then --runs rounds alternating them. Wall time
@@ -128,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
 
 NOTES = f"""\
 The default walks in one process until it has listed {AUTO_FORK_AFTER:,} files
-(`auditor/sources/local/source.py` AUTO_FORK_AFTER), then forks twice the CPUs it may run on (at
-most 8) for the rest; `--jobs N` forks N as soon as the breadth-first frontier is wide enough. CPU
+(`auditor/sources/local/source.py` AUTO_FORK_AFTER), then forks one process per CPU it may run on
+when at least 90% of the file heads it read were in the page cache (as on these warm runs), twice
+the CPUs when not (a cold disk, where more reads in flight win), at most 8, for the rest; `--jobs N`
+forks N as soon as the breadth-first frontier is wide enough. CPU
 is the command's and its workers' user + sys: what the forks cost. On a busy host more processes
 also win a larger share of the CPUs, which flatters the forking settings' wall times; compare the
 CPU column."""

@@ -727,7 +727,8 @@ def markdown(fig: Figures, sizes: list[Figures] | None = None) -> str:
 
 NOTES = f"""\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
-twice the CPUs, at most 8, once the walk has listed {AUTO_FORK_AFTER:,} files; the parent walks breadth-first
+one per CPU on a warm disk and twice the CPUs on a cold one, at most 8, once the walk has listed
+{AUTO_FORK_AFTER:,} files; the parent walks breadth-first
 until then and until the frontier is wide enough to share out, see Parallelism). The phase table
 is one single-process run, so its rows add up to more than the wall time of the parallel scan.
 Three floors, in the same alternation: `find -type f` (C, reads folders only: d_type, no stat),
@@ -753,9 +754,10 @@ Peak memory (issue 16): each artifact is freed once judged (only the result's di
 and the check for lone surrogates encodes a result's long lists 2,048 items at a time, not the
 whole result at once. Tried and left out: no readahead on sniffed files (POSIX_FADV_RANDOM) made a
 cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date reads then each wait for
-the disk; a default of as many processes as CPUs, not twice as many, was faster warm (300,000
-files: 1.38 s against 1.62 s) but slower cold (4.7-5.6 s against 3.7-5.0 s), and a first audit
-is cold."""
+the disk. As many processes as CPUs is faster warm (300,000 files: 1.03 s against 1.16 s for
+twice as many) but slower cold (2.6-3.0 s against 2.2-2.4 s), so the default asks the page cache
+(a read with RWF_NOWAIT, which never waits for the disk) about each head it reads before the fork,
+and forks one per CPU only when at least 90% were there."""
 
 
 def main(argv: list[str] | None = None) -> int:

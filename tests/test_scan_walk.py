@@ -679,17 +679,87 @@ def test_a_chunk_whose_workers_die_twice_is_a_gap_folder_by_folder(
     assert 0 < len(found) < 43
 
 
-@pytest.mark.parametrize(("cpus", "jobs"), [(1, 2), (2, 4), (3, 6), (4, 8), (64, 8)])
-def test_the_default_jobs_are_twice_the_usable_cpus(
-    monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int
+@pytest.mark.parametrize(("cpus", "jobs", "warm"), [(1, 2, 2), (2, 4, 2), (3, 6, 3), (4, 8, 4), (64, 8, 8)])
+def test_the_default_jobs_are_twice_the_usable_cpus_or_one_each_when_warm(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int, warm: int
 ) -> None:
     """The CPUs this process may run on (its affinity: a container's or taskset's), not the
     machine's 128: eight processes on two CPUs would only take turns."""
-    from auditor.sources.local.source import default_jobs
+    from auditor.sources.local.source import default_jobs, default_warm_jobs
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 128)
     assert default_jobs() == jobs
+    assert default_warm_jobs() == warm
+
+
+def _evicted(paths: list[Path], sentinel: Path) -> bool:
+    """Drop the files' pages from the page cache (written back first, then POSIX_FADV_DONTNEED);
+    False where the filesystem keeps them anyway (tmpfs keeps its files in memory), as `sentinel`,
+    evicted the same way and then asked for, shows. (Not one of `paths`: asking starts readahead.)"""
+    sentinel.write_bytes(b"x" * 4096)
+    for path in [*paths, sentinel]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    fd = os.open(sentinel, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(16)], 0, os.RWF_NOWAIT)
+        return False  # still cached
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="needs preadv(RWF_NOWAIT) (Linux)")
+def test_the_default_forks_one_worker_per_cpu_on_a_warm_disk_and_more_on_a_cold_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heads read before the fork say how warm the disk is: found in the page cache, one
+    worker per CPU (more would only share the CPUs out); read from the disk, twice as many (more
+    reads in flight). The same scan either way; an explicit --jobs is never second-guessed."""
+    import multiprocessing
+
+    heads = []
+    for i in range(40):  # what the parent reads before the fork: two extension-less files each
+        for n in (1, 2):
+            heads.append(place(tmp_path / f"client-{i:02d}", f"take-{n}", "session.wav"))
+        (tmp_path / f"client-{i:02d}" / "sessions").mkdir()
+        (tmp_path / f"client-{i:02d}" / "sessions" / "notes.txt").write_text("n")
+    pools: list[int] = []
+    real = multiprocessing.get_context
+
+    class Spy:
+        def __init__(self, method: str) -> None:
+            self.context = real(method)
+
+        def Pool(self, processes: int, **kw: Any) -> Any:  # noqa: N802 - multiprocessing's name
+            pools.append(processes)
+            return self.context.Pool(processes, **kw)
+
+    monkeypatch.setattr(multiprocessing, "get_context", Spy)
+    monkeypatch.setattr(local_source, "FRONTIER_PER_JOB", 5)  # 40 folders are enough to share out
+
+    def scan(**opts: Any) -> tuple[list[str], LocalSource]:
+        source = LocalSource(Config(), SourceOptions(jobs=4, fork_after=60, **opts))
+        return [a.location for a in source.scan(str(tmp_path), Coverage())], source
+
+    warm, source = scan(jobs_when_warm=2)
+    assert source.examiner.heads_cached >= 16 and source.examiner.heads_uncached == 0
+    assert pools == [2]
+    if not _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel"):
+        pytest.skip("this filesystem keeps every file in memory (tmpfs): nothing to evict")
+    cold, source = scan(jobs_when_warm=2)
+    assert source.examiner.heads_uncached >= 16 and source.examiner.heads_cached == 0
+    assert pools == [2, 4]
+    assert cold == warm and len(warm) == 80
+    _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel")
+    forced, _ = scan()  # --jobs 4: no jobs_when_warm
+    assert pools == [2, 4, 4] and forced == warm
 
 
 def test_the_default_jobs_fall_back_to_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,6 +42,9 @@ class SourceOptions:
     # CPU than a small tree ever wins back. 0: fork as soon as the frontier is wide enough
     # (an explicit --jobs N); the scan's default is AUTO_FORK_AFTER.
     fork_after: int = 0
+    # The scan's default: fork this many instead of `jobs` when the file heads read before the fork
+    # came from the page cache (a warm disk gains nothing from more processes than CPUs).
+    jobs_when_warm: int | None = None
     one_file_system: bool = False  # a local walk stays on each target's filesystem (find -xdev)
     shard: Shard | None = None  # --shard I/N: only this shard's units (auditor.shard)
 
