@@ -737,7 +737,7 @@ def test_the_default_forks_one_worker_per_cpu_on_a_warm_disk_and_more_on_a_cold_
         def __init__(self, method: str) -> None:
             self.context = real(method)
 
-        def Pool(self, processes: int, **kw: Any) -> Any:  # noqa: N802 - multiprocessing's name
+        def Pool(self, processes: int, **kw: Any) -> Any:  # multiprocessing's name
             pools.append(processes)
             return self.context.Pool(processes, **kw)
 
