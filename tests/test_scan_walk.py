@@ -749,12 +749,15 @@ def test_the_default_forks_one_worker_per_cpu_on_a_warm_disk_and_more_on_a_cold_
         return [a.location for a in source.scan(str(tmp_path), Coverage())], source
 
     warm, source = scan(jobs_when_warm=2)
-    assert source.examiner.heads_cached >= 16 and source.examiner.heads_uncached == 0
+    assert source.examiner.heads_cached >= 16  # just written: in the page cache
     assert pools == [2]
     if not _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel"):
         pytest.skip("this filesystem keeps every file in memory (tmpfs): nothing to evict")
     cold, source = scan(jobs_when_warm=2)
-    assert source.examiner.heads_uncached >= 16 and source.examiner.heads_cached == 0
+    # (Most, not all: the kernel may bring a neighbour back by readahead, or keep a busy page.)
+    assert (
+        source.examiner.heads_uncached >= 16 and source.examiner.heads_uncached > source.examiner.heads_cached
+    )
     assert pools == [2, 4]
     assert cold == warm and len(warm) == 80
     _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel")
@@ -824,3 +827,27 @@ def test_heads_asked_for_ahead_give_the_same_scan_and_leave_no_fd_open(
     with pytest.raises(RuntimeError):
         _scan(tmp_path, jobs=1)
     assert _open_fds() == before  # the rest of the batch closed too
+
+
+@pytest.mark.parametrize(("error", "asked_again"), [(95, False), (5, True)])  # EOPNOTSUPP, EIO
+def test_a_filesystem_that_cannot_say_what_is_cached_is_read_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, asked_again: bool
+) -> None:
+    """preadv(RWF_NOWAIT) refused (an older kernel, a filesystem without it) or failing: the heads
+    are read the plain way, the same scan; only "not supported" stops the asking."""
+    for n in range(6):
+        place(tmp_path / "clinic", f"take-{n}", "session.wav")
+    expected, _ = _scan(tmp_path, jobs=1)
+    calls: list[int] = []
+
+    def refusing(*_args: object) -> int:
+        calls.append(1)
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(os, "preadv", refusing)
+    source = LocalSource(Config(), SourceOptions(jobs=1))
+    coverage = Coverage()
+    found = sorted(a.location for a in source.scan(str(tmp_path), coverage))
+    assert found == expected and len(found) == 6 and not coverage.gaps
+    assert source.examiner.heads_cached == source.examiner.heads_uncached == 0
+    assert len(calls) == (6 if asked_again else 1)

@@ -13,6 +13,7 @@ its reason, and so does an archive whose listing could not be read in full.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Container, Iterator
@@ -96,6 +97,7 @@ def _triage_cached(name: str) -> int:
 PREFETCH_BATCH = 32
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 _NOWAIT = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
+_NOWAIT_UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 
 # What a batch holds for each path: (fd, stat, the head if it was cached), or the error opening it
 # gave (for its turn to report), or None once handed over.
@@ -301,9 +303,10 @@ class Examiner:
         except BlockingIOError:
             self.heads_uncached += 1
             return None
-        except OSError:  # EOPNOTSUPP: this kernel or filesystem cannot say; it is not asked again
-            self._nowait = None
-            return None
+        except OSError as exc:
+            if exc.errno in _NOWAIT_UNSUPPORTED:  # this kernel or filesystem cannot say: not asked again
+                self._nowait = None
+            return None  # anything else (EIO): the plain read in _examine meets it and says so
         if got < min(HEAD_BYTES, size):  # part of it cached: the rest is on the disk
             self.heads_uncached += 1
             return None

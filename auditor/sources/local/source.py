@@ -2,7 +2,8 @@
 
 Large trees are shared out to forked workers (`--jobs`): the parent walks breadth-first until
 the frontier is wide enough, then hands chunks of folders out, and puts what comes back in the
-order a walk in one process has: the output is the same whatever --jobs. Each worker gets the source through the pool's initializer.
+order a walk in one process has: the output is the same whatever --jobs. Each worker gets the
+source through the pool's initializer.
 """
 
 from __future__ import annotations
