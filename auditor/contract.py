@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,28 +34,37 @@ def summarise(
     recordings: list[dict[str, Any]],
     breach_register: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    # One pass sorts the findings out (a million-file scan has tens of thousands, and this runs
-    # after the walk, while nothing else does): suppressed, open, or resolved.
+    # One pass sorts the findings out and counts them (a million-file scan has tens of thousands,
+    # and this runs after the walk, while nothing else does): suppressed, open, or resolved.
     active: list[dict[str, Any]] = []
     suppressed = 0
+    flagged: set[Any] = set()
+    by_sev: dict[str, int] = {}
+    by_cat: dict[str, int] = {}
     for f in findings:
         if f.get("suppressed"):
             suppressed += 1
         elif f.get("status") != "resolved":
             active.append(f)
-    flagged = {f["location"] for f in active}
-    by_sev = Counter(f["severity"] for f in active)
+            flagged.add(f["location"])
+            by_sev[f["severity"]] = by_sev.get(f["severity"], 0) + 1
+            by_cat[f["category"]] = by_cat.get(f["category"], 0) + 1
     # Files a suppression entry says are no session recording are listed, but not counted as recordings.
-    sessions = [r for r in recordings if not r.get("not_a_session_recording")]
-    by_location = {str(r.get("location")): r for r in recordings}
+    sessions = compliant = 0
+    by_location: dict[str, dict[str, Any]] = {}
+    for r in recordings:
+        by_location[str(r.get("location"))] = r
+        if not r.get("not_a_session_recording"):
+            sessions += 1
+            compliant += r["location"] not in flagged
     return {
-        "recordings": len(sessions),
-        "compliant_recordings": sum(1 for r in sessions if r["location"] not in flagged),
+        "recordings": sessions,
+        "compliant_recordings": compliant,
         "findings": len(active),
         "suppressed": suppressed,
-        "not_session_recordings": len(recordings) - len(sessions),
+        "not_session_recordings": len(recordings) - sessions,
         "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
-        "by_category": dict(sorted(Counter(f["category"] for f in active).items())),
+        "by_category": dict(sorted(by_cat.items())),
         # Distinct clients (and unattributed recordings) behind the breaches and the open findings.
         "people_affected": people_affected_by(active, by_location, breach_register),
     }
