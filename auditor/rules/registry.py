@@ -153,12 +153,12 @@ def pack_path(path: Path) -> Path:
 
 def load_ruleset(config: Config, extra_packs: Sequence[Path] = ()) -> RuleSet:
     from auditor.rules.packs import load_pack  # local import: packs needs the YAML machinery
-    from auditor.rules.snapshot import load_builtin_pack
+    from auditor.rules.snapshot import load_builtin_packs
 
     discovered = discover_rules()
     known = discovered.ids()
     added = [pack_path(Path(p)) for p in [*config.rules.packs, *extra_packs]]
-    loaded = [(path, load_builtin_pack(path, known)) for path in builtin_pack_paths()]
+    loaded = load_builtin_packs(builtin_pack_paths(), known)
     loaded += [(path, load_pack(path, known_rule_ids=known)) for path in added]
     chosen = {
         rid: (entry.provider, path, entry.line)

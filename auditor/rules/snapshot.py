@@ -14,9 +14,10 @@ is never used. tests/test_rule_snapshot.py fails until it is written again:
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import json
 import sys
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,14 @@ from auditor.rules.packs import PackEntry, RulePack, load_pack
 SNAPSHOT_FILE = Path(__file__).with_name("builtin_packs.json")
 
 
-def load_builtin_pack(path: Path, known_rule_ids: Set[str]) -> RulePack:
-    """`load_pack(path)` for a built-in pack: from the snapshot when it was made from these bytes."""
-    snapshot = _snapshots().get(path.name)
+def load_builtin_packs(paths: Sequence[Path], known_rule_ids: Set[str]) -> list[tuple[Path, RulePack]]:
+    """`load_pack(path)` for each built-in pack, from the snapshot (read once) where it was made from
+    that pack's bytes."""
+    snapshots = _snapshots()
+    return [(path, _load_builtin_pack(path, snapshots.get(path.name), known_rule_ids)) for path in paths]
+
+
+def _load_builtin_pack(path: Path, snapshot: dict[str, Any] | None, known_rule_ids: Set[str]) -> RulePack:
     if snapshot is None or snapshot["crc32"] != binascii.crc32(path.read_bytes()):
         return load_pack(path, known_rule_ids)
     pack = _from_json(snapshot)
@@ -54,18 +60,7 @@ def snapshot_of(path: Path, known_rule_ids: Set[str]) -> dict[str, Any]:
         "name": pack.name,
         "version": pack.version,
         "title": pack.title,
-        "rules": {
-            rid: {
-                "line": e.line,
-                "enabled": e.enabled,
-                "severity": e.severity,
-                "controls": e.controls,
-                "params": e.params,
-                "provider": e.provider,
-                "param_lines": e.param_lines,
-            }
-            for rid, e in pack.rules.items()
-        },
+        "rules": {rid: dataclasses.asdict(entry) for rid, entry in pack.rules.items()},
     }
 
 
