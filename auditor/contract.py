@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 from auditor.errors import InputError
 from auditor.limits import RESULT_JSON
 from auditor.models import SEVERITIES
-from auditor.people import people_affected_by
+from auditor.people import BREACH_CATEGORY, people_affected_by
 from auditor.safeparse import LimitError, ParseError, load_json, read_bounded
 from auditor.textsafe import fix_lone_surrogates
 
@@ -36,7 +36,8 @@ def summarise(
 ) -> dict[str, Any]:
     # One pass sorts the findings out and counts them (a million-file scan has tens of thousands,
     # and this runs after the walk, while nothing else does): suppressed, open, or resolved.
-    active: list[dict[str, Any]] = []
+    active = 0
+    breaches: list[dict[str, Any]] = []
     suppressed = 0
     flagged: set[Any] = set()
     by_sev: dict[str, int] = {}
@@ -45,10 +46,13 @@ def summarise(
         if f.get("suppressed"):
             suppressed += 1
         elif f.get("status") != "resolved":
-            active.append(f)
+            active += 1
             flagged.add(f["location"])
             by_sev[f["severity"]] = by_sev.get(f["severity"], 0) + 1
-            by_cat[f["category"]] = by_cat.get(f["category"], 0) + 1
+            category = f["category"]
+            by_cat[category] = by_cat.get(category, 0) + 1
+            if category == BREACH_CATEGORY:
+                breaches.append(f)
     # Files a suppression entry says are no session recording are listed, but not counted as recordings.
     sessions = compliant = 0
     by_location: dict[str, dict[str, Any]] = {}
@@ -60,13 +64,13 @@ def summarise(
     return {
         "recordings": sessions,
         "compliant_recordings": compliant,
-        "findings": len(active),
+        "findings": active,
         "suppressed": suppressed,
         "not_session_recordings": len(recordings) - sessions,
         "by_severity": {s: by_sev.get(s, 0) for s in SEVERITIES},
         "by_category": dict(sorted(by_cat.items())),
         # Distinct clients (and unattributed recordings) behind the breaches and the open findings.
-        "people_affected": people_affected_by(active, by_location, breach_register),
+        "people_affected": people_affected_by(flagged, breaches, by_location, breach_register),
     }
 
 
@@ -85,19 +89,30 @@ def _encode(value: Any) -> bytes:
             return orjson.dumps(value, default=str)
         except (orjson.JSONEncodeError, TypeError):
             pass
-    return _ENCODER.encode(fix_lone_surrogates(copy.deepcopy(value))).encode("utf-8")
+    # A lone surrogate (publish leaves them to the encoder when it alone reads the texts): in
+    # the lossless form, encoded as a result fixed beforehand would be.
+    fixed = fix_lone_surrogates(copy.deepcopy(value))
+    if orjson is not None:
+        try:
+            return orjson.dumps(fixed, default=str)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return _ENCODER.encode(fixed).encode("utf-8")
 
 
-def iter_json(data: dict[str, Any]) -> Iterator[bytes]:
-    """The canonical JSON bytes of a result, in chunks: exactly what a `.json` output holds."""
+def iter_json(data: dict[str, Any]) -> Iterator[bytes | memoryview]:
+    """The canonical JSON bytes of a result, in chunks (bytes, or views of them): exactly what a
+    `.json` output holds."""
     yield b"{"
     for index, (key, value) in enumerate(data.items()):
         yield (b"," if index else b"") + _encode(key) + b":"
         if isinstance(value, list) and len(value) > _SLICE:
             yield b"["
             for start in range(0, len(value), _SLICE):
-                encoded = _encode(value[start : start + _SLICE])  # "[...]": keep what is inside
-                yield (b"," if start else b"") + encoded[1:-1]
+                if start:
+                    yield b","
+                # "[...]": what is inside, as a view (a slice of bytes would copy megabytes)
+                yield memoryview(_encode(value[start : start + _SLICE]))[1:-1]
             yield b"]"
         else:
             yield _encode(value)

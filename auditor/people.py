@@ -48,39 +48,40 @@ def people_affected(
     """People behind the breaches (the register's not-closed ones when there is a register, else the
     open breach findings) and behind every recording with an open finding."""
     active = [f for f in findings if not f.get("suppressed") and f.get("status") != "resolved"]
-    return people_affected_by(active, {str(r.get("location")): r for r in recordings}, breach_register)
+    return people_affected_by(
+        {f["location"] for f in active},
+        [f for f in active if f.get("category") == BREACH_CATEGORY],
+        {str(r.get("location")): r for r in recordings},
+        breach_register,
+    )
 
 
 def people_affected_by(
-    active: Iterable[Mapping[str, Any]],
+    open_locations: Iterable[Any],
+    open_breaches: Iterable[Mapping[str, Any]],
     by_location: Mapping[str, Mapping[str, Any]],
     breach_register: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """people_affected() given its open findings (neither suppressed nor resolved) and the
-    recordings by location: one pass over the findings, for a summary that has both already."""
-    from_findings = not (breach_register and breach_register.get("breaches") is not None)
-    open_locations: set[str] = set()
-    clients_of: dict[str, list[str]] = {}
-    for f in active:
-        location = str(f["location"])
-        if location in by_location:
-            open_locations.add(location)
-        if from_findings and f.get("category") == BREACH_CATEGORY:
-            named = clients_of.setdefault(location, [])
+    """people_affected() given the locations of its open findings (neither suppressed nor
+    resolved), those of the breach category, and the recordings by location: for a summary that
+    has sorted the findings out already (a million-file scan has tens of thousands)."""
+    if not (breach_register and breach_register.get("breaches") is not None):
+        clients_of: dict[str, list[str]] = {}
+        for f in open_breaches:
+            named = clients_of.setdefault(str(f["location"]), [])
             if f.get("client"):
                 named.append(str(f["client"]))
-    if from_findings:
         breach_groups = [people_of(by_location.get(loc), named) for loc, named in clients_of.items()]
     else:
-        assert breach_register is not None
         breach_groups = [
             people_of(by_location.get(str(b.get("location"))), b.get("clients") or [])
             for b in breach_register.get("breaches") or []
         ]
+    # Counts: the order the locations are taken in does not matter.
+    recorded = {str(loc) for loc in open_locations} & by_location.keys()
     return {
         "breaches": count_people(breach_groups),
-        # Counts: the order the locations are taken in does not matter.
-        "open_findings": count_people(people_of(by_location[loc]) for loc in open_locations),
+        "open_findings": count_people(people_of(by_location[loc]) for loc in recorded),
     }
 
 

@@ -174,7 +174,10 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
     # First, every text valid Unicode: a lone surrogate (a name that is not UTF-8 reaching a
     # result some way other than the sources' display_path) becomes auditor.textsafe's one
     # lossless form, which every format, the breach register's sqlite and browsers can carry.
-    without_lone_surrogates(result)
+    # Finding out costs as much as encoding the result: when the JSON encoder is the only reader
+    # of the texts, it makes them valid as it writes (the same form, the same bytes) instead.
+    if not _json_alone_reads(settings):
+        without_lone_surrogates(result)
     if settings.suppressions is not None:
         apply_suppressions(result, settings.suppressions)
     if settings.baseline is not None:
@@ -189,6 +192,20 @@ def prepare(result: dict[str, Any], settings: PublishSettings) -> None:
     if settings.redactor is not None:
         settings.on_phase("redacting")
         settings.redactor.redact(result)
+
+
+def _json_alone_reads(settings: PublishSettings) -> bool:
+    """Whether the result's texts reach nothing but the JSON encoder (auditor.contract.iter_json):
+    no suppression, baseline, breach register, owner or redaction step compares or rewrites them,
+    and every output is JSON. The summary only counts distinct texts."""
+    return (
+        settings.suppressions is None
+        and settings.baseline is None
+        and settings.record_breaches is None
+        and not settings.owners
+        and settings.redactor is None
+        and all(settings.format_for(path) == "json" for path in settings.outputs)
+    )
 
 
 def publish(result: dict[str, Any], settings: PublishSettings) -> tuple[list[Path], bool]:

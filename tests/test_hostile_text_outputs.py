@@ -224,3 +224,29 @@ def test_publish_fixes_a_lone_surrogate_wherever_it_reached_the_result(
         path.read_bytes().decode("utf-8")
     ET.fromstring((tmp_path / "again.xml").read_bytes())
     orjson.loads((tmp_path / "again.sarif").read_bytes())
+
+
+def test_a_json_only_publish_writes_the_same_bytes_as_one_that_fixes_the_texts_first(
+    outputs: dict[str, bytes], tmp_path: Path
+) -> None:
+    """When JSON is the only output (and no step compares texts), publish leaves lone surrogates
+    to the JSON encoder instead of looking for them first: the bytes are those of a publish that
+    fixed them first (here: because a CSV is written too), summary included."""
+    from auditor.publish import PublishSettings, publish
+
+    def tampered() -> dict[str, Any]:
+        result = orjson.loads(outputs["json"])
+        finding = result["findings"][-1]  # past the first slice of a long list, if it is long
+        finding["message"] += " \udcff"
+        finding["evidence"]["odd\ud800key"] = "\udc80"
+        finding["client"] = "C-\udce9"
+        result["coverage"]["skipped"].append({"location": "x\udcfe", "reason": "r", "detail": "\ud801"})
+        return result
+
+    alone, fixed_first = tmp_path / "alone.json", tmp_path / "fixed-first.json"
+    publish(tampered(), PublishSettings(outputs=[alone], fail_on="none"))
+    publish(tampered(), PublishSettings(outputs=[fixed_first, tmp_path / "also.csv"], fail_on="none"))
+    assert alone.read_bytes() == fixed_first.read_bytes()
+    again = orjson.loads(alone.read_bytes())
+    assert again["findings"][-1]["client"] == "C-\\xe9"
+    assert again["coverage"]["skipped"][-1] == {"location": "x\\xfe", "reason": "r", "detail": "\\ud801"}

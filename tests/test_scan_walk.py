@@ -679,8 +679,8 @@ def test_a_chunk_whose_workers_die_twice_is_a_gap_folder_by_folder(
     assert 0 < len(found) < 43
 
 
-@pytest.mark.parametrize(("cpus", "jobs", "warm"), [(1, 2, 2), (2, 4, 2), (3, 6, 3), (4, 8, 4), (64, 8, 8)])
-def test_the_default_jobs_are_twice_the_usable_cpus_or_one_each_when_warm(
+@pytest.mark.parametrize(("cpus", "jobs", "warm"), [(1, 4, 2), (2, 8, 2), (3, 8, 3), (4, 8, 4), (64, 8, 8)])
+def test_the_default_jobs_are_four_per_usable_cpu_or_one_each_when_warm(
     monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int, warm: int
 ) -> None:
     """The CPUs this process may run on (its affinity: a container's or taskset's), not the
@@ -770,11 +770,11 @@ def test_the_default_jobs_fall_back_to_the_cpu_count(monkeypatch: pytest.MonkeyP
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, Windows
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert default_jobs() == 2
+    assert default_jobs() == 4
     monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: as for one
-    assert default_jobs() == 2
+    assert default_jobs() == 4
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
-    assert default_jobs() == 6
+    assert default_jobs() == 8
 
 
 def _open_fds() -> set[str]:

@@ -101,7 +101,7 @@ def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     type=click.IntRange(min=1),
     default=None,
     show_default="one process until the tree passes 5,000 files, then one per CPU if the files read so "
-    "far were in the page cache, twice the CPUs if not (a cold disk), at most 8",
+    "far were in the page cache, four per CPU if not (a cold disk), at most 8",
     help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
     "than CPUs keep more reads in flight. The output's order is the same for every N. With "

@@ -84,11 +84,11 @@ def writer_for(path: Path) -> Writer:
     return writer
 
 
-def write_private(path: Path, data: str | bytes | Iterable[bytes]) -> None:
+def write_private(path: Path, data: str | bytes | Iterable[bytes | memoryview]) -> None:
     """Reports carry PHI: write them 0600, atomically, so a half-written report never looks complete.
     `data` may be an iterable of byte chunks, so large results are streamed rather than held whole."""
     if isinstance(data, str):
-        chunks: Iterable[bytes] = (data.encode("utf-8"),)
+        chunks: Iterable[bytes | memoryview] = (data.encode("utf-8"),)
     elif isinstance(data, bytes):
         chunks = (data,)
     else:
@@ -134,7 +134,7 @@ def _new_private_file(directory: Path, prefix: str, suffix: str) -> tuple[int, s
     raise FileExistsError(errno.EEXIST, "no unused name for a temporary file", str(directory))
 
 
-def _write_stdout(chunks: Iterable[bytes]) -> None:
+def _write_stdout(chunks: Iterable[bytes | memoryview]) -> None:
     sys.stdout.flush()  # whatever text went before stays before
     stream = sys.stdout.buffer
     for chunk in chunks:
