@@ -142,6 +142,7 @@ _KEY_PATTERNS: tuple[tuple[re.Pattern[bytes], str], ...] = (
     ),
 )
 _KEY_HINTS = (b"PRIVATE KEY", b"AGE-SECRET-KEY-1")  # cheap substring tests before the regexes
+assert all(b"KEY" in hint for hint in _KEY_HINTS)  # classify_crypto looks for that first
 
 
 def _armored_pgp_is_encrypted(text: bytes) -> bool:
@@ -204,7 +205,8 @@ def classify_crypto(head: bytes, name: str) -> Classification | None:
         return encrypted_classification("openpgp-armored", name) if _armored_pgp_is_encrypted(text) else None
     if text.startswith(_AGE_ARMOR):
         return encrypted_classification("age-armored", name)
-    if any(hint in head for hint in _KEY_HINTS):
+    # Both hints hold "KEY": one scan of the head settles most files (this runs for every file sniffed).
+    if b"KEY" in head and any(hint in head for hint in _KEY_HINTS):
         for pattern, key_format in _KEY_PATTERNS:
             if pattern.search(head):
                 return Classification(kind="key", media=None, format=key_format)
