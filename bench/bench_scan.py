@@ -746,7 +746,7 @@ def markdown(fig: Figures, sizes: list[Figures] | None = None) -> str:
 
 NOTES = f"""\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
-one per CPU on a warm disk and twice the CPUs on a cold one, at most 8, once the walk has listed
+one per CPU on a warm disk and four per CPU on a cold one, at most 8, once the walk has listed
 {AUTO_FORK_AFTER:,} files; the parent walks breadth-first
 until then and until the frontier is wide enough to share out, see Parallelism). The phase table
 is one single-process run, so its rows add up to more than the wall time of the parallel scan.
@@ -769,15 +769,22 @@ encoded per item by the C encoder, shared real-path cache, no cyclic GC during a
 text-like files (+3.5x: it reads the transcripts beside recordings) and .ts by content (+2x),
 then forking after 5,000 files instead of 100,000 (`--baseline d01864c`, same alternation: 0.80x
 its time at 100,000 files, 0.76x at 300,000, 0.87x at 1,000,000), then one worker per CPU on a
-warm disk (bench_jobs, 300,000 files: 1.06 s against 1.16 s for `-j 4`).
+warm disk (bench_jobs, 300,000 files: 1.06 s against 1.16 s for `-j 4`), then a JSON-only
+publish that leaves lone surrogates to the encoder and a one-pass summary (`--baseline a499582`:
+0.92x its time at 1,000,000 files), and eight processes on a cold disk instead of four (cold,
+1.55x find's time -> 1.2x).
 Peak memory (issue 16): each artifact is freed once judged (only the result's dicts are kept),
-and the check for lone surrogates encodes a result's long lists 2,048 items at a time, not the
-whole result at once. Tried and left out: no readahead on sniffed files (POSIX_FADV_RANDOM) made a
-cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date reads then each wait for
-the disk. As many processes as CPUs is faster warm (300,000 files: 1.03 s against 1.16 s for
-twice as many) but slower cold (2.6-3.0 s against 2.2-2.4 s), so the default asks the page cache
-(a read with RWF_NOWAIT, which never waits for the disk) about each head it reads before the fork,
-and forks one per CPU only when at least 90% were there."""
+the check for lone surrogates (when another output or step needs it) encodes a result's long
+lists 2,048 items at a time, not the whole result at once, and the JSON is written from views of
+those slices, never copies. Tried and left out: no readahead on sniffed files (POSIX_FADV_RANDOM)
+made a cold-cache scan slower (6.8 s against 6.0 s), since the embedded-date reads then each wait
+for the disk; opening the next folders' candidates in threads, eight per worker, several folders
+ahead, made it slower too (300,000 files: 2.4-2.7 s against 2.1-2.5 s): the cold scan is short of
+CPU, not of reads in flight (its sys time doubles cold), and the threads' hand-offs cost more.
+As many processes as CPUs is faster warm (300,000 files: 1.03 s against 1.16 s for twice as
+many) but slower cold (2.6-3.0 s against 2.2-2.4 s; eight: 1.8-1.9 s), so the default asks the
+page cache (a read with RWF_NOWAIT, which never waits for the disk) about each head it reads
+before the fork, and forks one per CPU only when at least 90% were there."""
 
 
 def main(argv: list[str] | None = None) -> int:
