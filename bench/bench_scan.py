@@ -491,10 +491,10 @@ def phases_child(root: str, config: str) -> None:
     from auditor.contract import iter_json
     from auditor.inputs import load_inputs
     from auditor.outputs.base import write_private
+    from auditor.publish import PublishSettings, prepare
     from auditor.result import ResultParts, result_to_dict
     from auditor.sources.base import SourceOptions
     from auditor.sources.local import Examiner
-    from auditor.textsafe import without_lone_surrogates
 
     def peak_mb() -> float:
         # VmHWM starts afresh at exec; ru_maxrss would carry over the forking bench's own peak.
@@ -527,10 +527,12 @@ def phases_child(root: str, config: str) -> None:
             keep=False,
         )
         marks.append(("walk and sniff (listing, 4 KiB heads, classify)", time.perf_counter(), peak_mb()))
-        data = result_to_dict(result, parts)
-        without_lone_surrogates(data)  # as publish() checks it before writing
-        marks.append(("result to dict, checked for lone surrogates", time.perf_counter(), peak_mb()))
+        data = result_to_dict(result, parts, summary=False)
         out = Path(config).with_name("phases.json")
+        # As publish() prepares it for `-o scan.json`: the summary, and no other step (a JSON-only
+        # publish leaves lone surrogates to the encoder).
+        prepare(data, PublishSettings(outputs=[out], fail_on="none"))
+        marks.append(("result to dict, summarised (publish's preparation)", time.perf_counter(), peak_mb()))
         write_private(out, iter_json(data))  # as `-o scan.json` writes it: streamed, fsync'd
         size_mb = out.stat().st_size / 1e6
         marks.append((f"JSON written ({size_mb:.0f} MB)", time.perf_counter(), peak_mb()))
