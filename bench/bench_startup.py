@@ -19,8 +19,9 @@ own (importtime's own overhead inflates every figure alike).
 
 Targets: `--version` at most 60 ms, the empty scan at most 120 ms, with config and registry at
 most 160 ms. `--baseline REF` times git revision REF's code in the same alternation and adds
-ratios. The exit status is 1 when a target is missed; a full run (--runs at least 20) rewrites
-the "## Start-up" section of docs/benchmarks.md (--no-write to skip).
+ratios (such a run never rewrites the docs, as in bench_scan.py). The exit status is 1 when a
+target is missed; a full run (--runs at least 20) rewrites the "## Start-up" section of
+docs/benchmarks.md (--no-write to skip).
 
     python bench/bench_startup.py
     python bench/bench_startup.py --baseline ebc76eb --runs 30
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nStart-up, best of {args.runs} alternated runs; {machine()}\n")
     print("\n".join(lines))
     missed = [c.name for c in cmds if c.target_ms is not None and c.best(labels[0]) * 1e3 > c.target_ms]
-    if not args.no_write and args.runs >= FULL_RUNS:
+    if not args.no_write and args.runs >= FULL_RUNS and not args.baseline:
         write_section(
             "\n".join(
                 [
