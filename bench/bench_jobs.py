@@ -1,6 +1,7 @@
 """Parallelism benchmark: `auditor scan` with `-j 1`, `-j 2`, `-j 4` and the default (one process
 until the walk has listed AUTO_FORK_AFTER files, then one per CPU when the heads read so far were in
-the page cache, as they are here, four per CPU when not, at most 8), against `find DIR -type f`,
+the page cache, as they are here, four per CPU when not, two where the filesystem cannot say, at
+most 8), against `find DIR -type f`,
 on generated trees of several sizes (bench/gen_tree.py, 1% recordings).
 
 `--cold` also times the largest tree with cold caches (bench_scan.py's way: the kernel's caches
@@ -183,7 +184,8 @@ The default walks in one process until it has listed {AUTO_FORK_AFTER:,} files
 (`auditor/sources/local/source.py` AUTO_FORK_AFTER), then forks one process per CPU it may run on
 when at least 90% of the file heads it read were in the page cache (as on these warm runs), four
 per CPU when not (a cold disk, where more reads in flight win and a worker waiting on the disk costs
-no CPU: `--cold`), at most 8, for the rest; `--jobs N`
+no CPU: `--cold`), two per CPU where the filesystem cannot say (tmpfs, some network and FUSE
+filesystems answer no RWF_NOWAIT read), at most 8, for the rest; `--jobs N`
 forks N as soon as the breadth-first frontier is wide enough. CPU
 is the command's and its workers' user + sys: what the forks cost. On a busy host more processes
 also win a larger share of the CPUs, which flatters the forking settings' wall times; compare the

@@ -748,7 +748,8 @@ def markdown(fig: Figures, sizes: list[Figures] | None = None) -> str:
 
 NOTES = f"""\
 Reading the figures: the scan walks large trees in forked worker processes (`--jobs`, by default
-one per CPU on a warm disk and four per CPU on a cold one, at most 8, once the walk has listed
+one per CPU on a warm disk, four per CPU on a cold one, two where the filesystem cannot say (it
+answers no RWF_NOWAIT read), at most 8, once the walk has listed
 {AUTO_FORK_AFTER:,} files; the parent walks breadth-first
 until then and until the frontier is wide enough to share out, see Parallelism). The phase table
 is one single-process run, so its rows add up to more than the wall time of the parallel scan.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import json
@@ -679,18 +680,21 @@ def test_a_chunk_whose_workers_die_twice_is_a_gap_folder_by_folder(
     assert 0 < len(found) < 43
 
 
-@pytest.mark.parametrize(("cpus", "jobs", "warm"), [(1, 4, 2), (2, 8, 2), (3, 8, 3), (4, 8, 4), (64, 8, 8)])
-def test_the_default_jobs_are_four_per_usable_cpu_or_one_each_when_warm(
-    monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int, warm: int
+@pytest.mark.parametrize(
+    ("cpus", "jobs", "warm", "cold"), [(1, 2, 2, 4), (2, 4, 2, 8), (3, 6, 3, 8), (4, 8, 4, 8), (64, 8, 8, 8)]
+)
+def test_the_default_jobs_are_one_two_or_four_per_usable_cpu(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int, warm: int, cold: int
 ) -> None:
     """The CPUs this process may run on (its affinity: a container's or taskset's), not the
-    machine's 128: eight processes on two CPUs would only take turns."""
-    from auditor.sources.local.source import default_jobs, default_warm_jobs
+    machine's 128: a warm disk gets one process per CPU, a cold one four, one that cannot say two."""
+    from auditor.sources.local.source import default_cold_jobs, default_jobs, default_warm_jobs
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 128)
     assert default_jobs() == jobs
     assert default_warm_jobs() == warm
+    assert default_cold_jobs() == cold
 
 
 def _evicted(paths: list[Path], sentinel: Path) -> bool:
@@ -720,8 +724,9 @@ def test_the_default_forks_one_worker_per_cpu_on_a_warm_disk_and_more_on_a_cold_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The heads read before the fork say how warm the disk is: found in the page cache, one
-    worker per CPU (more would only share the CPUs out); read from the disk, twice as many (more
-    reads in flight). The same scan either way; an explicit --jobs is never second-guessed."""
+    worker per CPU (more would only share the CPUs out); read from the disk, more (more reads in
+    flight); a filesystem that cannot say, the count in between. The same scan every way; an
+    explicit --jobs is never second-guessed."""
     import multiprocessing
 
     heads = []
@@ -748,21 +753,30 @@ def test_the_default_forks_one_worker_per_cpu_on_a_warm_disk_and_more_on_a_cold_
         source = LocalSource(Config(), SourceOptions(jobs=4, fork_after=60, **opts))
         return [a.location for a in source.scan(str(tmp_path), Coverage())], source
 
-    warm, source = scan(jobs_when_warm=2)
+    adaptive = {"jobs_when_warm": 2, "jobs_when_cold": 6}
+    warm, source = scan(**adaptive)
     assert source.examiner.heads_cached >= 16  # just written: in the page cache
     assert pools == [2]
     if not _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel"):
         pytest.skip("this filesystem keeps every file in memory (tmpfs): nothing to evict")
-    cold, source = scan(jobs_when_warm=2)
+    cold, source = scan(**adaptive)
     # (Most, not all: the kernel may bring a neighbour back by readahead, or keep a busy page.)
     assert (
         source.examiner.heads_uncached >= 16 and source.examiner.heads_uncached > source.examiner.heads_cached
     )
-    assert pools == [2, 4]
+    assert pools == [2, 6]
     assert cold == warm and len(warm) == 80
     _evicted(heads, tmp_path.parent / f"{tmp_path.name}-sentinel")
-    forced, _ = scan()  # --jobs 4: no jobs_when_warm
-    assert pools == [2, 4, 4] and forced == warm
+    forced, _ = scan()  # --jobs 4: no jobs_when_warm nor jobs_when_cold
+    assert pools == [2, 6, 4] and forced == warm
+
+    def refusing(*_args: object) -> int:  # tmpfs, some network and FUSE filesystems
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    monkeypatch.setattr(os, "preadv", refusing)
+    unknown, source = scan(**adaptive)
+    assert source.examiner.heads_cached == source.examiner.heads_uncached == 0
+    assert pools == [2, 6, 4, 4] and unknown == warm
 
 
 def test_the_default_jobs_fall_back_to_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -770,11 +784,11 @@ def test_the_default_jobs_fall_back_to_the_cpu_count(monkeypatch: pytest.MonkeyP
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, Windows
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert default_jobs() == 4
+    assert default_jobs() == 2
     monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: as for one
-    assert default_jobs() == 4
+    assert default_jobs() == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
-    assert default_jobs() == 8
+    assert default_jobs() == 6
 
 
 def _open_fds() -> set[str]:

@@ -34,7 +34,7 @@ from auditor.publish import FAIL_ON_CHOICES, publish, publish_settings
 from auditor.result import ResultParts, result_to_dict
 from auditor.shard import Shard
 from auditor.sources.base import SourceOptions
-from auditor.sources.local.source import AUTO_FORK_AFTER, default_jobs, default_warm_jobs
+from auditor.sources.local.source import AUTO_FORK_AFTER, default_cold_jobs, default_jobs, default_warm_jobs
 
 
 def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
@@ -101,7 +101,8 @@ def parse_executor(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     type=click.IntRange(min=1),
     default=None,
     show_default="one process until the tree passes 5,000 files, then one per CPU if the files read so "
-    "far were in the page cache, four per CPU if not (a cold disk), at most 8",
+    "far were in the page cache, four per CPU if not (a cold disk), two per CPU where the "
+    "filesystem cannot say, at most 8",
     help="Processes for walking local trees (1 = a single process; N forks N as soon as the tree is "
     "wide enough). Reading file heads waits on the disk when the cache is cold, so more processes "
     "than CPUs keep more reads in flight. The output's order is the same for every N. With "
@@ -197,6 +198,7 @@ def scan(
         jobs=jobs or default_jobs(),
         fork_after=0 if jobs else AUTO_FORK_AFTER,
         jobs_when_warm=None if jobs else default_warm_jobs(),
+        jobs_when_cold=None if jobs else default_cold_jobs(),
         excludes=list(excludes),
         deep=deep,
         one_file_system=one_file_system,

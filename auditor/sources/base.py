@@ -43,8 +43,11 @@ class SourceOptions:
     # (an explicit --jobs N); the scan's default is AUTO_FORK_AFTER.
     fork_after: int = 0
     # The scan's default: fork this many instead of `jobs` when the file heads read before the fork
-    # came from the page cache (a warm disk gains nothing from more processes than CPUs).
+    # came from the page cache (a warm disk gains nothing from more processes than CPUs), and
+    # jobs_when_cold when most did not (a cold disk, where more reads in flight win). `jobs` when
+    # the page cache could not be asked.
     jobs_when_warm: int | None = None
+    jobs_when_cold: int | None = None
     one_file_system: bool = False  # a local walk stays on each target's filesystem (find -xdev)
     shard: Shard | None = None  # --shard I/N: only this shard's units (auditor.shard)
 

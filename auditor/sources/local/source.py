@@ -53,12 +53,19 @@ def usable_cpus() -> int:
 
 
 def default_jobs() -> int:
+    """The scan's default --jobs where the page cache cannot be asked (a filesystem without
+    RWF_NOWAIT reads: tmpfs, some network and FUSE ones; or too few heads read before the fork to
+    tell): twice the usable CPUs, at most MAX_DEFAULT_JOBS, between the warm and the cold counts."""
+    return min(2 * usable_cpus(), MAX_DEFAULT_JOBS)
+
+
+def default_cold_jobs() -> int:
     """The scan's default --jobs on a cold disk: four times the usable CPUs, at most
     MAX_DEFAULT_JOBS. More processes than CPUs keep more reads in flight on a cold disk, which a
-    first audit meets: with the caches dropped before each run, on two cores, a 300,000-file tree
-    took 6.9-8.1 s in one process, 4.7-5.6 s in two, 2.2-2.3 s in four, 2.0-2.2 s in six, 1.9-2.0
-    s in eight and 2.4-2.6 s in twelve; a 1,000,000-file tree 6.4-7.9 s in four, 5.8-6.2 s in eight
-    (find -type f: 4.3-6.4 s). A worker waiting on the disk costs no CPU."""
+    first audit meets, and a worker waiting on the disk costs no CPU: with the caches dropped
+    before each run, on two cores, a 300,000-file tree took 6.9-8.1 s in one process, 4.7-5.6 s
+    in two, 2.2-2.3 s in four, 2.0-2.2 s in six, 1.9-2.0 s in eight and 2.4-2.6 s in twelve; a
+    1,000,000-file tree 6.4-7.9 s in four, 5.8-6.2 s in eight (find -type f: 4.3-6.4 s)."""
     return min(4 * usable_cpus(), MAX_DEFAULT_JOBS)
 
 
@@ -70,7 +77,8 @@ def default_warm_jobs() -> int:
 
 
 # The page cache held at least this share of the heads read before the fork (and at least
-# WARM_SAMPLE of them were asked about): the disk is warm, and default_warm_jobs() are forked.
+# WARM_SAMPLE of them were asked about): the disk is warm, and default_warm_jobs() are forked;
+# less of them: it is cold, and default_cold_jobs() are.
 WARM_SHARE = 0.9
 WARM_SAMPLE = 16
 
@@ -220,13 +228,14 @@ class LocalSource:
 
     def _workers_for(self, jobs: int) -> int:
         """How many workers to fork: `jobs`, unless the scan's default lets the disk decide
-        (options.jobs_when_warm) and the heads read so far came from the page cache."""
-        warm_jobs = self.options.jobs_when_warm
-        if warm_jobs is None:
-            return jobs
+        (options.jobs_when_warm, jobs_when_cold) and the heads read so far say how warm it is."""
         cached, uncached = self.examiner.heads_cached, self.examiner.heads_uncached
         asked = cached + uncached
-        return warm_jobs if asked >= WARM_SAMPLE and cached >= WARM_SHARE * asked else jobs
+        if asked < WARM_SAMPLE:  # the filesystem cannot say, or too few heads were read to tell
+            return jobs
+        if cached >= WARM_SHARE * asked:
+            return self.options.jobs_when_warm or jobs
+        return self.options.jobs_when_cold or jobs
 
     def _list_here(self, directory: str, root: str, visited: Visited, coverage: Coverage) -> _Listed:
         """Visit one folder in this process, holding its recordings and gaps back (they go out in
