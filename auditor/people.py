@@ -81,27 +81,8 @@ def people_affected_by(
     recorded = {str(loc) for loc in open_locations} & by_location.keys()
     return {
         "breaches": count_people(breach_groups),
-        "open_findings": _count_recordings(by_location[loc] for loc in recorded),
+        "open_findings": count_people(people_of(by_location[loc]) for loc in recorded),
     }
-
-
-def _count_recordings(recordings: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """count_people(people_of(r) for r in recordings), without a list per recording: a million-file
-    scan's summary counts the people behind some 13,000 of them."""
-    clients: set[str] = set()
-    unknown = total = 0
-    for recording in recordings:
-        total += 1
-        client, participants = recording.get("client"), recording.get("participants")
-        named = bool(client)
-        if named:
-            clients.add(str(client))
-        for person in participants or ():
-            if person:
-                clients.add(str(person))
-                named = True
-        unknown += not named
-    return {"clients": len(clients), "unknown_individuals": unknown, "recordings": total}
 
 
 def describe(counts: Mapping[str, int]) -> str:

@@ -76,9 +76,8 @@ _MAX_CACHED_EXTENSIONS = 4096
 
 def _triage_cached(name: str) -> int:
     """_triage(name), by the extension's cached verdict where the extension alone decides."""
-    dot = name.rfind(".")
-    if dot > 0 and "\\" not in name:
-        ext = name[dot + 1 :]
+    before, _, ext = name.rpartition(".")  # one call, not rfind and a slice: this runs per file walked
+    if before and "\\" not in name:
         verdict = _VERDICT_BY_EXTENSION.get(ext)
         if verdict is not None:
             return verdict
@@ -151,14 +150,8 @@ class Examiner:
             candidates = files
         else:
             candidates = []
-            by_extension = _VERDICT_BY_EXTENSION.get
             for name in files:
-                # _triage_cached's common case inline (rpartition: one call, not rfind and a slice):
-                # this loop runs once per file walked.
-                before, _, extension = name.rpartition(".")
-                verdict = by_extension(extension) if before and "\\" not in name else None
-                if verdict is None:
-                    verdict = _triage_cached(name)
+                verdict = _triage_cached(name)
                 if verdict == _READ:
                     candidates.append(name)
                 elif verdict == _TEXT:
