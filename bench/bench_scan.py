@@ -755,7 +755,7 @@ until then and until the frontier is wide enough to share out, see Parallelism).
 is one single-process run, so its rows add up to more than the wall time of the parallel scan.
 Three floors, in the same alternation: `find -type f` (C, reads folders only: d_type, no stat),
 the bare `os.scandir` loop (what any Python walker pays before doing anything with a file), and
-the scan. What the scan adds over the Python floor: its start-up (~0.13 s, see Start-up), reading
+the scan. What the scan adds over the Python floor: its start-up (~0.09 s, see Start-up), reading
 the policy's candidates (the extension-less, .zip, .tmp, .dat, .db files and the text beside
 recordings: ~7% of the files, a 4 KiB head each), classifying them, and per recording its facts
 (volume, exposure, sidecar, dates), the rules and its findings (four or five each, ~1.2 KB of JSON
@@ -775,7 +775,9 @@ its time at 100,000 files, 0.76x at 300,000, 0.87x at 1,000,000), then one worke
 warm disk (bench_jobs, 300,000 files: 1.06 s against 1.16 s for `-j 4`), then a JSON-only
 publish that leaves lone surrogates to the encoder and a one-pass summary (`--baseline a499582`:
 0.92x its time at 1,000,000 files), and eight processes on a cold disk instead of four (cold,
-1.55x find's time -> 1.2x).
+1.55x find's time -> 1.2x), then forking after 1,000 files instead of 5,000 (100,000 files,
+medians of 10 alternated: 0.326 s against 0.337 s; `--baseline a6ba6cf`: 0.97x at 100,000 files,
+1.01x at 300,000).
 Peak memory (issue 16): each artifact is freed once judged (only the result's dicts are kept),
 the check for lone surrogates (when another output or step needs it) encodes a result's long
 lists 2,048 items at a time, not the whole result at once, and the JSON is written from views of

@@ -28,13 +28,14 @@ from auditor.sources.local.walker import Visited, Walker
 # how many chunks per worker (small chunks balance uneven subtrees).
 FRONTIER_PER_JOB = 64
 CHUNKS_PER_JOB = 16
-# The scan's default --jobs walks in-process until it has listed this many files: a tree that
-# ends sooner is done in one process. Measured on a quiet 2-core host, each setting alternated
-# with the others (docs/benchmarks.md, Parallelism): on trees of 5,000 to 20,000 files forking
-# made no difference to the wall time; past them every file walked before the fork is walked on
-# one core (100,000 files: 0.53-0.69 s forking after 5,000, 0.70-0.78 s after 20,000, 0.9-1.0 s
-# after 100,000, the earlier setting).
-AUTO_FORK_AFTER = 5_000
+# The scan's default --jobs walks in-process until it has listed this many files (and the
+# frontier is wide enough): a tree that ends sooner is done in one process. Measured on a quiet
+# 2-core host, each setting alternated with the others (docs/benchmarks.md, Parallelism): every
+# file walked before the fork is walked on one core, so the earlier the better on a large tree
+# (100,000 files, medians of 10: 0.337 s forking after 5,000 files, 0.329 s after 2,000, 0.326 s
+# after 1,000); trees of 2,500 to 20,000 files took the same time whichever the setting (a small
+# tree seldom has the FRONTIER_PER_JOB folders per job waiting that a fork needs too).
+AUTO_FORK_AFTER = 1_000
 MAX_DEFAULT_JOBS = 8
 # A folder the parallel walk's parent listed: its recordings, its gaps and its subfolders.
 _Listed = tuple[list[Artifact], list[Gap], list[str]]
